@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Packs TaskDispatch, restores the package from a local folder feed into a throw-away console project (with its own
+# package cache, so no stale copy is used), and runs it: the package works as users reference it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+out="artifacts/packages"
+rm -rf "$out"
+dotnet pack src/TaskDispatch/TaskDispatch.csproj -c Release -o "$out" -p:ContinuousIntegrationBuild=true
+
+nupkg=$(ls "$out"/TaskDispatch.*.nupkg | grep -v '\.snupkg$' | head -1)
+version=$(basename "$nupkg" .nupkg | sed 's/^TaskDispatch\.//')
+test -f "$out/TaskDispatch.$version.snupkg" || { echo "missing symbols package" >&2; exit 1; }
+nuspec=$(unzip -p "$nupkg" TaskDispatch.nuspec)
+grep -q '<license type="expression">MIT</license>' <<<"$nuspec" || { echo "nuspec lacks the MIT license expression" >&2; exit 1; }
+grep -q '<readme>README.md</readme>' <<<"$nuspec" || { echo "nuspec lacks the readme" >&2; exit 1; }
+unzip -l "$nupkg" | grep -q ' README.md$' || { echo "package lacks README.md" >&2; exit 1; }
+unzip -l "$nupkg" | grep -q 'lib/net10.0/TaskDispatch.xml' || { echo "package lacks XML docs" >&2; exit 1; }
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+feed=$(cd "$out" && pwd)
+mkdir -p "$work/Consumer"
+cat > "$work/nuget.config" <<CONFIG
+<?xml version="1.0" encoding="utf-8"?>
+<configuration>
+  <packageSources>
+    <add key="local" value="$feed" />
+  </packageSources>
+</configuration>
+CONFIG
+cat > "$work/Consumer/Consumer.csproj" <<PROJ
+<Project Sdk="Microsoft.NET.Sdk">
+  <PropertyGroup>
+    <OutputType>Exe</OutputType>
+    <TargetFramework>net10.0</TargetFramework>
+    <Nullable>enable</Nullable>
+    <ImplicitUsings>enable</ImplicitUsings>
+    <RestorePackagesPath>$work/packages</RestorePackagesPath>
+    <ManagePackageVersionsCentrally>false</ManagePackageVersionsCentrally>
+  </PropertyGroup>
+  <ItemGroup>
+    <PackageReference Include="TaskDispatch" Version="$version" />
+  </ItemGroup>
+</Project>
+PROJ
+cat > "$work/Consumer/Program.cs" <<'CODE'
+using TaskDispatch;
+
+await using var dispatcher = new TaskDispatcherBuilder()
+    .AddNode("a", node => node.WithConcurrency(2))
+    .AddNode("b", node => node.WithConcurrency(2))
+    .Build();
+var handles = new List<TaskHandle<int>>();
+for (var i = 1; i <= 100; i++)
+{
+    var n = i;
+    handles.Add(await dispatcher.SubmitAsync(_ => ValueTask.FromResult(n)));
+}
+
+var sum = 0;
+foreach (var handle in handles)
+{
+    sum += await handle;
+}
+
+Console.WriteLine($"consumer ok: {sum}");
+CODE
+(cd "$work" && dotnet run --project Consumer -c Release) | tee "$work/output.txt"
+grep -qx 'consumer ok: 5050' "$work/output.txt" || { echo "the consumer of the package did not produce the expected output" >&2; exit 1; }
+echo "pack-and-consume: TaskDispatch $version restored from a folder feed and ran."

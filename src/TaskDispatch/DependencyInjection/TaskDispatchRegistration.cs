@@ -1,0 +1,46 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using TaskDispatch;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Everything said about one named dispatcher, replayed onto a <see cref="TaskDispatcherBuilder"/> when it is first resolved.</summary>
+internal sealed class TaskDispatchRegistration(string name) : ITaskDispatchBuilder
+{
+    private readonly List<Action<IServiceProvider, TaskDispatcherBuilder>> _steps = [];
+    private readonly HashSet<string> _nodeNames = new(StringComparer.Ordinal);
+
+    public string Name { get; } = name;
+
+    public IServiceCollection Services { get; set; } = null!;
+
+    internal void AddStep(Action<IServiceProvider, TaskDispatcherBuilder> step) => _steps.Add(step);
+
+    internal void AddNode(string nodeName, Action<NodeOptions>? configure)
+    {
+        if (!_nodeNames.Add(nodeName))
+        {
+            throw new ArgumentException($"Dispatcher '{Name}' already has a node named '{nodeName}'.", nameof(nodeName));
+        }
+
+        // Validate now, at the call site, rather than when the dispatcher is first resolved.
+        var probe = new NodeOptions();
+        configure?.Invoke(probe);
+        probe.Validate(nodeName);
+        _steps.Add((_, builder) => builder.AddNode(nodeName, configure));
+    }
+
+    internal TaskDispatcher Build(IServiceProvider services)
+    {
+        var builder = new TaskDispatcherBuilder(Name)
+            .UseTimeProvider(services.GetService<TimeProvider>() ?? TimeProvider.System)
+            .UseLoggerFactory(services.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance)
+            .UseServiceProvider(services);
+        foreach (var step in _steps)
+        {
+            step(services, builder);
+        }
+
+        return builder.Build();
+    }
+}

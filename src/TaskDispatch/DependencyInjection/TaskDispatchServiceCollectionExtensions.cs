@@ -1,0 +1,64 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using TaskDispatch;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers dispatchers in a service collection.</summary>
+public static class TaskDispatchServiceCollectionExtensions
+{
+    /// <summary>Registers the default dispatcher as <see cref="ITaskDispatcher"/>, both unkeyed and keyed by <see cref="TaskDispatcherDefaults.Name"/>.</summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configure">Changes the dispatcher's settings.</param>
+    /// <returns>A builder to choose policies and add nodes.</returns>
+    /// <remarks>Calling it again configures the same dispatcher further. With nothing configured, the dispatcher runs FCFS and round-robin on one node with <see cref="Environment.ProcessorCount"/> slots, without retries.</remarks>
+    public static ITaskDispatchBuilder AddTaskDispatch(this IServiceCollection services, Action<TaskDispatcherOptions>? configure = null) =>
+        services.AddTaskDispatch(TaskDispatcherDefaults.Name, configure);
+
+    /// <summary>Registers a named dispatcher as a keyed <see cref="ITaskDispatcher"/>; resolve it with <c>GetRequiredKeyedService&lt;ITaskDispatcher&gt;(name)</c>.</summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="name">The dispatcher's name and service key.</param>
+    /// <param name="configure">Changes the dispatcher's settings.</param>
+    /// <returns>A builder to choose policies and add nodes.</returns>
+    /// <exception cref="ArgumentException">Thrown when <paramref name="name"/> is null, empty or white space.</exception>
+    public static ITaskDispatchBuilder AddTaskDispatch(this IServiceCollection services, string name, Action<TaskDispatcherOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+
+        var registration = FindRegistration(services, name);
+        if (registration is null)
+        {
+            registration = new TaskDispatchRegistration(name) { Services = services };
+            services.AddKeyedSingleton(name, registration);
+            services.AddKeyedSingleton<ITaskDispatcher>(name, static (provider, key) =>
+                provider.GetRequiredKeyedService<TaskDispatchRegistration>(key).Build(provider));
+            if (name == TaskDispatcherDefaults.Name)
+            {
+                services.TryAddSingleton(static provider => provider.GetRequiredKeyedService<ITaskDispatcher>(TaskDispatcherDefaults.Name));
+            }
+        }
+
+        if (configure is not null)
+        {
+            registration.AddStep((_, builder) => builder.Configure(configure));
+        }
+
+        return registration;
+    }
+
+    internal static TaskDispatchRegistration? FindRegistration(IServiceCollection services, string name)
+    {
+        foreach (var descriptor in services)
+        {
+            if (descriptor.ServiceType == typeof(TaskDispatchRegistration)
+                && descriptor.IsKeyedService
+                && Equals(descriptor.ServiceKey, name)
+                && descriptor.KeyedImplementationInstance is TaskDispatchRegistration registration)
+            {
+                return registration;
+            }
+        }
+
+        return null;
+    }
+}

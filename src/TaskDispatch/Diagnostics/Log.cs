@@ -1,0 +1,47 @@
+using Microsoft.Extensions.Logging;
+
+namespace TaskDispatch;
+
+/// <summary>The dispatcher's log events. Ids: 1xx dispatching, 2xx scheduling, 3xx allocation, 4xx recovery, 5xx nodes.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 100, EventName = nameof(DispatcherStarted), Level = LogLevel.Information,
+        Message = "Dispatcher {DispatcherName} started with {NodeCount} node(s) and {SlotCount} slot(s).")]
+    internal static partial void DispatcherStarted(ILogger logger, string dispatcherName, int nodeCount, int slotCount);
+
+    [LoggerMessage(EventId = 101, EventName = nameof(DispatcherStopping), Level = LogLevel.Information,
+        Message = "Dispatcher {DispatcherName} stopping ({Mode}) with {LiveTasks} live task(s).")]
+    internal static partial void DispatcherStopping(ILogger logger, string dispatcherName, ShutdownMode mode, long liveTasks);
+
+    [LoggerMessage(EventId = 102, EventName = nameof(DispatcherStopped), Level = LogLevel.Information,
+        Message = "Dispatcher {DispatcherName} stopped; {ForcedTasks} task(s) were force-cancelled at the deadline.")]
+    internal static partial void DispatcherStopped(ILogger logger, string dispatcherName, int forcedTasks);
+
+    [LoggerMessage(EventId = 103, EventName = nameof(TaskFailed), Level = LogLevel.Debug,
+        Message = "Task {TaskId} failed after {Attempt} attempt(s).")]
+    internal static partial void TaskFailed(ILogger logger, string taskId, int attempt, Exception exception);
+
+    [LoggerMessage(EventId = 104, EventName = nameof(ObserverFailed), Level = LogLevel.Warning,
+        Message = "An observer threw while handling task {TaskId}; the exception was ignored.")]
+    internal static partial void ObserverFailed(ILogger logger, string taskId, Exception exception);
+
+    [LoggerMessage(EventId = 105, EventName = nameof(EngineFailed), Level = LogLevel.Critical,
+        Message = "Dispatcher {DispatcherName} failed; every live task was failed with the cause.")]
+    internal static partial void EngineFailed(ILogger logger, string dispatcherName, Exception exception);
+
+    [LoggerMessage(EventId = 200, EventName = nameof(SchedulingPolicyFailed), Level = LogLevel.Error,
+        Message = "The scheduling policy threw while enqueuing task {TaskId}; the task failed.")]
+    internal static partial void SchedulingPolicyFailed(ILogger logger, string taskId, Exception exception);
+
+    [LoggerMessage(EventId = 300, EventName = nameof(AllocationStrategyFailed), Level = LogLevel.Error,
+        Message = "The allocation strategy threw or answered out of range for task {TaskId}; the task failed.")]
+    internal static partial void AllocationStrategyFailed(ILogger logger, string taskId, Exception exception);
+
+    [LoggerMessage(EventId = 400, EventName = nameof(AttemptFailed), Level = LogLevel.Debug,
+        Message = "Task {TaskId} attempt {Attempt} failed on node {NodeName}; retry: {Retry}, delay {Delay}.")]
+    internal static partial void AttemptFailed(ILogger logger, string taskId, int attempt, string nodeName, bool retry, TimeSpan delay, Exception exception);
+
+    [LoggerMessage(EventId = 401, EventName = nameof(RecoveryPolicyFailed), Level = LogLevel.Error,
+        Message = "The recovery policy threw for task {TaskId}; the task failed with its attempt's exception.")]
+    internal static partial void RecoveryPolicyFailed(ILogger logger, string taskId, Exception exception);
+}

@@ -1,0 +1,92 @@
+using System.Diagnostics.CodeAnalysis;
+
+namespace TaskDispatch;
+
+/// <summary>Accepts tasks, schedules them by its policy, runs them on its nodes and reports their outcome.</summary>
+/// <remarks>Every member is thread-safe. Every accepted task reaches exactly one terminal state.</remarks>
+public interface ITaskDispatcher : IAsyncDisposable
+{
+    /// <summary>Gets the dispatcher's name, unique within a service container.</summary>
+    string Name { get; }
+
+    /// <summary>Gets the dispatcher's nodes.</summary>
+    IReadOnlyList<NodeSnapshot> Nodes { get; }
+
+    /// <summary>Gets the number of accepted tasks that have not yet reached a terminal state.</summary>
+    long LiveTaskCount { get; }
+
+    /// <summary>Submits work without a result.</summary>
+    /// <param name="work">The work; it receives the attempt's context.</param>
+    /// <param name="options">How to schedule and run it; <see langword="null"/> for <see cref="TaskOptions.Default"/>.</param>
+    /// <param name="cancellationToken">Cancels only the wait for room when the dispatcher is full; cancel the task itself with <see cref="TaskOptions.CancellationToken"/> or <see cref="TaskHandle.Cancel"/>.</param>
+    /// <returns>The task's handle, once accepted.</returns>
+    /// <exception cref="ArgumentNullException">Thrown when <paramref name="work"/> is null.</exception>
+    /// <exception cref="ArgumentException">Thrown when <paramref name="options"/> is invalid or no node could ever run the task.</exception>
+    /// <exception cref="TaskRejectedException">Thrown when the dispatcher is full and rejects instead of waiting.</exception>
+    /// <exception cref="InvalidOperationException">Thrown when the dispatcher is stopping.</exception>
+    /// <exception cref="ObjectDisposedException">Thrown when the dispatcher has stopped.</exception>
+    ValueTask<TaskHandle> SubmitAsync(Func<TaskContext, ValueTask> work, TaskOptions? options = null, CancellationToken cancellationToken = default);
+
+    /// <summary>Submits work that produces a result.</summary>
+    /// <typeparam name="TResult">The result.</typeparam>
+    /// <param name="work">The work; it receives the attempt's context.</param>
+    /// <param name="options">How to schedule and run it; <see langword="null"/> for <see cref="TaskOptions.Default"/>.</param>
+    /// <param name="cancellationToken">Cancels only the wait for room when the dispatcher is full.</param>
+    /// <returns>The task's handle, once accepted; <c>await</c> it for the result.</returns>
+    /// <exception cref="ArgumentNullException">Thrown when <paramref name="work"/> is null.</exception>
+    /// <exception cref="ArgumentException">Thrown when <paramref name="options"/> is invalid or no node could ever run the task.</exception>
+    /// <exception cref="TaskRejectedException">Thrown when the dispatcher is full and rejects instead of waiting.</exception>
+    /// <exception cref="InvalidOperationException">Thrown when the dispatcher is stopping, or a live task with the same id has another result type.</exception>
+    /// <exception cref="ObjectDisposedException">Thrown when the dispatcher has stopped.</exception>
+    ValueTask<TaskHandle<TResult>> SubmitAsync<TResult>(Func<TaskContext, ValueTask<TResult>> work, TaskOptions? options = null, CancellationToken cancellationToken = default);
+
+    /// <summary>Submits a task run by <typeparamref name="THandler"/>, resolved from dependency injection in a fresh scope for every attempt.</summary>
+    /// <typeparam name="THandler">The handler; resolved from the scope, or created with its constructor dependencies if it is not registered.</typeparam>
+    /// <typeparam name="TInput">The handler's input.</typeparam>
+    /// <typeparam name="TResult">The handler's result.</typeparam>
+    /// <param name="input">The input.</param>
+    /// <param name="options">How to schedule and run it; <see langword="null"/> for <see cref="TaskOptions.Default"/>.</param>
+    /// <param name="cancellationToken">Cancels only the wait for room when the dispatcher is full.</param>
+    /// <returns>The task's handle, once accepted.</returns>
+    /// <exception cref="InvalidOperationException">Thrown when the dispatcher has no service provider, or is stopping.</exception>
+    ValueTask<TaskHandle<TResult>> SubmitAsync<THandler, TInput, TResult>(TInput input, TaskOptions? options = null, CancellationToken cancellationToken = default)
+        where THandler : class, ITaskHandler<TInput, TResult>;
+
+    /// <summary>Submits work without a result if there is room now; never waits.</summary>
+    /// <param name="work">The work.</param>
+    /// <param name="options">How to schedule and run it; <see langword="null"/> for <see cref="TaskOptions.Default"/>.</param>
+    /// <param name="handle">The task's handle, when accepted.</param>
+    /// <returns><see langword="false"/> when the dispatcher is full.</returns>
+    bool TrySubmit(Func<TaskContext, ValueTask> work, TaskOptions? options, [NotNullWhen(true)] out TaskHandle? handle);
+
+    /// <summary>Submits work that produces a result if there is room now; never waits.</summary>
+    /// <typeparam name="TResult">The result.</typeparam>
+    /// <param name="work">The work.</param>
+    /// <param name="options">How to schedule and run it; <see langword="null"/> for <see cref="TaskOptions.Default"/>.</param>
+    /// <param name="handle">The task's handle, when accepted.</param>
+    /// <returns><see langword="false"/> when the dispatcher is full.</returns>
+    bool TrySubmit<TResult>(Func<TaskContext, ValueTask<TResult>> work, TaskOptions? options, [NotNullWhen(true)] out TaskHandle<TResult>? handle);
+
+    /// <summary>Finds a live task by id.</summary>
+    /// <param name="id">The task's id.</param>
+    /// <param name="handle">The handle, when the task is live.</param>
+    /// <returns><see langword="false"/> when no live task has that id (it never existed or has finished).</returns>
+    bool TryGetHandle(string id, [NotNullWhen(true)] out TaskHandle? handle);
+
+    /// <summary>Cancels a live task by id, as <see cref="TaskHandle.Cancel"/> does.</summary>
+    /// <param name="id">The task's id.</param>
+    /// <returns><see langword="true"/> when a live task with that id was asked to cancel.</returns>
+    bool Cancel(string id);
+
+    /// <summary>Streams the state changes of every task, from the moment of the call until the dispatcher stops.</summary>
+    /// <param name="cancellationToken">Stops the stream early.</param>
+    /// <returns>The changes; each task's terminal change appears exactly once.</returns>
+    IAsyncEnumerable<TaskStateChange> WatchAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Stops the dispatcher. Every live task reaches a terminal state before the returned task completes.</summary>
+    /// <param name="mode">Drain: finish accepted work. Cancel: cancel it.</param>
+    /// <param name="timeout">How long to wait for work; then every live task is forced to <see cref="TaskState.Cancelled"/>. <see langword="null"/> for <see cref="TaskDispatcherOptions.ShutdownTimeout"/>.</param>
+    /// <param name="cancellationToken">Cuts the wait short, as if the timeout had passed.</param>
+    /// <returns>A task that completes when the dispatcher has stopped.</returns>
+    Task StopAsync(ShutdownMode mode = ShutdownMode.Drain, TimeSpan? timeout = null, CancellationToken cancellationToken = default);
+}

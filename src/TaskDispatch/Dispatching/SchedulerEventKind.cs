@@ -1,0 +1,14 @@
+namespace TaskDispatch;
+
+/// <summary>What a <see cref="SchedulerEvent"/> tells the scheduler loop.</summary>
+internal enum SchedulerEventKind
+{
+    /// <summary>A task may be scheduled: newly submitted, its start time reached, or retrying.</summary>
+    Ready = 0,
+
+    /// <summary>An attempt left its node: the slot and the task's resources are free again.</summary>
+    SlotFreed = 1,
+
+    /// <summary>A waiting task ended (cancelled); drop it from the queue.</summary>
+    Removed = 2,
+}

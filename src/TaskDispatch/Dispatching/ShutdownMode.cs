@@ -1,0 +1,11 @@
+namespace TaskDispatch;
+
+/// <summary>How a dispatcher stops.</summary>
+public enum ShutdownMode
+{
+    /// <summary>Run every accepted task to its end (retries included), then stop. Tasks still live at the deadline are cancelled.</summary>
+    Drain = 0,
+
+    /// <summary>Cancel every accepted task at once: waiting tasks end <see cref="TaskState.Cancelled"/> and running ones see their token cancelled.</summary>
+    Cancel = 1,
+}

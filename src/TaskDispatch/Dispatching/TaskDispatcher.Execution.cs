@@ -1,0 +1,177 @@
+using Microsoft.Extensions.DependencyInjection;
+
+namespace TaskDispatch;
+
+public sealed partial class TaskDispatcher
+{
+    /// <summary>One worker per slot: reads the node's hand-off channel and runs one attempt at a time.</summary>
+    private async Task RunWorkerAsync(NodeRuntime node)
+    {
+        var reader = node.Queue.Reader;
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            while (reader.TryRead(out var task))
+            {
+                var retryNow = false;
+                try
+                {
+                    retryNow = await RunAttemptAsync(task, node).ConfigureAwait(false);
+                }
+                catch (Exception exception)
+                {
+                    // RunAttemptAsync contains the task's own failures; anything here is an engine defect. Never strand the task.
+                    Log.EngineFailed(_logger, Name, exception);
+                    task.TryFinish(TaskState.Failed, exception);
+                }
+
+                _events.Writer.TryWrite(SchedulerEvent.SlotFreed(task, node));
+                if (retryNow)
+                {
+                    PostReady(task);
+                }
+            }
+        }
+    }
+
+    /// <summary>Runs one attempt and carries out the outcome.</summary>
+    /// <returns><see langword="true"/> when the task should be queued again at once (after its slot is freed).</returns>
+    private async ValueTask<bool> RunAttemptAsync(TaskHandle task, NodeRuntime node)
+    {
+        if (task.IsCancellationRequested)
+        {
+            task.TryFinish(TaskState.Cancelled, null);
+            return false;
+        }
+
+        if (!task.TryTransition(TaskState.Assigning, TaskState.Running))
+        {
+            // Forced to a terminal state by a stop after it was handed to this node.
+            return false;
+        }
+
+        task.ReleasePermit();
+        var attempt = task.BeginAttempt();
+        var timeout = task.Options.Timeout;
+        var hasTimeout = timeout is { } limit && limit != Timeout.InfiniteTimeSpan;
+        var cancellation = hasTimeout ? new CancellationTokenSource(timeout!.Value, TimeProvider) : new CancellationTokenSource();
+        task.SetAttemptCancellation(cancellation);
+
+        var context = task.Context ??= new TaskContext(task);
+        context.Attempt = attempt;
+        context.NodeName = node.Name;
+        context.CancellationToken = cancellation.Token;
+
+        Exception? error = null;
+        AsyncServiceScope scope = default;
+        var hasScope = false;
+        try
+        {
+            if (task.RequiresScope)
+            {
+                scope = _scopeFactory!.CreateAsyncScope();
+                hasScope = true;
+                context.Services = scope.ServiceProvider;
+            }
+            else
+            {
+                context.Services = _services;
+            }
+
+            await InvokeAsync(task, context).ConfigureAwait(false);
+        }
+        catch (Exception exception)
+        {
+            error = exception;
+        }
+        finally
+        {
+            if (hasScope)
+            {
+                try
+                {
+                    await scope.DisposeAsync().ConfigureAwait(false);
+                }
+                catch (Exception exception)
+                {
+                    error ??= exception;
+                }
+            }
+
+            task.SetAttemptCancellation(null);
+            if (hasTimeout)
+            {
+                // Stops the timeout timer; plain sources hold nothing worth releasing.
+                cancellation.Dispose();
+            }
+        }
+
+        if (error is null)
+        {
+            task.TryFinish(TaskState.Completed, null);
+            return false;
+        }
+
+        if (task.IsCancellationRequested)
+        {
+            // Cancelled tasks are never retried; whatever the attempt threw while stopping is the cancellation's doing.
+            task.TryFinish(TaskState.Cancelled, null);
+            return false;
+        }
+
+        if (hasTimeout && error is OperationCanceledException && cancellation.IsCancellationRequested)
+        {
+            error = new TimeoutException($"Task '{task.Id}' attempt {attempt} exceeded its timeout of {timeout}.", error);
+        }
+
+        return HandleFailure(task, node, attempt, error);
+    }
+
+    private bool HandleFailure(TaskHandle task, NodeRuntime node, int attempt, Exception error)
+    {
+        var decision = RecoveryDecision.GiveUp;
+        try
+        {
+            decision = _recovery.Decide(new RecoveryContext(task, attempt, error, node.Name, TimeProvider.GetUtcNow()));
+        }
+        catch (Exception exception)
+        {
+            Log.RecoveryPolicyFailed(_logger, task.Id, exception);
+        }
+
+        if (decision.ShouldRetry && task.Options.MaxAttempts is { } maxAttempts && attempt >= maxAttempts)
+        {
+            decision = RecoveryDecision.GiveUp;
+        }
+
+        Log.AttemptFailed(_logger, task.Id, attempt, node.Name, decision.ShouldRetry, decision.Delay, error);
+        if (!decision.ShouldRetry)
+        {
+            if (task.TryFinish(TaskState.Failed, error))
+            {
+                Log.TaskFailed(_logger, task.Id, attempt, error);
+            }
+
+            return false;
+        }
+
+        if (!task.TryTransition(TaskState.Running, TaskState.Retrying))
+        {
+            return false;
+        }
+
+        if (decision.Delay > TimeSpan.Zero)
+        {
+            task.SetReadyTimer(TimeProvider.CreateTimer(s_onReadyTimer, task, decision.Delay, Timeout.InfiniteTimeSpan));
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>Runs the work with the task's context as the ambient one, so that its submissions are recognised as its own.</summary>
+    private static async ValueTask InvokeAsync(TaskHandle task, TaskContext context)
+    {
+        s_currentTask.Value = context;
+        await task.RunAsync(context).ConfigureAwait(false);
+    }
+}

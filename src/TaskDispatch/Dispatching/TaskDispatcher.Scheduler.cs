@@ -1,0 +1,205 @@
+using System.Diagnostics;
+
+namespace TaskDispatch;
+
+public sealed partial class TaskDispatcher
+{
+    /// <summary>Events handled before the loop dispatches again, so a flood of submissions cannot delay starts for long.</summary>
+    private const int EventBatchSize = 256;
+
+    /// <summary>Scratch space for the eligible nodes of one decision; owned by the scheduler loop.</summary>
+    private readonly NodeSnapshot[] _candidates;
+
+    /// <summary>Dequeued tasks that no node can take now (constraints or a strategy that declined), in policy order.</summary>
+    private readonly List<TaskHandle> _parked = [];
+
+    /// <summary>Free slots over all nodes; owned by the scheduler loop.</summary>
+    private int _freeSlots;
+
+    private async Task RunSchedulerAsync()
+    {
+        var reader = _events.Reader;
+        try
+        {
+            while (await reader.WaitToReadAsync().ConfigureAwait(false))
+            {
+                var handled = 0;
+                while (handled++ < EventBatchSize && reader.TryRead(out var item))
+                {
+                    Handle(item);
+                }
+
+                Dispatch();
+            }
+        }
+        catch (Exception exception)
+        {
+            // Only a broken scheduling policy (TryDequeue/Remove threw) gets here. Fail loudly rather than strand tasks.
+            _fault = exception;
+            Log.EngineFailed(_logger, Name, exception);
+            var failure = new InvalidOperationException($"Dispatcher '{Name}' failed: its scheduler loop stopped. See the inner exception.", exception);
+            foreach (var task in _tasks.Values)
+            {
+                task.TryFinish(TaskState.Failed, failure);
+            }
+        }
+    }
+
+    private void Handle(in SchedulerEvent item)
+    {
+        var task = item.Task;
+        switch (item.Kind)
+        {
+            case SchedulerEventKind.Ready:
+                if (task.IsFinished || task.Location != TaskLocation.None)
+                {
+                    return;
+                }
+
+                try
+                {
+                    _scheduling.Enqueue(task);
+                    task.Location = TaskLocation.Queued;
+                }
+                catch (Exception exception)
+                {
+                    Log.SchedulingPolicyFailed(_logger, task.Id, exception);
+                    task.TryFinish(TaskState.Failed, exception);
+                }
+
+                break;
+
+            case SchedulerEventKind.SlotFreed:
+                var node = item.Node!;
+                node.Snapshot.ActiveTasks--;
+                _freeSlots++;
+                Debug.Assert(node.Snapshot.ActiveTasks >= 0, "A node freed more slots than it had in use.");
+                if (task.Options.ResourceDemand is { Count: > 0 } demand)
+                {
+                    node.Snapshot.Reserve(demand, -1);
+                }
+
+                break;
+
+            case SchedulerEventKind.Removed:
+                if (task.Location == TaskLocation.Queued)
+                {
+                    _scheduling.Remove(task);
+                }
+                else if (task.Location == TaskLocation.Parked)
+                {
+                    _parked.Remove(task);
+                }
+
+                task.Location = TaskLocation.None;
+                break;
+        }
+    }
+
+    /// <summary>Hands waiting tasks to nodes while any node has a free slot.</summary>
+    private void Dispatch()
+    {
+        if (_parked.Count > 0 && _freeSlots > 0)
+        {
+            DispatchParked();
+        }
+
+        while (_freeSlots > 0 && _scheduling.TryDequeue(out var task))
+        {
+            task.Location = TaskLocation.None;
+            if (task.IsFinished)
+            {
+                continue;
+            }
+
+            if (!TryPlace(task))
+            {
+                task.Location = TaskLocation.Parked;
+                _parked.Add(task);
+            }
+        }
+    }
+
+    private void DispatchParked()
+    {
+        var kept = 0;
+        for (var i = 0; i < _parked.Count; i++)
+        {
+            var task = _parked[i];
+            if (task.IsFinished || (_freeSlots > 0 && TryPlace(task)))
+            {
+                task.Location = TaskLocation.None;
+                continue;
+            }
+
+            _parked[kept++] = task;
+        }
+
+        _parked.RemoveRange(kept, _parked.Count - kept);
+    }
+
+    /// <summary>Asks the allocation strategy for a node among those that can take the task now, and hands the task over.</summary>
+    /// <returns><see langword="false"/> when the task must keep waiting; <see langword="true"/> when it was placed or has ended.</returns>
+    private bool TryPlace(TaskHandle task)
+    {
+        var count = 0;
+        foreach (var node in _nodes)
+        {
+            if (node.CanRunNow(task))
+            {
+                _candidates[count++] = node.Snapshot;
+            }
+        }
+
+        if (count == 0)
+        {
+            return false;
+        }
+
+        int chosen;
+        try
+        {
+            chosen = _allocation.SelectNode(task, new ReadOnlySpan<NodeSnapshot>(_candidates, 0, count));
+            if (chosen >= count || chosen < -1)
+            {
+                throw new InvalidOperationException($"{_allocation.GetType().Name}.SelectNode returned {chosen} for {count} candidate(s); expected -1 or an index below {count}.");
+            }
+        }
+        catch (Exception exception)
+        {
+            Log.AllocationStrategyFailed(_logger, task.Id, exception);
+            task.TryFinish(TaskState.Failed, exception);
+            return true;
+        }
+
+        if (chosen < 0)
+        {
+            return false;
+        }
+
+        var target = _nodes[_candidates[chosen].Index];
+        Array.Clear(_candidates, 0, count);
+        if (!task.TryBeginAssigning())
+        {
+            return true;
+        }
+
+        target.Snapshot.ActiveTasks++;
+        target.Snapshot.TasksAssigned++;
+        _freeSlots--;
+        if (task.Options.ResourceDemand is { Count: > 0 } demand)
+        {
+            target.Snapshot.Reserve(demand, +1);
+        }
+
+        task.AssignedNode = target;
+        task.SetNode(target.Name);
+        if (!target.Queue.Writer.TryWrite(task))
+        {
+            // Only after a forced stop: the task was already forced to a terminal state.
+            task.TryFinish(TaskState.Cancelled, null);
+        }
+
+        return true;
+    }
+}

@@ -1,0 +1,242 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
+using System.Threading.Channels;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace TaskDispatch;
+
+/// <summary>The in-process dispatcher: an intake channel, one scheduler loop that consults the scheduling policy and
+/// the allocation strategy, and node workers that run attempts under the recovery policy.</summary>
+/// <remarks>Build one with <see cref="TaskDispatcherBuilder"/> or <c>services.AddTaskDispatch()</c>. Every member is thread-safe.</remarks>
+public sealed partial class TaskDispatcher : ITaskDispatcher, IDisposable
+{
+    private const int Running = 0;
+    private const int Draining = 1;
+    private const int Cancelling = 2;
+    private const int Stopped = 3;
+
+    /// <summary>The context of the task running on this logical flow, so that its own submissions skip the pending bound.</summary>
+    private static readonly AsyncLocal<TaskContext?> s_currentTask = new();
+
+    private readonly TaskDispatcherOptions _options;
+    private readonly ISchedulingPolicy _scheduling;
+    private readonly IAllocationStrategy _allocation;
+    private readonly IRecoveryPolicy _recovery;
+    private readonly NodeRuntime[] _nodes;
+    private readonly NodeSnapshot[] _nodeSnapshots;
+    private readonly ITaskObserver[] _observers;
+    private readonly ILogger _logger;
+    private readonly IServiceProvider? _services;
+    private readonly IServiceScopeFactory? _scopeFactory;
+
+    /// <summary>Every live task by id: idempotent submission, lookup and cancellation by id, and forced shutdown.</summary>
+    private readonly ConcurrentDictionary<string, TaskHandle> _tasks = new(StringComparer.Ordinal);
+
+    /// <summary>Counts tasks accepted but not yet running against <see cref="TaskDispatcherOptions.MaxPendingTasks"/>.</summary>
+    private readonly SemaphoreSlim _pendingPermits;
+
+    /// <summary>The scheduler loop's inbox: ready tasks, freed slots and removals.</summary>
+    private readonly Channel<SchedulerEvent> _events = Channel.CreateUnbounded<SchedulerEvent>(new UnboundedChannelOptions
+    {
+        SingleReader = true,
+        SingleWriter = false,
+        AllowSynchronousContinuations = false,
+    });
+
+    /// <summary>Cancelled when the dispatcher starts stopping, to release submitters waiting for room.</summary>
+    private readonly CancellationTokenSource _stopping = new();
+
+    /// <summary>Completed when no task is live after stopping began.</summary>
+    private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private readonly Lock _stopLock = new();
+    private readonly Task _schedulerLoop;
+
+    /// <summary>The dispatcher-wide watchers, copy-on-write.</summary>
+    private Channel<TaskStateChange>[]? _watchers;
+
+    private long _sequence;
+
+    /// <summary>Tasks accepted and not finished, plus submissions in flight: reaching 0 after stopping began means drained.</summary>
+    private long _liveCount;
+
+    private int _stopState;
+    private int _disposed;
+    private Task? _stopTask;
+    private Exception? _fault;
+
+    internal TaskDispatcher(
+        string name,
+        TaskDispatcherOptions options,
+        ISchedulingPolicy scheduling,
+        IAllocationStrategy allocation,
+        IRecoveryPolicy recovery,
+        IReadOnlyList<KeyValuePair<string, NodeOptions>> nodes,
+        ITaskObserver[] observers,
+        TimeProvider timeProvider,
+        ILoggerFactory loggerFactory,
+        IServiceProvider? services)
+    {
+        Name = name;
+        _options = options;
+        _scheduling = scheduling;
+        _allocation = allocation;
+        _recovery = recovery;
+        _observers = observers;
+        TimeProvider = timeProvider;
+        _logger = loggerFactory.CreateLogger<TaskDispatcher>();
+        _services = services;
+        _scopeFactory = services?.GetService<IServiceScopeFactory>();
+        _pendingPermits = new SemaphoreSlim(options.MaxPendingTasks, options.MaxPendingTasks);
+
+        _nodes = new NodeRuntime[nodes.Count];
+        _nodeSnapshots = new NodeSnapshot[nodes.Count];
+        _candidates = new NodeSnapshot[nodes.Count];
+        var slots = 0;
+        for (var i = 0; i < nodes.Count; i++)
+        {
+            _nodes[i] = new NodeRuntime(nodes[i].Key, i, nodes[i].Value);
+            _nodeSnapshots[i] = _nodes[i].Snapshot;
+            slots += nodes[i].Value.MaxConcurrency;
+        }
+
+        _freeSlots = slots;
+        Nodes = _nodeSnapshots.AsReadOnly();
+
+        // The loops must not inherit the builder's execution context (ambient activities, async-locals).
+        using (ExecutionContext.SuppressFlow())
+        {
+            _schedulerLoop = Task.Run(RunSchedulerAsync);
+            foreach (var node in _nodes)
+            {
+                var workers = new Task[node.Snapshot.MaxConcurrency];
+                for (var i = 0; i < workers.Length; i++)
+                {
+                    workers[i] = Task.Run(() => RunWorkerAsync(node));
+                }
+
+                node.Workers = workers;
+            }
+        }
+
+        Log.DispatcherStarted(_logger, name, _nodes.Length, slots);
+    }
+
+    /// <inheritdoc />
+    public string Name { get; }
+
+    /// <inheritdoc />
+    public IReadOnlyList<NodeSnapshot> Nodes { get; }
+
+    /// <inheritdoc />
+    public long LiveTaskCount => Math.Max(0, Interlocked.Read(ref _liveCount));
+
+    /// <summary>Gets the dispatcher's clock.</summary>
+    internal TimeProvider TimeProvider { get; }
+
+    /// <inheritdoc />
+    public bool TryGetHandle(string id, [NotNullWhen(true)] out TaskHandle? handle)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        return _tasks.TryGetValue(id, out handle);
+    }
+
+    /// <inheritdoc />
+    public bool Cancel(string id) => TryGetHandle(id, out var handle) && handle.Cancel();
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<TaskStateChange> WatchAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var channel = Channel.CreateUnbounded<TaskStateChange>(new UnboundedChannelOptions { SingleReader = true });
+        Watchers.Add(ref _watchers, channel);
+        try
+        {
+            if (Volatile.Read(ref _stopState) == Stopped)
+            {
+                channel.Writer.TryComplete();
+            }
+
+            while (await channel.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                while (channel.Reader.TryRead(out var change))
+                {
+                    yield return change;
+                }
+            }
+        }
+        finally
+        {
+            Watchers.Remove(ref _watchers, channel);
+        }
+    }
+
+    /// <summary>Called after every non-terminal transition; tells observers and watchers when there are any.</summary>
+    internal void OnTransition(TaskHandle task, TaskState previous, TaskState state, long version)
+    {
+        var watchers = Volatile.Read(ref _watchers);
+        if (_observers.Length == 0 && watchers is null && !task.HasWatchers)
+        {
+            return;
+        }
+
+        var change = new TaskStateChange(task, previous, state, TimeProvider.GetUtcNow(), version);
+        task.PublishToWatchers(change);
+        if (watchers is not null)
+        {
+            foreach (var watcher in watchers)
+            {
+                watcher.Writer.TryWrite(change);
+            }
+        }
+
+        foreach (var observer in _observers)
+        {
+            try
+            {
+                observer.OnStateChanged(change);
+            }
+            catch (Exception exception)
+            {
+                Log.ObserverFailed(_logger, task.Id, exception);
+            }
+        }
+    }
+
+    /// <summary>Called once per task by the winner of its terminal transition, before its awaitable completes.</summary>
+    internal void OnFinished(TaskHandle task, TaskState previous, TaskState terminal, long version)
+    {
+        _tasks.TryRemove(new KeyValuePair<string, TaskHandle>(task.Id, task));
+        if (previous is TaskState.Pending or TaskState.Retrying)
+        {
+            // It may sit in the ready queue: let the scheduler drop it now rather than when it reaches the head.
+            _events.Writer.TryWrite(SchedulerEvent.Removed(task));
+        }
+
+        OnTransition(task, previous, terminal, version);
+        foreach (var observer in _observers)
+        {
+            try
+            {
+                observer.OnCompleted(task);
+            }
+            catch (Exception exception)
+            {
+                Log.ObserverFailed(_logger, task.Id, exception);
+            }
+        }
+    }
+
+    /// <summary>Called once per task after its awaitable completed: the task no longer counts as live.</summary>
+    internal void OnHandleCompleted() => ReleaseLive();
+
+    internal void ReleasePendingPermit() => _pendingPermits.Release();
+
+    private void ReleaseLive()
+    {
+        if (Interlocked.Decrement(ref _liveCount) == 0 && Volatile.Read(ref _stopState) != Running)
+        {
+            _drained.TrySetResult();
+        }
+    }
+}

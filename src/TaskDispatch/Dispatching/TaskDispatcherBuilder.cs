@@ -1,0 +1,203 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace TaskDispatch;
+
+/// <summary>Builds a <see cref="TaskDispatcher"/> without a dependency-injection container; <c>services.AddTaskDispatch()</c> uses it too.</summary>
+/// <remarks>
+/// Defaults: first-come-first-served scheduling, round-robin allocation, <see cref="AttemptLimitRecoveryPolicy"/>
+/// recovery, and one node named <see cref="TaskDispatcherDefaults.NodeName"/> with <see cref="Environment.ProcessorCount"/>
+/// slots when no node is added. A builder builds one dispatcher; policies are per dispatcher and not shared.
+/// </remarks>
+public sealed class TaskDispatcherBuilder
+{
+    private readonly List<KeyValuePair<string, NodeOptions>> _nodes = [];
+    private readonly List<ITaskObserver> _observers = [];
+    private readonly TaskDispatcherOptions _options = new();
+    private ISchedulingPolicy? _scheduling;
+    private IAllocationStrategy? _allocation;
+    private IRecoveryPolicy? _recovery;
+    private TimeProvider _timeProvider = TimeProvider.System;
+    private ILoggerFactory _loggerFactory = NullLoggerFactory.Instance;
+    private IServiceProvider? _services;
+    private bool _built;
+
+    /// <summary>Creates a builder for a dispatcher with the default name.</summary>
+    public TaskDispatcherBuilder()
+        : this(TaskDispatcherDefaults.Name)
+    {
+    }
+
+    /// <summary>Creates a builder for a named dispatcher.</summary>
+    /// <param name="name">The dispatcher's name.</param>
+    /// <exception cref="ArgumentException">Thrown when <paramref name="name"/> is null, empty or white space.</exception>
+    public TaskDispatcherBuilder(string name)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        Name = name;
+    }
+
+    /// <summary>Gets the name of the dispatcher being built.</summary>
+    public string Name { get; }
+
+    /// <summary>Changes the dispatcher's settings.</summary>
+    /// <param name="configure">Changes the settings; validated by <see cref="Build"/>.</param>
+    /// <returns>This builder.</returns>
+    public TaskDispatcherBuilder Configure(Action<TaskDispatcherOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        ThrowIfBuilt();
+        configure(_options);
+        return this;
+    }
+
+    /// <summary>Sets the scheduling policy, which orders waiting tasks.</summary>
+    /// <param name="policy">The policy instance, used by this dispatcher alone.</param>
+    /// <returns>This builder.</returns>
+    public TaskDispatcherBuilder UseScheduling(ISchedulingPolicy policy)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        ThrowIfBuilt();
+        _scheduling = policy;
+        return this;
+    }
+
+    /// <summary>Sets the allocation strategy, which picks the node for each task.</summary>
+    /// <param name="strategy">The strategy instance, used by this dispatcher alone.</param>
+    /// <returns>This builder.</returns>
+    public TaskDispatcherBuilder UseAllocation(IAllocationStrategy strategy)
+    {
+        ArgumentNullException.ThrowIfNull(strategy);
+        ThrowIfBuilt();
+        _allocation = strategy;
+        return this;
+    }
+
+    /// <summary>Sets the recovery policy, which decides after a failed attempt.</summary>
+    /// <param name="policy">The policy.</param>
+    /// <returns>This builder.</returns>
+    public TaskDispatcherBuilder UseRecovery(IRecoveryPolicy policy)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        ThrowIfBuilt();
+        _recovery = policy;
+        return this;
+    }
+
+    /// <summary>Adds a node.</summary>
+    /// <param name="name">The node's name, unique within the dispatcher.</param>
+    /// <param name="configure">Configures the node; validated at once.</param>
+    /// <returns>This builder.</returns>
+    /// <exception cref="ArgumentException">Thrown when <paramref name="name"/> is empty or already used, or the configured options are invalid.</exception>
+    public TaskDispatcherBuilder AddNode(string name, Action<NodeOptions>? configure = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ThrowIfBuilt();
+        if (_nodes.Exists(node => string.Equals(node.Key, name, StringComparison.Ordinal)))
+        {
+            throw new ArgumentException($"Dispatcher '{Name}' already has a node named '{name}'.", nameof(name));
+        }
+
+        var options = new NodeOptions();
+        configure?.Invoke(options);
+        options.Validate(name);
+        _nodes.Add(new KeyValuePair<string, NodeOptions>(name, options));
+        return this;
+    }
+
+    /// <summary>Adds an observer that hears about every task.</summary>
+    /// <param name="observer">The observer.</param>
+    /// <returns>This builder.</returns>
+    public TaskDispatcherBuilder AddObserver(ITaskObserver observer)
+    {
+        ArgumentNullException.ThrowIfNull(observer);
+        ThrowIfBuilt();
+        _observers.Add(observer);
+        return this;
+    }
+
+    /// <summary>Adds a callback run exactly once per task when it reaches its terminal state.</summary>
+    /// <param name="onCompleted">The callback; it runs on the dispatcher's threads, so keep it short.</param>
+    /// <returns>This builder.</returns>
+    public TaskDispatcherBuilder OnTaskCompleted(Action<TaskHandle> onCompleted)
+    {
+        ArgumentNullException.ThrowIfNull(onCompleted);
+        return AddObserver(new CompletionCallbackObserver(onCompleted));
+    }
+
+    /// <summary>Sets the clock for delays, timeouts and timestamps.</summary>
+    /// <param name="timeProvider">The clock; <see cref="TimeProvider.System"/> by default.</param>
+    /// <returns>This builder.</returns>
+    public TaskDispatcherBuilder UseTimeProvider(TimeProvider timeProvider)
+    {
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        ThrowIfBuilt();
+        _timeProvider = timeProvider;
+        return this;
+    }
+
+    /// <summary>Sets where the dispatcher logs.</summary>
+    /// <param name="loggerFactory">The logger factory; nothing is logged by default.</param>
+    /// <returns>This builder.</returns>
+    public TaskDispatcherBuilder UseLoggerFactory(ILoggerFactory loggerFactory)
+    {
+        ArgumentNullException.ThrowIfNull(loggerFactory);
+        ThrowIfBuilt();
+        _loggerFactory = loggerFactory;
+        return this;
+    }
+
+    /// <summary>Sets the services that handler tasks are resolved from, in a new scope per attempt.</summary>
+    /// <param name="services">The root service provider.</param>
+    /// <returns>This builder.</returns>
+    public TaskDispatcherBuilder UseServiceProvider(IServiceProvider services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ThrowIfBuilt();
+        _services = services;
+        return this;
+    }
+
+    /// <summary>Validates the configuration and starts the dispatcher.</summary>
+    /// <returns>The running dispatcher; dispose it to stop it.</returns>
+    /// <exception cref="ArgumentException">Thrown when a setting is invalid; the message names it.</exception>
+    /// <exception cref="InvalidOperationException">Thrown when this builder has already built a dispatcher.</exception>
+    public TaskDispatcher Build()
+    {
+        ThrowIfBuilt();
+        var options = _options.Clone();
+        options.Validate();
+        var nodes = _nodes.Count > 0
+            ? _nodes.ToArray()
+            : [new KeyValuePair<string, NodeOptions>(TaskDispatcherDefaults.NodeName, new NodeOptions())];
+        _built = true;
+        return new TaskDispatcher(
+            Name,
+            options,
+            _scheduling ?? SchedulingPolicy.FirstComeFirstServed(),
+            _allocation ?? AllocationStrategy.RoundRobin(),
+            _recovery ?? RecoveryPolicy.AttemptLimit(),
+            nodes,
+            [.. _observers],
+            _timeProvider,
+            _loggerFactory,
+            _services);
+    }
+
+    private void ThrowIfBuilt()
+    {
+        if (_built)
+        {
+            throw new InvalidOperationException("This builder has already built a dispatcher; create a new builder for another one.");
+        }
+    }
+
+    private sealed class CompletionCallbackObserver(Action<TaskHandle> onCompleted) : ITaskObserver
+    {
+        public void OnStateChanged(TaskStateChange change)
+        {
+        }
+
+        public void OnCompleted(TaskHandle task) => onCompleted(task);
+    }
+}

@@ -1,0 +1,20 @@
+namespace TaskDispatch;
+
+/// <summary>The defaults the dispatcher uses where a setting is not given.</summary>
+public static class TaskDispatcherDefaults
+{
+    /// <summary>The name of the dispatcher registered by <c>AddTaskDispatch()</c> without a name: <c>"default"</c>.</summary>
+    public const string Name = "default";
+
+    /// <summary>The name of the node added when none is configured: <c>"default"</c>.</summary>
+    public const string NodeName = "default";
+
+    /// <summary>The prefix of generated task ids, <c>"~"</c>; caller-given ids may not start with it.</summary>
+    public const string GeneratedIdPrefix = "~";
+
+    /// <summary>The default bound on tasks that are accepted but not yet running: 10,000.</summary>
+    public const int MaxPendingTasks = 10_000;
+
+    /// <summary>The default time <c>DisposeAsync</c> gives running work before cancelling it: 30 seconds.</summary>
+    public static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(30);
+}

@@ -1,0 +1,48 @@
+namespace TaskDispatch;
+
+/// <summary>Settings of one dispatcher, validated when it is built.</summary>
+public sealed class TaskDispatcherOptions
+{
+    /// <summary>Gets or sets the bound on tasks that are accepted but not yet running, wherever they wait
+    /// (delayed, queued or being assigned). Submissions made from inside a running task are exempt, so a task
+    /// can always submit follow-up work without deadlocking.</summary>
+    /// <value>The default value is <see cref="TaskDispatcherDefaults.MaxPendingTasks"/>. Must be at least 1.</value>
+    public int MaxPendingTasks { get; set; } = TaskDispatcherDefaults.MaxPendingTasks;
+
+    /// <summary>Gets or sets what <c>SubmitAsync</c> does when <see cref="MaxPendingTasks"/> is reached.</summary>
+    /// <value>The default value is <see cref="QueueFullMode.Wait"/>.</value>
+    public QueueFullMode FullMode { get; set; } = QueueFullMode.Wait;
+
+    /// <summary>Gets or sets how <c>DisposeAsync</c> stops the dispatcher.</summary>
+    /// <value>The default value is <see cref="ShutdownMode.Drain"/>.</value>
+    public ShutdownMode ShutdownMode { get; set; } = ShutdownMode.Drain;
+
+    /// <summary>Gets or sets how long <c>DisposeAsync</c> waits for work before it forces every live task to <see cref="TaskState.Cancelled"/>.</summary>
+    /// <value>The default value is <see cref="TaskDispatcherDefaults.ShutdownTimeout"/>. Must not be negative; <see cref="Timeout.InfiniteTimeSpan"/> waits forever.</value>
+    public TimeSpan ShutdownTimeout { get; set; } = TaskDispatcherDefaults.ShutdownTimeout;
+
+    internal TaskDispatcherOptions Clone() => (TaskDispatcherOptions)MemberwiseClone();
+
+    internal void Validate()
+    {
+        if (MaxPendingTasks < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxPendingTasks), MaxPendingTasks, $"{nameof(MaxPendingTasks)} must be at least 1, was {MaxPendingTasks}.");
+        }
+
+        if (!Enum.IsDefined(FullMode))
+        {
+            throw new ArgumentOutOfRangeException(nameof(FullMode), FullMode, $"{nameof(FullMode)} is not a defined {nameof(QueueFullMode)}.");
+        }
+
+        if (!Enum.IsDefined(ShutdownMode))
+        {
+            throw new ArgumentOutOfRangeException(nameof(ShutdownMode), ShutdownMode, $"{nameof(ShutdownMode)} is not a defined {nameof(TaskDispatch.ShutdownMode)}.");
+        }
+
+        if (ShutdownTimeout < TimeSpan.Zero && ShutdownTimeout != Timeout.InfiniteTimeSpan)
+        {
+            throw new ArgumentOutOfRangeException(nameof(ShutdownTimeout), ShutdownTimeout, $"{nameof(ShutdownTimeout)} must not be negative, was {ShutdownTimeout}.");
+        }
+    }
+}

@@ -1,0 +1,388 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+
+namespace TaskDispatch;
+
+/// <summary>A submitted task, as its submitter holds it: id, live state, progress, cancellation and an awaitable outcome.</summary>
+/// <remarks>
+/// <c>await handle</c> completes when the task reaches its terminal state: it returns normally when the task
+/// <see cref="TaskState.Completed"/>, throws the last attempt's exception when it <see cref="TaskState.Failed"/>, and
+/// throws <see cref="OperationCanceledException"/> when it was <see cref="TaskState.Cancelled"/>. All members are thread-safe.
+/// </remarks>
+public abstract partial class TaskHandle
+{
+    private const long StateMask = 0xFF;
+    private const int VersionShift = 8;
+
+    /// <summary>The state in the low byte and a transition counter above it, changed together by one compare-and-swap.</summary>
+    private long _stateWord;
+
+    /// <summary>The per-task watchers, copy-on-write; <see langword="null"/> until the first <see cref="WatchAsync"/>.</summary>
+    private Channel<TaskStateChange>[]? _watchers;
+
+    private TaskProgress? _progress;
+    private Exception? _exception;
+
+    /// <summary>1 while the task counts against <see cref="TaskDispatcherOptions.MaxPendingTasks"/>.</summary>
+    private int _holdsPermit;
+
+    /// <summary>1 once cancellation was asked for, by <see cref="Cancel"/>, the options' token or a stop.</summary>
+    private int _cancelRequested;
+
+    /// <summary>The running attempt's token source, so that <see cref="Cancel"/> reaches a running attempt.</summary>
+    private CancellationTokenSource? _attemptCancellation;
+
+    private CancellationTokenRegistration _cancellationRegistration;
+
+    /// <summary>The timer of a delayed start or a delayed retry.</summary>
+    private ITimer? _readyTimer;
+
+    private int _attempts;
+    private string? _nodeName;
+
+    private protected TaskHandle(TaskDispatcher dispatcher, string id, TaskOptions options, long sequenceNumber, DateTimeOffset submittedAt)
+    {
+        Dispatcher = dispatcher;
+        Id = id;
+        Options = options;
+        SequenceNumber = sequenceNumber;
+        SubmittedAt = submittedAt;
+    }
+
+    /// <summary>Gets the task's id: the caller's <see cref="TaskOptions.Id"/>, or a generated one.</summary>
+    public string Id { get; }
+
+    /// <summary>Gets the options the task was submitted with.</summary>
+    public TaskOptions Options { get; }
+
+    /// <summary>Gets the dispatcher-wide arrival number: lower numbers were submitted earlier.</summary>
+    public long SequenceNumber { get; }
+
+    /// <summary>Gets when the task was submitted, from the dispatcher's <see cref="TimeProvider"/>.</summary>
+    public DateTimeOffset SubmittedAt { get; }
+
+    /// <summary>Gets the task's current state.</summary>
+    public TaskState State => (TaskState)(Volatile.Read(ref _stateWord) & StateMask);
+
+    /// <summary>Gets whether the task has reached its terminal state.</summary>
+    public bool IsFinished => State.IsTerminal();
+
+    /// <summary>Gets the number of attempts started so far.</summary>
+    public int Attempts => Volatile.Read(ref _attempts);
+
+    /// <summary>Gets the node the latest attempt was assigned to, or <see langword="null"/> before the first assignment.</summary>
+    public string? NodeName => Volatile.Read(ref _nodeName);
+
+    /// <summary>Gets the latest progress the task reported, or <see langword="null"/> if it reported none.</summary>
+    public TaskProgress? Progress => Volatile.Read(ref _progress);
+
+    /// <summary>Gets the exception the task failed with, once it is <see cref="TaskState.Failed"/>.</summary>
+    public Exception? Exception => Volatile.Read(ref _exception);
+
+    /// <summary>Gets a task that completes with the handle: successfully, faulted or cancelled.</summary>
+    public abstract Task Completion { get; }
+
+    /// <summary>Raised on the reporting thread whenever the running task reports progress.</summary>
+    public event EventHandler<TaskProgress>? ProgressChanged;
+
+    /// <summary>Gets the dispatcher that owns the task.</summary>
+    internal TaskDispatcher Dispatcher { get; }
+
+    /// <summary>Where the scheduler loop keeps the task; read and written only by that loop.</summary>
+    internal TaskLocation Location { get; set; }
+
+    /// <summary>The node the task is assigned to; written by the scheduler loop before hand-off.</summary>
+    internal NodeRuntime? AssignedNode { get; set; }
+
+    /// <summary>Gets whether the task asks for a particular node, tags or resources, so the scheduler must filter nodes for it.</summary>
+    internal bool HasPlacementConstraints =>
+        Options.RequiredNode is not null || Options.RequiredTags is { Count: > 0 } || Options.ResourceDemand is { Count: > 0 };
+
+    /// <summary>The context reused by every attempt; created by the first one.</summary>
+    internal TaskContext? Context { get; set; }
+
+    /// <summary>Gets whether someone watches this task, so that transitions must be published.</summary>
+    internal bool HasWatchers => Volatile.Read(ref _watchers) is not null;
+
+    internal bool IsCancellationRequested => Volatile.Read(ref _cancelRequested) != 0;
+
+    /// <summary>Gets whether running this task needs a dependency-injection scope per attempt.</summary>
+    internal virtual bool RequiresScope => false;
+
+    /// <summary>Gets an awaiter so that <c>await handle</c> waits for the task's outcome.</summary>
+    /// <returns>The awaiter.</returns>
+    public TaskAwaiter GetAwaiter() => Completion.GetAwaiter();
+
+    /// <summary>Asks the task to stop: a waiting task ends <see cref="TaskState.Cancelled"/> at once; a running one has its token cancelled.</summary>
+    /// <returns><see langword="true"/> if the request was made before the task finished; <see langword="false"/> if it had already finished.</returns>
+    public bool Cancel()
+    {
+        if (IsFinished)
+        {
+            return false;
+        }
+
+        Interlocked.Exchange(ref _cancelRequested, 1);
+        while (true)
+        {
+            var word = Volatile.Read(ref _stateWord);
+            var state = (TaskState)(word & StateMask);
+            switch (state)
+            {
+                case TaskState.Pending:
+                case TaskState.Retrying:
+                    if (TryFinishFrom(word, TaskState.Cancelled, null))
+                    {
+                        return true;
+                    }
+
+                    continue;
+
+                case TaskState.Assigning:
+                case TaskState.Running:
+                    // The worker owns these states; it sees the flag before it starts an attempt, and the token while one runs.
+                    CancelAttempt(Volatile.Read(ref _attemptCancellation));
+                    return true;
+
+                default:
+                    return false;
+            }
+        }
+    }
+
+    /// <summary>Streams this task's state changes: first the current state, then every later change, ending with the terminal one.</summary>
+    /// <param name="cancellationToken">Stops the stream early.</param>
+    /// <returns>The changes, each delivered once; the terminal change is always the last.</returns>
+    public async IAsyncEnumerable<TaskStateChange> WatchAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var channel = Channel.CreateUnbounded<TaskStateChange>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = false });
+        Watchers.Add(ref _watchers, channel);
+        try
+        {
+            // The watcher is visible before the state is read (full fence), so a transition is either in the snapshot or published to us.
+            var word = Volatile.Read(ref _stateWord);
+            var state = (TaskState)(word & StateMask);
+            var lastVersion = word >> VersionShift;
+            yield return new TaskStateChange(this, state, state, Dispatcher.TimeProvider.GetUtcNow(), lastVersion);
+            if (state.IsTerminal())
+            {
+                yield break;
+            }
+
+            while (await channel.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                while (channel.Reader.TryRead(out var change))
+                {
+                    if (change.Version <= lastVersion)
+                    {
+                        continue;
+                    }
+
+                    lastVersion = change.Version;
+                    yield return change;
+                    if (change.IsTerminal)
+                    {
+                        yield break;
+                    }
+                }
+            }
+        }
+        finally
+        {
+            Watchers.Remove(ref _watchers, channel);
+        }
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => $"{Id} ({State})";
+
+    /// <summary>Runs one attempt of the work and keeps its result for <see cref="SetSucceeded"/>.</summary>
+    internal abstract ValueTask RunAsync(TaskContext context);
+
+    /// <summary>Completes the awaitable with the kept result.</summary>
+    private protected abstract void SetSucceeded();
+
+    /// <summary>Completes the awaitable with an exception.</summary>
+    private protected abstract void SetFailed(Exception exception);
+
+    /// <summary>Completes the awaitable as cancelled.</summary>
+    private protected abstract void SetCancelled(CancellationToken token);
+
+    internal void SetNode(string nodeName) => Volatile.Write(ref _nodeName, nodeName);
+
+    internal int BeginAttempt() => Interlocked.Increment(ref _attempts);
+
+    /// <summary>Marks the task as counting against the pending bound; released once by <see cref="ReleasePermit"/>.</summary>
+    internal void TakePermit() => _holdsPermit = 1;
+
+    internal void ReleasePermit()
+    {
+        if (Interlocked.Exchange(ref _holdsPermit, 0) == 1)
+        {
+            Dispatcher.ReleasePendingPermit();
+        }
+    }
+
+    internal void RegisterCancellation(CancellationToken token)
+    {
+        if (token.CanBeCanceled)
+        {
+            _cancellationRegistration = token.UnsafeRegister(static state => ((TaskHandle)state!).Cancel(), this);
+        }
+    }
+
+    internal void SetReadyTimer(ITimer timer)
+    {
+        Volatile.Write(ref _readyTimer, timer);
+
+        // A cancellation that finished the task before the timer was stored could not dispose it.
+        if (IsFinished)
+        {
+            DisposeReadyTimer();
+        }
+    }
+
+    internal void DisposeReadyTimer() => Interlocked.Exchange(ref _readyTimer, null)?.Dispose();
+
+    /// <summary>Publishes the token source of a starting attempt, then honours a cancellation that came first.</summary>
+    internal void SetAttemptCancellation(CancellationTokenSource? source)
+    {
+        Interlocked.Exchange(ref _attemptCancellation, source);
+        if (source is not null && IsCancellationRequested)
+        {
+            CancelAttempt(source);
+        }
+    }
+
+    internal void ReportProgress(TaskProgress progress)
+    {
+        Volatile.Write(ref _progress, progress);
+        ProgressChanged?.Invoke(this, progress);
+    }
+
+    /// <summary>Moves from <paramref name="from"/> to the non-terminal <paramref name="to"/>.</summary>
+    internal bool TryTransition(TaskState from, TaskState to)
+    {
+        Debug.Assert(!to.IsTerminal(), "Terminal transitions go through TryFinish.");
+        var word = Volatile.Read(ref _stateWord);
+        if ((TaskState)(word & StateMask) != from)
+        {
+            return false;
+        }
+
+        var next = NextWord(word, to);
+        if (Interlocked.CompareExchange(ref _stateWord, next, word) != word)
+        {
+            return false;
+        }
+
+        Dispatcher.OnTransition(this, from, to, next >> VersionShift);
+        return true;
+    }
+
+    /// <summary>Moves a waiting task (pending or retrying) to <see cref="TaskState.Assigning"/>.</summary>
+    internal bool TryBeginAssigning()
+    {
+        while (true)
+        {
+            var word = Volatile.Read(ref _stateWord);
+            var state = (TaskState)(word & StateMask);
+            if (state is not (TaskState.Pending or TaskState.Retrying))
+            {
+                return false;
+            }
+
+            var next = NextWord(word, TaskState.Assigning);
+            if (Interlocked.CompareExchange(ref _stateWord, next, word) == word)
+            {
+                Dispatcher.OnTransition(this, state, TaskState.Assigning, next >> VersionShift);
+                return true;
+            }
+        }
+    }
+
+    /// <summary>Ends the task in <paramref name="terminal"/> unless it already ended. Exactly one caller ever wins.</summary>
+    internal bool TryFinish(TaskState terminal, Exception? exception)
+    {
+        while (true)
+        {
+            var word = Volatile.Read(ref _stateWord);
+            if (((TaskState)(word & StateMask)).IsTerminal())
+            {
+                return false;
+            }
+
+            if (TryFinishFrom(word, terminal, exception))
+            {
+                return true;
+            }
+        }
+    }
+
+    private bool TryFinishFrom(long word, TaskState terminal, Exception? exception)
+    {
+        Debug.Assert(terminal.IsTerminal(), "Only terminal states finish a task.");
+        var next = NextWord(word, terminal);
+        if (Interlocked.CompareExchange(ref _stateWord, next, word) != word)
+        {
+            return false;
+        }
+
+        var previous = (TaskState)(word & StateMask);
+        if (exception is not null)
+        {
+            Volatile.Write(ref _exception, exception);
+        }
+
+        ReleasePermit();
+        _cancellationRegistration.Unregister();
+        DisposeReadyTimer();
+        Dispatcher.OnFinished(this, previous, terminal, next >> VersionShift);
+
+        // Observers and watchers have heard before the awaiter resumes, so an awaiting caller sees them consistent.
+        switch (terminal)
+        {
+            case TaskState.Completed:
+                SetSucceeded();
+                break;
+            case TaskState.Failed:
+                SetFailed(exception ?? new InvalidOperationException($"Task '{Id}' failed."));
+                break;
+            default:
+                SetCancelled(Options.CancellationToken.IsCancellationRequested ? Options.CancellationToken : new CancellationToken(canceled: true));
+                break;
+        }
+
+        Dispatcher.OnHandleCompleted();
+        return true;
+    }
+
+    internal void PublishToWatchers(in TaskStateChange change)
+    {
+        var watchers = Volatile.Read(ref _watchers);
+        if (watchers is null)
+        {
+            return;
+        }
+
+        foreach (var watcher in watchers)
+        {
+            watcher.Writer.TryWrite(change);
+        }
+    }
+
+    private static long NextWord(long word, TaskState state) => (((word >> VersionShift) + 1) << VersionShift) | (long)state;
+
+    private static void CancelAttempt(CancellationTokenSource? source)
+    {
+        try
+        {
+            source?.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The attempt has ended and released its timer-backed source; there is nothing left to cancel.
+        }
+    }
+}

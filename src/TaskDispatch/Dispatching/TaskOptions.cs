@@ -1,0 +1,57 @@
+namespace TaskDispatch;
+
+/// <summary>How one task is to be scheduled, placed and run. Every property is optional.</summary>
+/// <remarks>Instances are immutable once built and may be shared by many submissions.</remarks>
+public sealed class TaskOptions
+{
+    /// <summary>The options every submission without options gets.</summary>
+    public static TaskOptions Default { get; } = new();
+
+    /// <summary>Gets the caller's id for the task: an idempotency key.</summary>
+    /// <value>
+    /// The default value is <see langword="null"/>: the dispatcher generates an id that starts with
+    /// <see cref="TaskDispatcherDefaults.GeneratedIdPrefix"/>. Submitting while a task with the same id is live
+    /// returns that task's handle instead of running the work twice.
+    /// </value>
+    public string? Id { get; init; }
+
+    /// <summary>Gets the task's priority. Higher values are more urgent, for scheduling policies that use it.</summary>
+    /// <value>The default value is 0.</value>
+    public int Priority { get; init; }
+
+    /// <summary>Gets the caller's estimate of how long the task runs, for policies such as shortest-job-first.</summary>
+    /// <value>The default value is <see langword="null"/> (unknown). Must not be negative.</value>
+    public TimeSpan? EstimatedDuration { get; init; }
+
+    /// <summary>Gets the resources the task occupies on its node while it runs, by name (for example <c>cpu</c>, <c>memory</c>).</summary>
+    /// <value>The default value is <see langword="null"/> (no demand). Each amount must be finite and not negative, and some node must have the capacity.</value>
+    public IReadOnlyDictionary<string, double>? ResourceDemand { get; init; }
+
+    /// <summary>Gets the tags a node must carry to run the task.</summary>
+    /// <value>The default value is <see langword="null"/> (any node). Some node must carry all of them.</value>
+    public IReadOnlyCollection<string>? RequiredTags { get; init; }
+
+    /// <summary>Gets the name of the only node allowed to run the task.</summary>
+    /// <value>The default value is <see langword="null"/> (any node). The node must exist.</value>
+    public string? RequiredNode { get; init; }
+
+    /// <summary>Gets the limit on one attempt's run time; an attempt that exceeds it is cancelled and fails with <see cref="TimeoutException"/>.</summary>
+    /// <value>The default value is <see langword="null"/> (no limit). Must be positive or <see cref="Timeout.InfiniteTimeSpan"/>.</value>
+    public TimeSpan? Timeout { get; init; }
+
+    /// <summary>Gets the most attempts the task may make, the first one included; the recovery policy may stop earlier, never later.</summary>
+    /// <value>The default value is <see langword="null"/>: the recovery policy decides (the default policy makes one attempt). Must be at least 1.</value>
+    public int? MaxAttempts { get; init; }
+
+    /// <summary>Gets the earliest time the task may start; until then it waits on the dispatcher's clock without holding a slot.</summary>
+    /// <value>The default value is <see langword="null"/> (at once). Cannot be combined with <see cref="Delay"/>.</value>
+    public DateTimeOffset? NotBefore { get; init; }
+
+    /// <summary>Gets how long after submission the task may start; until then it waits on the dispatcher's clock without holding a slot.</summary>
+    /// <value>The default value is <see langword="null"/> (at once). Must not be negative; cannot be combined with <see cref="NotBefore"/>.</value>
+    public TimeSpan? Delay { get; init; }
+
+    /// <summary>Gets a token that cancels the task: while it waits it ends <see cref="TaskState.Cancelled"/>; while it runs its context's token is cancelled.</summary>
+    /// <value>The default value is <see cref="CancellationToken.None"/>.</value>
+    public CancellationToken CancellationToken { get; init; }
+}

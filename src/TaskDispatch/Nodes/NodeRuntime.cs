@@ -1,0 +1,45 @@
+using System.Threading.Channels;
+
+namespace TaskDispatch;
+
+/// <summary>A node as the engine runs it: its snapshot (owned by the scheduler loop), its hand-off channel and its workers.</summary>
+internal sealed class NodeRuntime
+{
+    internal NodeRuntime(string name, int index, NodeOptions options)
+    {
+        Snapshot = new NodeSnapshot(name, index, options);
+
+        // The scheduler loop is the only writer; the node's workers are the readers.
+        Queue = Channel.CreateUnbounded<TaskHandle>(new UnboundedChannelOptions
+        {
+            SingleWriter = true,
+            SingleReader = options.MaxConcurrency == 1,
+            AllowSynchronousContinuations = false,
+        });
+    }
+
+    internal NodeSnapshot Snapshot { get; }
+
+    internal string Name => Snapshot.Name;
+
+    /// <summary>Tasks handed to the node; never more than its free slots at the time of writing.</summary>
+    internal Channel<TaskHandle> Queue { get; }
+
+    internal Task[] Workers { get; set; } = [];
+
+    /// <summary>Tells whether the node can take the task now: a free slot, plus its placement constraints.</summary>
+    internal bool CanRunNow(TaskHandle task)
+    {
+        if (Snapshot.FreeSlots <= 0)
+        {
+            return false;
+        }
+
+        if (!task.HasPlacementConstraints)
+        {
+            return true;
+        }
+
+        return Snapshot.CanEverRun(task.Options) && (task.Options.ResourceDemand is not { } demand || Snapshot.FitsNow(demand));
+    }
+}

@@ -1,0 +1,123 @@
+namespace TaskDispatch;
+
+/// <summary>A read-only view of one node, as allocation strategies see it.</summary>
+/// <remarks>
+/// The dispatcher updates the view on its scheduler loop, the only caller of allocation strategies, so a strategy
+/// reads consistent values without locks. Read it elsewhere only for diagnostics.
+/// </remarks>
+public sealed class NodeSnapshot
+{
+    private readonly Dictionary<string, double> _resourcesInUse = new(StringComparer.Ordinal);
+
+    internal NodeSnapshot(string name, int index, NodeOptions options)
+    {
+        Name = name;
+        Index = index;
+        MaxConcurrency = options.MaxConcurrency;
+        Weight = options.Weight;
+        Tags = new HashSet<string>(options.Tags, StringComparer.Ordinal);
+        ResourceCapacity = new Dictionary<string, double>(options.Resources, StringComparer.Ordinal);
+    }
+
+    /// <summary>Gets the node's name, unique within its dispatcher.</summary>
+    public string Name { get; }
+
+    /// <summary>Gets the node's position in its dispatcher's node list, stable for the node's life.</summary>
+    public int Index { get; }
+
+    /// <summary>Gets the number of slots: tasks the node runs at once.</summary>
+    public int MaxConcurrency { get; }
+
+    /// <summary>Gets the number of slots in use: tasks assigned to the node and not yet finished.</summary>
+    public int ActiveTasks { get; internal set; }
+
+    /// <summary>Gets the number of free slots.</summary>
+    public int FreeSlots => MaxConcurrency - ActiveTasks;
+
+    /// <summary>Gets the load: <see cref="ActiveTasks"/> divided by <see cref="MaxConcurrency"/>, from 0 to 1.</summary>
+    public double Load => (double)ActiveTasks / MaxConcurrency;
+
+    /// <summary>Gets the node's relative weight.</summary>
+    public double Weight { get; }
+
+    /// <summary>Gets the node's tags.</summary>
+    public IReadOnlySet<string> Tags { get; }
+
+    /// <summary>Gets the node's resource capacity by name.</summary>
+    public IReadOnlyDictionary<string, double> ResourceCapacity { get; }
+
+    /// <summary>Gets the resources taken by the tasks running on the node, by name.</summary>
+    public IReadOnlyDictionary<string, double> ResourcesInUse => _resourcesInUse;
+
+    /// <summary>Gets how many tasks the node has been given since it was added.</summary>
+    public long TasksAssigned { get; internal set; }
+
+    /// <summary>Tells whether the node could run a task with this demand and these tags if it were idle.</summary>
+    internal bool CanEverRun(TaskOptions options)
+    {
+        if (options.RequiredNode is { } required && !string.Equals(required, Name, StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        if (options.RequiredTags is { } tags)
+        {
+            foreach (var tag in tags)
+            {
+                if (!Tags.Contains(tag))
+                {
+                    return false;
+                }
+            }
+        }
+
+        if (options.ResourceDemand is { } demand)
+        {
+            foreach (var (resource, amount) in demand)
+            {
+                if (amount > 0 && (!ResourceCapacity.TryGetValue(resource, out var capacity) || capacity < amount))
+                {
+                    return false;
+                }
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Tells whether the node's free resources fit the demand now.</summary>
+    internal bool FitsNow(IReadOnlyDictionary<string, double> demand)
+    {
+        foreach (var (resource, amount) in demand)
+        {
+            if (amount <= 0)
+            {
+                continue;
+            }
+
+            var capacity = ResourceCapacity.GetValueOrDefault(resource);
+            var used = _resourcesInUse.GetValueOrDefault(resource);
+            if (capacity - used < amount)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    internal void Reserve(IReadOnlyDictionary<string, double> demand, int sign)
+    {
+        foreach (var (resource, amount) in demand)
+        {
+            if (amount > 0)
+            {
+                var used = _resourcesInUse.GetValueOrDefault(resource) + (sign * amount);
+                _resourcesInUse[resource] = used < 1e-9 ? 0 : used;
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => $"{Name} ({ActiveTasks}/{MaxConcurrency})";
+}
