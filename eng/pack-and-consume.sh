@@ -14,8 +14,9 @@ test -f "$out/TaskDispatch.$version.snupkg" || { echo "missing symbols package" 
 nuspec=$(unzip -p "$nupkg" TaskDispatch.nuspec)
 grep -q '<license type="expression">MIT</license>' <<<"$nuspec" || { echo "nuspec lacks the MIT license expression" >&2; exit 1; }
 grep -q '<readme>README.md</readme>' <<<"$nuspec" || { echo "nuspec lacks the readme" >&2; exit 1; }
-unzip -l "$nupkg" | grep -q ' README.md$' || { echo "package lacks README.md" >&2; exit 1; }
-unzip -l "$nupkg" | grep -q 'lib/net10.0/TaskDispatch.xml' || { echo "package lacks XML docs" >&2; exit 1; }
+listing=$(unzip -l "$nupkg")
+grep -q ' README.md$' <<<"$listing" || { echo "package lacks README.md" >&2; exit 1; }
+grep -q 'lib/net10.0/TaskDispatch.xml' <<<"$listing" || { echo "package lacks XML docs" >&2; exit 1; }
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
