@@ -2,7 +2,7 @@ namespace TaskDispatch;
 
 /// <summary>Picks the node that runs a task, among the nodes that can take it now.</summary>
 /// <remarks>
-/// Only the dispatcher's scheduler loop calls a strategy, one call at a time, so an implementation needs no locks.
+/// Only the dispatcher's scheduler calls a strategy, one call at a time and never concurrently, so an implementation needs no locks.
 /// The dispatcher filters the candidates first: every candidate has a free slot, carries the task's required tags
 /// and has the free resources its demand asks for. A strategy is a pure decision: no I/O, no threads. Use one
 /// instance per dispatcher.

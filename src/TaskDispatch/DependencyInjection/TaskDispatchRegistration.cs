@@ -16,18 +16,19 @@ internal sealed class TaskDispatchRegistration(string name) : ITaskDispatchBuild
 
     internal void AddStep(Action<IServiceProvider, TaskDispatcherBuilder> step) => _steps.Add(step);
 
-    internal void AddNode(string nodeName, Action<NodeOptions>? configure)
+    internal void AddNode(string name, Action<NodeOptions>? configure)
     {
-        if (!_nodeNames.Add(nodeName))
+        if (_nodeNames.Contains(name))
         {
-            throw new ArgumentException($"Dispatcher '{Name}' already has a node named '{nodeName}'.", nameof(nodeName));
+            throw new ArgumentException($"Dispatcher '{Name}' already has a node named '{name}'.", nameof(name));
         }
 
         // Validate now, at the call site, rather than when the dispatcher is first resolved.
         var probe = new NodeOptions();
         configure?.Invoke(probe);
-        probe.Validate(nodeName);
-        _steps.Add((_, builder) => builder.AddNode(nodeName, configure));
+        probe.Validate(name);
+        _nodeNames.Add(name);
+        _steps.Add((_, builder) => builder.AddNode(name, configure));
     }
 
     internal TaskDispatcher Build(IServiceProvider services)

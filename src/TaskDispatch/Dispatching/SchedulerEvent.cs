@@ -1,6 +1,6 @@
 namespace TaskDispatch;
 
-/// <summary>A message to the scheduler loop, the single owner of the ready queue and of slot accounting.</summary>
+/// <summary>A message to the scheduler, the single owner of the ready queue and of slot accounting.</summary>
 internal readonly struct SchedulerEvent
 {
     private SchedulerEvent(SchedulerEventKind kind, TaskHandle task, NodeRuntime? node)

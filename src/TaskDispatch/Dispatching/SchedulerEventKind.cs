@@ -1,6 +1,6 @@
 namespace TaskDispatch;
 
-/// <summary>What a <see cref="SchedulerEvent"/> tells the scheduler loop.</summary>
+/// <summary>What a <see cref="SchedulerEvent"/> tells the scheduler.</summary>
 internal enum SchedulerEventKind
 {
     /// <summary>A task may be scheduled: newly submitted, its start time reached, or retrying.</summary>

@@ -8,27 +8,46 @@ public sealed partial class TaskDispatcher
     private async Task RunWorkerAsync(NodeRuntime node)
     {
         var reader = node.Queue.Reader;
-        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        while (true)
         {
-            while (reader.TryRead(out var task))
+            if (!reader.TryRead(out var task))
             {
-                var retryNow = false;
-                try
+                // A step running on another thread may be about to hand this slot its next task: wait for it briefly
+                // rather than go to sleep and pay for a thread-pool wake-up.
+                var spinner = default(SpinWait);
+                while (Volatile.Read(ref _stepping) != 0 && !spinner.NextSpinWillYield)
                 {
-                    retryNow = await RunAttemptAsync(task, node).ConfigureAwait(false);
-                }
-                catch (Exception exception)
-                {
-                    // RunAttemptAsync contains the task's own failures; anything here is an engine defect. Never strand the task.
-                    Log.EngineFailed(_logger, Name, exception);
-                    task.TryFinish(TaskState.Failed, exception);
+                    spinner.SpinOnce(sleep1Threshold: -1);
                 }
 
-                _events.Writer.TryWrite(SchedulerEvent.SlotFreed(task, node));
-                if (retryNow)
+                if (!reader.TryRead(out task))
                 {
-                    PostReady(task);
+                    if (!await reader.WaitToReadAsync().ConfigureAwait(false))
+                    {
+                        return;
+                    }
+
+                    continue;
                 }
+            }
+
+            var retryNow = false;
+            try
+            {
+                retryNow = await RunAttemptAsync(task, node).ConfigureAwait(false);
+            }
+            catch (Exception exception)
+            {
+                // RunAttemptAsync contains the task's own failures; anything here is an engine defect. Never strand the task.
+                Log.EngineFailed(_logger, Name, exception);
+                task.TryFinish(TaskState.Failed, exception);
+            }
+
+            // Freeing the slot runs a scheduler step here when none is running, which hands this worker its next task.
+            Post(SchedulerEvent.SlotFreed(task, node));
+            if (retryNow)
+            {
+                PostReady(task);
             }
         }
     }
@@ -68,7 +87,20 @@ public sealed partial class TaskDispatcher
         {
             if (task.RequiresScope)
             {
-                scope = _scopeFactory!.CreateAsyncScope();
+                try
+                {
+                    scope = _scopeFactory!.CreateAsyncScope();
+                }
+                catch (ObjectDisposedException)
+                {
+                    // The container is being disposed (it disposes itself before its singletons, this dispatcher among
+                    // them): the handler can no longer be resolved, which is a shutdown, not a failure of the task.
+                    task.Cancel();
+                    task.SetAttemptCancellation(null);
+                    task.TryFinish(TaskState.Cancelled, null);
+                    return false;
+                }
+
                 hasScope = true;
                 context.Services = scope.ServiceProvider;
             }

@@ -4,40 +4,116 @@ namespace TaskDispatch;
 
 public sealed partial class TaskDispatcher
 {
-    /// <summary>Events handled before the loop dispatches again, so a flood of submissions cannot delay starts for long.</summary>
+    /// <summary>Events handled before a step dispatches again, so a flood of submissions cannot delay starts for long.</summary>
     private const int EventBatchSize = 256;
 
-    /// <summary>Scratch space for the eligible nodes of one decision; owned by the scheduler loop.</summary>
+    /// <summary>Steps one caller runs back to back before it hands the remaining work to the thread pool.</summary>
+    private const int MaxInlineRounds = 8;
+
+    /// <summary>1 while a thread runs a scheduler step.</summary>
+    private int _stepping;
+
+    /// <summary>Events posted and not yet taken by a step.</summary>
+    private int _queuedEvents;
+
+    /// <summary>Scratch space for the eligible nodes of one decision; owned by the running step.</summary>
     private readonly NodeSnapshot[] _candidates;
 
     /// <summary>Dequeued tasks that no node can take now (constraints or a strategy that declined), in policy order.</summary>
     private readonly List<TaskHandle> _parked = [];
 
-    /// <summary>Free slots over all nodes; owned by the scheduler loop.</summary>
+    /// <summary>Free slots over all nodes; owned by the running step.</summary>
     private int _freeSlots;
 
-    private async Task RunSchedulerAsync()
+    /// <summary>Queues an event and runs a scheduler step unless another thread is running one.</summary>
+    /// <remarks>
+    /// The scheduler is a step, not a thread: whoever posts an event (a submitter, a worker that freed a slot, a timer, a
+    /// canceller) runs the step if no one else is, and a step drains every queued event. A worker that frees its slot thus
+    /// hands itself the next task without any thread wake-up. Steps never overlap, so the policy and the strategy are
+    /// still called by one thread at a time and need no locks.
+    /// </remarks>
+    private void Post(in SchedulerEvent item)
     {
-        var reader = _events.Reader;
+        _events.Writer.TryWrite(item);
+
+        // Counted after the write: a step that sees the count sees the event. Peeking the channel instead would make
+        // a second, concurrent reader, which a single-reader channel forbids.
+        Interlocked.Increment(ref _queuedEvents);
+
+        // A ready task with no free slot anywhere need not be scheduled now: the worker that frees the next slot runs
+        // a step, and that step drains the intake in one batch. This keeps a flood of submissions off the scheduler.
+        // Safe against a slot freed concurrently: that step frees the slot, releases the step with a full fence and
+        // then reads the event count, while we counted the event (full fence) before reading the free slots.
+        if (item.Kind == SchedulerEventKind.Ready && Volatile.Read(ref _freeSlots) <= 0 && Volatile.Read(ref _stepping) == 0)
+        {
+            return;
+        }
+
+        RunSchedulerSteps();
+    }
+
+    private void RunSchedulerSteps()
+    {
+        for (var round = 0; ; round++)
+        {
+            if (Interlocked.CompareExchange(ref _stepping, 1, 0) != 0)
+            {
+                // The running step will see our event: it checks the queue again after it lets go.
+                return;
+            }
+
+            try
+            {
+                RunSchedulerStep();
+            }
+            finally
+            {
+                // A full fence: the emptiness check below must not be read before the flag is visibly released.
+                Interlocked.Exchange(ref _stepping, 0);
+            }
+
+            if (Volatile.Read(ref _queuedEvents) == 0)
+            {
+                return;
+            }
+
+            if (round >= MaxInlineRounds)
+            {
+                // Posters keep arriving: hand the rest to the thread pool rather than hold this caller any longer.
+                ThreadPool.UnsafeQueueUserWorkItem(static dispatcher => dispatcher.RunSchedulerSteps(), this, preferLocal: false);
+                return;
+            }
+        }
+    }
+
+    private void RunSchedulerStep()
+    {
+        if (_fault is not null)
+        {
+            return;
+        }
+
         try
         {
-            while (await reader.WaitToReadAsync().ConfigureAwait(false))
+            var handled = 0;
+            while (_events.Reader.TryRead(out var item))
             {
-                var handled = 0;
-                while (handled++ < EventBatchSize && reader.TryRead(out var item))
+                Interlocked.Decrement(ref _queuedEvents);
+                Handle(item);
+                if (++handled % EventBatchSize == 0)
                 {
-                    Handle(item);
+                    Dispatch();
                 }
-
-                Dispatch();
             }
+
+            Dispatch();
         }
         catch (Exception exception)
         {
             // Only a broken scheduling policy (TryDequeue/Remove threw) gets here. Fail loudly rather than strand tasks.
             _fault = exception;
             Log.EngineFailed(_logger, Name, exception);
-            var failure = new InvalidOperationException($"Dispatcher '{Name}' failed: its scheduler loop stopped. See the inner exception.", exception);
+            var failure = new InvalidOperationException($"Dispatcher '{Name}' failed: its scheduling policy threw. See the inner exception.", exception);
             foreach (var task in _tasks.Values)
             {
                 task.TryFinish(TaskState.Failed, failure);

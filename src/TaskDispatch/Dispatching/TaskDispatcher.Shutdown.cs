@@ -91,14 +91,12 @@ public sealed partial class TaskDispatcher
         }
 
         Interlocked.Exchange(ref _stopState, Stopped);
-        _events.Writer.TryComplete();
         foreach (var node in _nodes)
         {
             node.Queue.Writer.TryComplete();
         }
 
         Watchers.CompleteAll(Interlocked.Exchange(ref _watchers, null));
-        await _schedulerLoop.ConfigureAwait(false);
         if (forced == 0)
         {
             // Workers exit as soon as their channel is empty; after a forced stop some may still be inside work that ignores its token.

@@ -58,8 +58,8 @@ public sealed partial class TaskDispatcher
         return TrySubmitCore(work, options, DelegateFactory<TResult>.Create, out handle);
     }
 
-    /// <summary>Queues a task for the scheduler loop.</summary>
-    internal void PostReady(TaskHandle task) => _events.Writer.TryWrite(SchedulerEvent.Ready(task));
+    /// <summary>Queues a task for the scheduler.</summary>
+    internal void PostReady(TaskHandle task) => Post(SchedulerEvent.Ready(task));
 
     private static string GenerateId(long sequence) =>
         string.Create(CultureInfo.InvariantCulture, $"{TaskDispatcherDefaults.GeneratedIdPrefix}{sequence}");
@@ -77,7 +77,7 @@ public sealed partial class TaskDispatcher
             return new ValueTask<THandle>(AsExisting<THandle>(existing));
         }
 
-        if (reentrant is not null || _pendingPermits.Wait(0, CancellationToken.None))
+        if (reentrant is not null || _pendingPermits.TryAcquire())
         {
             return new ValueTask<THandle>(Accept(work, options, factory, holdsPermit: reentrant is null, reentrant));
         }
@@ -103,7 +103,7 @@ public sealed partial class TaskDispatcher
             return true;
         }
 
-        if (reentrant is null && !_pendingPermits.Wait(0, CancellationToken.None))
+        if (reentrant is null && !_pendingPermits.TryAcquire())
         {
             handle = null;
             return false;
@@ -120,7 +120,7 @@ public sealed partial class TaskDispatcher
         {
             try
             {
-                await _pendingPermits.WaitAsync(linked.Token).ConfigureAwait(false);
+                await _pendingPermits.AcquireAsync(linked.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
@@ -132,7 +132,7 @@ public sealed partial class TaskDispatcher
         return Accept(work, options, factory, holdsPermit: true, reentrant: null);
     }
 
-    /// <summary>Registers an accepted task and hands it to its timer or the scheduler loop.</summary>
+    /// <summary>Registers an accepted task and hands it to its timer or the scheduler.</summary>
     private THandle Accept<THandle>(object work, TaskOptions options, HandleFactory<THandle> factory, bool holdsPermit, TaskContext? reentrant)
         where THandle : TaskHandle
     {
@@ -313,10 +313,23 @@ public sealed partial class TaskDispatcher
             }
         }
 
-        var paramName = options.ResourceDemand is { Count: > 0 } ? "options.ResourceDemand" : options.RequiredTags is { Count: > 0 } ? "options.RequiredTags" : "options.RequiredNode";
+        // Blame the first constraint that no node meets on its own; if each is met somewhere, it is their combination.
+        if (options.RequiredTags is { Count: > 0 } && !AnyNodeCanRun(new TaskOptions { RequiredTags = options.RequiredTags }))
+        {
+            throw new ArgumentException($"No node of dispatcher '{Name}' carries all of the RequiredTags [{string.Join(", ", options.RequiredTags)}].", "options.RequiredTags");
+        }
+
+        if (options.ResourceDemand is { Count: > 0 } && !AnyNodeCanRun(new TaskOptions { ResourceDemand = options.ResourceDemand }))
+        {
+            throw new ArgumentException($"No node of dispatcher '{Name}' has the capacity for the ResourceDemand, even when idle.", "options.ResourceDemand");
+        }
+
         throw new ArgumentException(
-            $"No node of dispatcher '{Name}' can ever run this task: none has the required node name, tags and resource capacity together.", paramName);
+            $"No node of dispatcher '{Name}' can ever run this task: none has the required node name, tags and resource capacity together.",
+            options.RequiredNode is not null ? "options.RequiredNode" : "options");
     }
+
+    private bool AnyNodeCanRun(TaskOptions options) => Array.Exists(_nodeSnapshots, node => node.CanEverRun(options));
 
     /// <summary>The input of a handler task, boxed once so that a value-type input is stored without a generic handle per input type.</summary>
     private sealed class HandlerInput<TInput>(TInput value)

@@ -6,8 +6,8 @@ using Microsoft.Extensions.Logging;
 
 namespace TaskDispatch;
 
-/// <summary>The in-process dispatcher: an intake channel, one scheduler loop that consults the scheduling policy and
-/// the allocation strategy, and node workers that run attempts under the recovery policy.</summary>
+/// <summary>The in-process dispatcher: an intake channel, a scheduler that consults the scheduling policy and the
+/// allocation strategy one decision at a time, and node workers that run attempts under the recovery policy.</summary>
 /// <remarks>Build one with <see cref="TaskDispatcherBuilder"/> or <c>services.AddTaskDispatch()</c>. Every member is thread-safe.</remarks>
 public sealed partial class TaskDispatcher : ITaskDispatcher, IDisposable
 {
@@ -34,14 +34,14 @@ public sealed partial class TaskDispatcher : ITaskDispatcher, IDisposable
     private readonly ConcurrentDictionary<string, TaskHandle> _tasks = new(StringComparer.Ordinal);
 
     /// <summary>Counts tasks accepted but not yet running against <see cref="TaskDispatcherOptions.MaxPendingTasks"/>.</summary>
-    private readonly SemaphoreSlim _pendingPermits;
+    private readonly PendingLimiter _pendingPermits;
 
-    /// <summary>The scheduler loop's inbox: ready tasks, freed slots and removals.</summary>
+    /// <summary>The scheduler's intake: ready tasks, freed slots and removals, drained by whoever runs the next step.
+    /// Steps never overlap, which is what <see cref="ChannelOptions.SingleReader"/> asks of readers.</summary>
     private readonly Channel<SchedulerEvent> _events = Channel.CreateUnbounded<SchedulerEvent>(new UnboundedChannelOptions
     {
         SingleReader = true,
         SingleWriter = false,
-        AllowSynchronousContinuations = false,
     });
 
     /// <summary>Cancelled when the dispatcher starts stopping, to release submitters waiting for room.</summary>
@@ -51,7 +51,6 @@ public sealed partial class TaskDispatcher : ITaskDispatcher, IDisposable
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private readonly Lock _stopLock = new();
-    private readonly Task _schedulerLoop;
 
     /// <summary>The dispatcher-wide watchers, copy-on-write.</summary>
     private Channel<TaskStateChange>[]? _watchers;
@@ -88,7 +87,7 @@ public sealed partial class TaskDispatcher : ITaskDispatcher, IDisposable
         _logger = loggerFactory.CreateLogger<TaskDispatcher>();
         _services = services;
         _scopeFactory = services?.GetService<IServiceScopeFactory>();
-        _pendingPermits = new SemaphoreSlim(options.MaxPendingTasks, options.MaxPendingTasks);
+        _pendingPermits = new PendingLimiter(options.MaxPendingTasks);
 
         _nodes = new NodeRuntime[nodes.Count];
         _nodeSnapshots = new NodeSnapshot[nodes.Count];
@@ -104,10 +103,9 @@ public sealed partial class TaskDispatcher : ITaskDispatcher, IDisposable
         _freeSlots = slots;
         Nodes = _nodeSnapshots.AsReadOnly();
 
-        // The loops must not inherit the builder's execution context (ambient activities, async-locals).
+        // The workers must not inherit the builder's execution context (ambient activities, async-locals).
         using (ExecutionContext.SuppressFlow())
         {
-            _schedulerLoop = Task.Run(RunSchedulerAsync);
             foreach (var node in _nodes)
             {
                 var workers = new Task[node.Snapshot.MaxConcurrency];
@@ -210,7 +208,7 @@ public sealed partial class TaskDispatcher : ITaskDispatcher, IDisposable
         if (previous is TaskState.Pending or TaskState.Retrying)
         {
             // It may sit in the ready queue: let the scheduler drop it now rather than when it reaches the head.
-            _events.Writer.TryWrite(SchedulerEvent.Removed(task));
+            Post(SchedulerEvent.Removed(task));
         }
 
         OnTransition(task, previous, terminal, version);

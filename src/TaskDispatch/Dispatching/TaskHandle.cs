@@ -89,10 +89,10 @@ public abstract partial class TaskHandle
     /// <summary>Gets the dispatcher that owns the task.</summary>
     internal TaskDispatcher Dispatcher { get; }
 
-    /// <summary>Where the scheduler loop keeps the task; read and written only by that loop.</summary>
+    /// <summary>Where the scheduler keeps the task; read and written only inside scheduler steps.</summary>
     internal TaskLocation Location { get; set; }
 
-    /// <summary>The node the task is assigned to; written by the scheduler loop before hand-off.</summary>
+    /// <summary>The node the task is assigned to; written by the scheduler before hand-off.</summary>
     internal NodeRuntime? AssignedNode { get; set; }
 
     /// <summary>Gets whether the task asks for a particular node, tags or resources, so the scheduler must filter nodes for it.</summary>

@@ -1,6 +1,6 @@
 namespace TaskDispatch;
 
-/// <summary>Where the scheduler loop holds a task, so that a cancellation can take it out of the right place.</summary>
+/// <summary>Where the scheduler holds a task, so that a cancellation can take it out of the right place.</summary>
 internal enum TaskLocation
 {
     /// <summary>Not held by the scheduler: in the intake, on a timer, on a node or finished.</summary>

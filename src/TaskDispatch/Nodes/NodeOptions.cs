@@ -67,19 +67,19 @@ public sealed class NodeOptions
         var path = $"Nodes[{nodeName}]";
         if (MaxConcurrency < 1)
         {
-            throw new ArgumentOutOfRangeException(nameof(MaxConcurrency), MaxConcurrency, $"{path}.{nameof(MaxConcurrency)} must be at least 1, was {MaxConcurrency}.");
+            throw new ArgumentOutOfRangeException($"{path}.{nameof(MaxConcurrency)}", MaxConcurrency, $"{path}.{nameof(MaxConcurrency)} must be at least 1, was {MaxConcurrency}.");
         }
 
         if (!double.IsFinite(Weight) || Weight < 0)
         {
-            throw new ArgumentOutOfRangeException(nameof(Weight), Weight, $"{path}.{nameof(Weight)} must be finite and not negative, was {Weight}.");
+            throw new ArgumentOutOfRangeException($"{path}.{nameof(Weight)}", Weight, $"{path}.{nameof(Weight)} must be finite and not negative, was {Weight}.");
         }
 
         foreach (var tag in Tags)
         {
             if (string.IsNullOrWhiteSpace(tag))
             {
-                throw new ArgumentException($"{path}.{nameof(Tags)} contains an empty tag.", nameof(Tags));
+                throw new ArgumentException($"{path}.{nameof(Tags)} contains an empty tag.", $"{path}.{nameof(Tags)}");
             }
         }
 
@@ -87,12 +87,12 @@ public sealed class NodeOptions
         {
             if (string.IsNullOrWhiteSpace(resource))
             {
-                throw new ArgumentException($"{path}.{nameof(Resources)} contains an empty resource name.", nameof(Resources));
+                throw new ArgumentException($"{path}.{nameof(Resources)} contains an empty resource name.", $"{path}.{nameof(Resources)}");
             }
 
             if (!double.IsFinite(capacity) || capacity < 0)
             {
-                throw new ArgumentOutOfRangeException(nameof(Resources), capacity, $"{path}.{nameof(Resources)}[{resource}] must be finite and not negative, was {capacity}.");
+                throw new ArgumentOutOfRangeException($"{path}.{nameof(Resources)}", capacity, $"{path}.{nameof(Resources)}[{resource}] must be finite and not negative, was {capacity}.");
             }
         }
     }

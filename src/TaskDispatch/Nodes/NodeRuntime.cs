@@ -2,14 +2,14 @@ using System.Threading.Channels;
 
 namespace TaskDispatch;
 
-/// <summary>A node as the engine runs it: its snapshot (owned by the scheduler loop), its hand-off channel and its workers.</summary>
+/// <summary>A node as the engine runs it: its snapshot (owned by the scheduler), its hand-off channel and its workers.</summary>
 internal sealed class NodeRuntime
 {
     internal NodeRuntime(string name, int index, NodeOptions options)
     {
         Snapshot = new NodeSnapshot(name, index, options);
 
-        // The scheduler loop is the only writer; the node's workers are the readers.
+        // Only scheduler steps write, and they never overlap; the node's workers are the readers.
         Queue = Channel.CreateUnbounded<TaskHandle>(new UnboundedChannelOptions
         {
             SingleWriter = true,

@@ -2,7 +2,7 @@ namespace TaskDispatch;
 
 /// <summary>A read-only view of one node, as allocation strategies see it.</summary>
 /// <remarks>
-/// The dispatcher updates the view on its scheduler loop, the only caller of allocation strategies, so a strategy
+/// The dispatcher updates the view inside its scheduler steps, which also make every allocation decision, so a strategy
 /// reads consistent values without locks. Read it elsewhere only for diagnostics.
 /// </remarks>
 public sealed class NodeSnapshot

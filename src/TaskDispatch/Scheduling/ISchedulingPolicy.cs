@@ -4,7 +4,7 @@ namespace TaskDispatch;
 
 /// <summary>Orders the ready queue: decides which waiting task runs next.</summary>
 /// <remarks>
-/// Only the dispatcher's scheduler loop calls a policy, one call at a time, so an implementation needs no locks.
+/// Only the dispatcher's scheduler calls a policy, one call at a time and never concurrently, so an implementation needs no locks.
 /// A policy is a pure decision component: it does no I/O, starts nothing and owns no threads. Use one instance per
 /// dispatcher. It reads what it needs from the task (<see cref="TaskHandle.Options"/>,
 /// <see cref="TaskHandle.SequenceNumber"/>, <see cref="TaskHandle.SubmittedAt"/>).
