@@ -23,7 +23,8 @@ public sealed class TaskContext
     public string NodeName { get; internal set; } = string.Empty;
 
     /// <summary>Gets the token cancelled when the task is cancelled, its attempt times out or the dispatcher stops.</summary>
-    public CancellationToken CancellationToken { get; internal set; }
+    /// <remarks>The token's source is created on first read, so work that never looks at it costs no allocation for it.</remarks>
+    public CancellationToken CancellationToken => _task.GetAttemptToken();
 
     /// <summary>Gets the services of this attempt: a scope of its own for handler tasks; the dispatcher's provider, if any, otherwise.</summary>
     public IServiceProvider? Services { get; internal set; }

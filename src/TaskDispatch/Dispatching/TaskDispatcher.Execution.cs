@@ -8,6 +8,8 @@ public sealed partial class TaskDispatcher
     private async Task RunWorkerAsync(NodeRuntime node)
     {
         var reader = node.Queue.Reader;
+        var slot = new WorkerSlot();
+        s_workerSlot.Value = slot;
         while (true)
         {
             if (!reader.TryRead(out var task))
@@ -34,7 +36,7 @@ public sealed partial class TaskDispatcher
             var retryNow = false;
             try
             {
-                retryNow = await RunAttemptAsync(task, node).ConfigureAwait(false);
+                retryNow = await RunAttemptAsync(task, node, slot).ConfigureAwait(false);
             }
             catch (Exception exception)
             {
@@ -54,7 +56,7 @@ public sealed partial class TaskDispatcher
 
     /// <summary>Runs one attempt and carries out the outcome.</summary>
     /// <returns><see langword="true"/> when the task should be queued again at once (after its slot is freed).</returns>
-    private async ValueTask<bool> RunAttemptAsync(TaskHandle task, NodeRuntime node)
+    private async ValueTask<bool> RunAttemptAsync(TaskHandle task, NodeRuntime node, WorkerSlot slot)
     {
         if (task.IsCancellationRequested)
         {
@@ -72,13 +74,13 @@ public sealed partial class TaskDispatcher
         var attempt = task.BeginAttempt();
         var timeout = task.Options.Timeout;
         var hasTimeout = timeout is { } limit && limit != Timeout.InfiniteTimeSpan;
-        var cancellation = hasTimeout ? new CancellationTokenSource(timeout!.Value, TimeProvider) : new CancellationTokenSource();
+        // Only a timeout needs a token source up front; otherwise the context creates one if the work asks for its token.
+        var cancellation = hasTimeout ? new CancellationTokenSource(timeout!.Value, TimeProvider) : null;
         task.SetAttemptCancellation(cancellation);
 
         var context = task.Context ??= new TaskContext(task);
         context.Attempt = attempt;
         context.NodeName = node.Name;
-        context.CancellationToken = cancellation.Token;
 
         Exception? error = null;
         AsyncServiceScope scope = default;
@@ -109,7 +111,7 @@ public sealed partial class TaskDispatcher
                 context.Services = _services;
             }
 
-            await InvokeAsync(task, context).ConfigureAwait(false);
+            await InvokeAsync(task, context, slot).ConfigureAwait(false);
         }
         catch (Exception exception)
         {
@@ -130,11 +132,8 @@ public sealed partial class TaskDispatcher
             }
 
             task.SetAttemptCancellation(null);
-            if (hasTimeout)
-            {
-                // Stops the timeout timer; plain sources hold nothing worth releasing.
-                cancellation.Dispose();
-            }
+            // Stops the timeout timer; plain sources hold nothing worth releasing.
+            cancellation?.Dispose();
         }
 
         if (error is null)
@@ -150,7 +149,7 @@ public sealed partial class TaskDispatcher
             return false;
         }
 
-        if (hasTimeout && error is OperationCanceledException && cancellation.IsCancellationRequested)
+        if (cancellation is { IsCancellationRequested: true } && error is OperationCanceledException)
         {
             error = new TimeoutException($"Task '{task.Id}' attempt {attempt} exceeded its timeout of {timeout}.", error);
         }
@@ -200,10 +199,25 @@ public sealed partial class TaskDispatcher
         return true;
     }
 
-    /// <summary>Runs the work with the task's context as the ambient one, so that its submissions are recognised as its own.</summary>
-    private static async ValueTask InvokeAsync(TaskHandle task, TaskContext context)
+    /// <summary>Runs the work with its context named in the worker's slot, so that its submissions are recognised as its own.</summary>
+    private static async ValueTask InvokeAsync(TaskHandle task, TaskContext context, WorkerSlot slot)
     {
-        s_currentTask.Value = context;
-        await task.RunAsync(context).ConfigureAwait(false);
+        slot.Current = context;
+        try
+        {
+            await task.RunAsync(context).ConfigureAwait(false);
+        }
+        finally
+        {
+            slot.Current = null;
+        }
+    }
+
+    /// <summary>What a worker is running; flows with the execution context into the work and whatever it starts.</summary>
+    private sealed class WorkerSlot
+    {
+        /// <summary>The running attempt's context. Work that outlives its attempt sees the next one or none, both of
+        /// which are safe for the pending bound: it only matters that the named task is live when checked.</summary>
+        public volatile TaskContext? Current;
     }
 }

@@ -194,7 +194,7 @@ public sealed partial class TaskDispatcher
             $"A live task with id '{existing.Id}' exists on dispatcher '{Name}' with another result type ({existing.GetType().Name}); ids must be unique among live tasks.");
 
     private TaskContext? CurrentTaskOfThisDispatcher() =>
-        s_currentTask.Value is { } context && ReferenceEquals(context.Owner, this) ? context : null;
+        s_workerSlot.Value?.Current is { } context && ReferenceEquals(context.Owner, this) ? context : null;
 
     /// <summary>A stopping dispatcher still takes follow-up work from its own running tasks while it drains.</summary>
     private bool IsAccepting(TaskContext? reentrant) => Volatile.Read(ref _stopState) switch

@@ -16,8 +16,9 @@ public sealed partial class TaskDispatcher : ITaskDispatcher, IDisposable
     private const int Cancelling = 2;
     private const int Stopped = 3;
 
-    /// <summary>The context of the task running on this logical flow, so that its own submissions skip the pending bound.</summary>
-    private static readonly AsyncLocal<TaskContext?> s_currentTask = new();
+    /// <summary>The slot of the worker on this logical flow. Set once per worker, so that an attempt changes no execution
+    /// context; the slot names the attempt it runs, so that a task's own submissions skip the pending bound.</summary>
+    private static readonly AsyncLocal<WorkerSlot?> s_workerSlot = new();
 
     private readonly TaskDispatcherOptions _options;
     private readonly ISchedulingPolicy _scheduling;

@@ -246,6 +246,25 @@ public abstract partial class TaskHandle
     internal void DisposeReadyTimer() => Interlocked.Exchange(ref _readyTimer, null)?.Dispose();
 
     /// <summary>Publishes the token source of a starting attempt, then honours a cancellation that came first.</summary>
+    /// <summary>Gets the running attempt's token, creating its source if the attempt has none yet.</summary>
+    internal CancellationToken GetAttemptToken()
+    {
+        var source = Volatile.Read(ref _attemptCancellation);
+        if (source is null)
+        {
+            var created = new CancellationTokenSource();
+            source = Interlocked.CompareExchange(ref _attemptCancellation, created, null) ?? created;
+
+            // Published with a full fence before the flag is read; Cancel sets the flag before it reads the source.
+            if (IsCancellationRequested)
+            {
+                CancelAttempt(source);
+            }
+        }
+
+        return source.Token;
+    }
+
     internal void SetAttemptCancellation(CancellationTokenSource? source)
     {
         Interlocked.Exchange(ref _attemptCancellation, source);
