@@ -64,20 +64,24 @@ public sealed partial class TaskDispatcher
             return false;
         }
 
-        if (!task.TryTransition(TaskState.Assigning, TaskState.Running))
-        {
-            // Forced to a terminal state by a stop after it was handed to this node.
-            return false;
-        }
-
-        task.ReleasePermit();
-        var attempt = task.BeginAttempt();
+        // Everything the attempt needs is in place before it is announced Running, so whoever sees Running (a test on a
+        // fake clock, a submitter waiting for room) sees the timeout armed and the pending permit returned.
         var timeout = task.Options.Timeout;
         var hasTimeout = timeout is { } limit && limit != Timeout.InfiniteTimeSpan;
+
         // Only a timeout needs a token source up front; otherwise the context creates one if the work asks for its token.
         var cancellation = hasTimeout ? new CancellationTokenSource(timeout!.Value, TimeProvider) : null;
         task.SetAttemptCancellation(cancellation);
+        task.ReleasePermit();
+        if (!task.TryTransition(TaskState.Assigning, TaskState.Running))
+        {
+            // Forced to a terminal state by a stop after it was handed to this node.
+            task.SetAttemptCancellation(null);
+            cancellation?.Dispose();
+            return false;
+        }
 
+        var attempt = task.BeginAttempt();
         var context = task.Context ??= new TaskContext(task);
         context.Attempt = attempt;
         context.NodeName = node.Name;
@@ -187,6 +191,14 @@ public sealed partial class TaskDispatcher
 
         if (!task.TryTransition(TaskState.Running, TaskState.Retrying))
         {
+            return false;
+        }
+
+        // A cancellation that came while the policy decided found the task Running with no attempt to cancel. It set
+        // the flag before reading the state; we changed the state before reading the flag: one of us ends the task.
+        if (task.IsCancellationRequested)
+        {
+            task.TryFinish(TaskState.Cancelled, null);
             return false;
         }
 
