@@ -9,6 +9,7 @@ namespace TaskDispatch.Benchmarks;
 /// <see cref="TaskCompletionSource{TResult}"/> per item.
 /// </summary>
 [MemoryDiagnoser]
+[MedianColumn]
 public class DispatchThroughputBenchmark
 {
     private const int Consumers = 2;
@@ -22,6 +23,10 @@ public class DispatchThroughputBenchmark
     /// <summary>Tasks per operation.</summary>
     [Params(10_000)]
     public int TaskCount { get; set; }
+
+    /// <summary>What each task does: nothing (pure overhead), or yield once (work that really is asynchronous).</summary>
+    [Params(WorkKind.NoOp, WorkKind.Yield)]
+    public WorkKind Work { get; set; }
 
     [GlobalSetup]
     public void Setup()
@@ -56,7 +61,7 @@ public class DispatchThroughputBenchmark
     {
         for (var i = 0; i < TaskCount; i++)
         {
-            var item = new WorkItem(static () => ValueTask.FromResult(1));
+            var item = new WorkItem(Work == WorkKind.NoOp ? static () => ValueTask.FromResult(1) : static () => YieldOnceAsync());
             _channel.Writer.TryWrite(item);
             _results[i] = item.Completion.Task;
         }
@@ -75,7 +80,9 @@ public class DispatchThroughputBenchmark
     {
         for (var i = 0; i < TaskCount; i++)
         {
-            _handles[i] = await _dispatcher.SubmitAsync(static _ => ValueTask.FromResult(1)).ConfigureAwait(false);
+            _handles[i] = Work == WorkKind.NoOp
+                ? await _dispatcher.SubmitAsync(static _ => ValueTask.FromResult(1)).ConfigureAwait(false)
+                : await _dispatcher.SubmitAsync(static _ => YieldOnceAsync()).ConfigureAwait(false);
         }
 
         var sum = 0;
@@ -85,6 +92,12 @@ public class DispatchThroughputBenchmark
         }
 
         return sum;
+    }
+
+    private static async ValueTask<int> YieldOnceAsync()
+    {
+        await Task.Yield();
+        return 1;
     }
 
     private async Task ConsumeAsync()

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace TaskDispatch;
@@ -56,6 +57,7 @@ public sealed partial class TaskDispatcher
 
     /// <summary>Runs one attempt and carries out the outcome.</summary>
     /// <returns><see langword="true"/> when the task should be queued again at once (after its slot is freed).</returns>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> RunAttemptAsync(TaskHandle task, NodeRuntime node, WorkerSlot slot)
     {
         if (task.IsCancellationRequested)
@@ -212,6 +214,7 @@ public sealed partial class TaskDispatcher
     }
 
     /// <summary>Runs the work with its context named in the worker's slot, so that its submissions are recognised as its own.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private static async ValueTask InvokeAsync(TaskHandle task, TaskContext context, WorkerSlot slot)
     {
         slot.Current = context;

@@ -37,6 +37,8 @@ public sealed class TaskHandle<TResult> : TaskHandle
     /// <returns>The awaiter.</returns>
     public new TaskAwaiter<TResult> GetAwaiter() => _completion.Task.GetAwaiter();
 
+    // Pooled: an attempt whose work completes asynchronously would otherwise allocate a state machine box per attempt.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     internal override async ValueTask RunAsync(TaskContext context) =>
         _result = await _work(context, _state).ConfigureAwait(false);
 

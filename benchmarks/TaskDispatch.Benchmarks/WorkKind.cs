@@ -1,0 +1,11 @@
+namespace TaskDispatch.Benchmarks;
+
+/// <summary>The work each benchmarked task does.</summary>
+public enum WorkKind
+{
+    /// <summary>Returns at once: measures dispatch overhead alone.</summary>
+    NoOp,
+
+    /// <summary>Yields once to the thread pool, as work with real I/O would.</summary>
+    Yield,
+}
