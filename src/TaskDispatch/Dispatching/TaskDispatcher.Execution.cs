@@ -35,9 +35,10 @@ public sealed partial class TaskDispatcher
             }
 
             var retryNow = false;
+            TimeSpan? succeededAfter = null;
             try
             {
-                retryNow = await RunAttemptAsync(task, node, slot).ConfigureAwait(false);
+                (retryNow, succeededAfter) = await RunAttemptAsync(task, node, slot).ConfigureAwait(false);
             }
             catch (Exception exception)
             {
@@ -47,7 +48,7 @@ public sealed partial class TaskDispatcher
             }
 
             // Freeing the slot runs a scheduler step here when none is running, which hands this worker its next task.
-            Post(SchedulerEvent.SlotFreed(task, node));
+            Post(SchedulerEvent.SlotFreed(task, node, succeededAfter));
             if (retryNow)
             {
                 PostReady(task);
@@ -56,14 +57,15 @@ public sealed partial class TaskDispatcher
     }
 
     /// <summary>Runs one attempt and carries out the outcome.</summary>
-    /// <returns><see langword="true"/> when the task should be queued again at once (after its slot is freed).</returns>
+    /// <returns>Whether the task should be queued again at once (after its slot is freed), and how long the attempt ran
+    /// if it succeeded.</returns>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<bool> RunAttemptAsync(TaskHandle task, NodeRuntime node, WorkerSlot slot)
+    private async ValueTask<(bool RetryNow, TimeSpan? SucceededAfter)> RunAttemptAsync(TaskHandle task, NodeRuntime node, WorkerSlot slot)
     {
         if (task.IsCancellationRequested)
         {
             task.TryFinish(TaskState.Cancelled, null);
-            return false;
+            return (false, null);
         }
 
         // Everything the attempt needs is in place before it is announced Running, so whoever sees Running (a test on a
@@ -80,7 +82,7 @@ public sealed partial class TaskDispatcher
             // Forced to a terminal state by a stop after it was handed to this node.
             task.SetAttemptCancellation(null);
             cancellation?.Dispose();
-            return false;
+            return (false, null);
         }
 
         var attempt = task.BeginAttempt();
@@ -89,6 +91,7 @@ public sealed partial class TaskDispatcher
         context.NodeName = node.Name;
 
         Exception? error = null;
+        var startedAt = TimeProvider.GetTimestamp();
         AsyncServiceScope scope = default;
         var hasScope = false;
         try
@@ -106,7 +109,7 @@ public sealed partial class TaskDispatcher
                     task.Cancel();
                     task.SetAttemptCancellation(null);
                     task.TryFinish(TaskState.Cancelled, null);
-                    return false;
+                    return (false, null);
                 }
 
                 hasScope = true;
@@ -144,15 +147,16 @@ public sealed partial class TaskDispatcher
 
         if (error is null)
         {
+            var processingTime = TimeProvider.GetElapsedTime(startedAt);
             task.TryFinish(TaskState.Completed, null);
-            return false;
+            return (false, processingTime);
         }
 
         if (task.IsCancellationRequested)
         {
             // Cancelled tasks are never retried; whatever the attempt threw while stopping is the cancellation's doing.
             task.TryFinish(TaskState.Cancelled, null);
-            return false;
+            return (false, null);
         }
 
         if (cancellation is { IsCancellationRequested: true } && error is OperationCanceledException)
@@ -160,7 +164,7 @@ public sealed partial class TaskDispatcher
             error = new TimeoutException($"Task '{task.Id}' attempt {attempt} exceeded its timeout of {timeout}.", error);
         }
 
-        return HandleFailure(task, node, attempt, error);
+        return (HandleFailure(task, node, attempt, error), null);
     }
 
     private bool HandleFailure(TaskHandle task, NodeRuntime node, int attempt, Exception error)

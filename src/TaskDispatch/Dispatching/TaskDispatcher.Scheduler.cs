@@ -155,6 +155,11 @@ public sealed partial class TaskDispatcher
                     node.Snapshot.Reserve(demand, -1);
                 }
 
+                if (item.ProcessingTicks >= 0 && _scheduling is ILearningSchedulingPolicy learner)
+                {
+                    learner.OnAttemptSucceeded(task, TimeSpan.FromTicks(item.ProcessingTicks));
+                }
+
                 break;
 
             case SchedulerEventKind.Removed:
@@ -183,7 +188,7 @@ public sealed partial class TaskDispatcher
         while (_freeSlots > 0 && _scheduling.TryDequeue(out var task))
         {
             task.Location = TaskLocation.None;
-            if (task.IsFinished)
+            if (task.IsFinished || FailIfDeadlinePassed(task))
             {
                 continue;
             }
@@ -202,7 +207,7 @@ public sealed partial class TaskDispatcher
         for (var i = 0; i < _parked.Count; i++)
         {
             var task = _parked[i];
-            if (task.IsFinished || (_freeSlots > 0 && TryPlace(task)))
+            if (task.IsFinished || FailIfDeadlinePassed(task) || (_freeSlots > 0 && TryPlace(task)))
             {
                 task.Location = TaskLocation.None;
                 continue;
@@ -212,6 +217,25 @@ public sealed partial class TaskDispatcher
         }
 
         _parked.RemoveRange(kept, _parked.Count - kept);
+    }
+
+    /// <summary>Ends a task whose deadline passed while it waited, when the dispatcher is set to.</summary>
+    private bool FailIfDeadlinePassed(TaskHandle task)
+    {
+        if (!_options.FailExpiredDeadlines || task.Options.Deadline is not { } deadline)
+        {
+            return false;
+        }
+
+        var now = TimeProvider.GetUtcNow();
+        if (now <= deadline)
+        {
+            return false;
+        }
+
+        task.TryFinish(TaskState.Failed, new DeadlineExceededException(
+            $"Task '{task.Id}' could not start by its deadline {deadline:O}; it was still waiting at {now:O}."));
+        return true;
     }
 
     /// <summary>Asks the allocation strategy for a node among those that can take the task now, and hands the task over.</summary>

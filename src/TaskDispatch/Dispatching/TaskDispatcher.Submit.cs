@@ -41,7 +41,7 @@ public sealed partial class TaskDispatcher
                 $"Dispatcher '{Name}' has no service provider to resolve {typeof(THandler).Name} from; register it with services.AddTaskDispatch() or call TaskDispatcherBuilder.UseServiceProvider.");
         }
 
-        return SubmitCoreAsync(new HandlerInput<TInput>(input), options, HandlerFactory<THandler, TInput, TResult>.Create, cancellationToken);
+        return SubmitCoreAsync(new HandlerInput<TInput>(input, typeof(THandler)), options, HandlerFactory<THandler, TInput, TResult>.Create, cancellationToken);
     }
 
     /// <inheritdoc />
@@ -158,6 +158,15 @@ public sealed partial class TaskDispatcher
             handle.TakePermit();
         }
 
+        var startAt = options.NotBefore ?? (options.Delay is { } delay ? now + delay : now);
+        handle.ReadyAt = startAt > now ? startAt : now;
+        handle.KindKey = options.Kind ?? (object)(work switch
+        {
+            HandlerWork handlerWork => handlerWork.HandlerType,
+            Delegate function => function.Method,
+            _ => string.Empty,
+        });
+
         while (!_tasks.TryAdd(handle.Id, handle))
         {
             if (_tasks.TryGetValue(handle.Id, out var existing))
@@ -175,7 +184,6 @@ public sealed partial class TaskDispatcher
             return handle;
         }
 
-        var startAt = options.NotBefore ?? (options.Delay is { } delay ? now + delay : now);
         if (startAt > now)
         {
             handle.SetReadyTimer(TimeProvider.CreateTimer(s_onReadyTimer, handle, startAt - now, Timeout.InfiniteTimeSpan));
@@ -331,8 +339,14 @@ public sealed partial class TaskDispatcher
 
     private bool AnyNodeCanRun(TaskOptions options) => Array.Exists(_nodeSnapshots, node => node.CanEverRun(options));
 
+    /// <summary>What a handler task runs: which handler, for its kind.</summary>
+    private abstract class HandlerWork(Type handlerType)
+    {
+        internal Type HandlerType { get; } = handlerType;
+    }
+
     /// <summary>The input of a handler task, boxed once so that a value-type input is stored without a generic handle per input type.</summary>
-    private sealed class HandlerInput<TInput>(TInput value)
+    private sealed class HandlerInput<TInput>(TInput value, Type handlerType) : HandlerWork(handlerType)
     {
         internal TInput Value { get; } = value;
     }

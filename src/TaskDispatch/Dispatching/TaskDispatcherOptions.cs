@@ -21,6 +21,11 @@ public sealed class TaskDispatcherOptions
     /// <value>The default value is <see cref="TaskDispatcherDefaults.ShutdownTimeout"/>. Must not be negative; <see cref="Timeout.InfiniteTimeSpan"/> waits forever.</value>
     public TimeSpan ShutdownTimeout { get; set; } = TaskDispatcherDefaults.ShutdownTimeout;
 
+    /// <summary>Gets or sets whether a task whose <see cref="TaskOptions.Deadline"/> passed while it waited fails with
+    /// <see cref="DeadlineExceededException"/> instead of starting late.</summary>
+    /// <value>The default value is <see langword="false"/>: late tasks still run.</value>
+    public bool FailExpiredDeadlines { get; set; }
+
     internal TaskDispatcherOptions Clone() => (TaskDispatcherOptions)MemberwiseClone();
 
     internal void Validate()

@@ -40,6 +40,7 @@ public abstract partial class TaskHandle
 
     private int _attempts;
     private string? _nodeName;
+    private string? _kindName;
 
     private protected TaskHandle(TaskDispatcher dispatcher, string id, TaskOptions options, long sequenceNumber, DateTimeOffset submittedAt)
     {
@@ -61,6 +62,29 @@ public abstract partial class TaskHandle
 
     /// <summary>Gets when the task was submitted, from the dispatcher's <see cref="TimeProvider"/>.</summary>
     public DateTimeOffset SubmittedAt { get; }
+
+    /// <summary>Gets when the task could first start: its submission, or its <see cref="TaskOptions.NotBefore"/> or
+    /// <see cref="TaskOptions.Delay"/>. Policies that age waiting tasks count from here.</summary>
+    public DateTimeOffset ReadyAt { get; internal set; }
+
+    /// <summary>Gets the kind of work: <see cref="TaskOptions.Kind"/>, else the handler type or the delegate's method.</summary>
+    public string Kind => _kindName ??= KindKey switch
+    {
+        string kind => kind,
+        Type type => type.FullName ?? type.Name,
+        System.Reflection.MethodInfo method => $"{method.DeclaringType?.FullName}.{method.Name}",
+        _ => string.Empty,
+    };
+
+    /// <summary>Gets the identity behind <see cref="Kind"/> (a string, a handler type or a method), compared without
+    /// formatting a name; learning policies key their tables by it.</summary>
+    internal object KindKey { get; set; } = string.Empty;
+
+    /// <summary>The position of the task in a built-in heap-based policy, or -1. A task is in one queue at a time.</summary>
+    internal int QueueIndex { get; set; } = -1;
+
+    /// <summary>The duration of the latest attempt that completed successfully, for learning policies.</summary>
+    internal TimeSpan LastProcessingTime { get; set; }
 
     /// <summary>Gets the task's current state.</summary>
     public TaskState State => (TaskState)(Volatile.Read(ref _stateWord) & StateMask);

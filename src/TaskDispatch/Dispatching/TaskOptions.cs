@@ -23,6 +23,20 @@ public sealed class TaskOptions
     /// <value>The default value is <see langword="null"/> (unknown). Must not be negative.</value>
     public TimeSpan? EstimatedDuration { get; init; }
 
+    /// <summary>Gets the kind of work, for policies that learn per kind (shortest-job-first learns durations).</summary>
+    /// <value>The default value is <see langword="null"/>: the kind is the handler type for handler tasks and the
+    /// delegate's method for delegate tasks, so every submission from one lambda is one kind.</value>
+    public string? Kind { get; init; }
+
+    /// <summary>Gets the time by which the task should have started, for earliest-deadline-first scheduling.</summary>
+    /// <value>The default value is <see langword="null"/> (no deadline). A task still waiting when it passes runs anyway,
+    /// or fails with <see cref="DeadlineExceededException"/> when <see cref="TaskDispatcherOptions.FailExpiredDeadlines"/> is set.</value>
+    public DateTimeOffset? Deadline { get; init; }
+
+    /// <summary>Gets the key the task is accounted under for fair sharing (a tenant, a queue).</summary>
+    /// <value>The default value is <see langword="null"/>: all such tasks share one key.</value>
+    public string? FairnessKey { get; init; }
+
     /// <summary>Gets the resources the task occupies on its node while it runs, by name (for example <c>cpu</c>, <c>memory</c>).</summary>
     /// <value>The default value is <see langword="null"/> (no demand). Each amount must be finite and not negative, and some node must have the capacity.</value>
     public IReadOnlyDictionary<string, double>? ResourceDemand { get; init; }

@@ -1,0 +1,21 @@
+namespace TaskDispatch;
+
+/// <summary>Settings of <see cref="PriorityPolicy"/>.</summary>
+public sealed class PriorityPolicyOptions
+{
+    /// <summary>Gets or sets how long a task must wait to gain one priority level (aging), so that no task starves.</summary>
+    /// <value>
+    /// The default value is <see langword="null"/>: no aging, strict priority. With aging, a task of priority <c>p</c>
+    /// starts no later than <c>(P - p) × AgingInterval</c> after it became ready, plus the time until a slot frees,
+    /// however much work of priority <c>P</c> keeps arriving. Must be positive.
+    /// </value>
+    public TimeSpan? AgingInterval { get; set; }
+
+    internal void Validate()
+    {
+        if (AgingInterval is { } interval && interval <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(AgingInterval), interval, $"{nameof(AgingInterval)} must be positive, was {interval}.");
+        }
+    }
+}
