@@ -80,8 +80,11 @@ public abstract partial class TaskHandle
     /// formatting a name; learning policies key their tables by it.</summary>
     internal object KindKey { get; set; } = string.Empty;
 
-    /// <summary>The position of the task in a built-in heap-based policy, or -1. A task is in one queue at a time.</summary>
+    /// <summary>The position (or entry stamp) of the task in a built-in policy's queue, or -1. A task is in one queue at a time.</summary>
     internal int QueueIndex { get; set; } = -1;
+
+    /// <summary>The built-in queue holding the task, so that a removal asked of another queue cannot touch it.</summary>
+    internal object? QueueOwner { get; set; }
 
     /// <summary>The duration of the latest attempt that completed successfully, for learning policies.</summary>
     internal TimeSpan LastProcessingTime { get; set; }

@@ -3,50 +3,54 @@ using System.Diagnostics.CodeAnalysis;
 namespace TaskDispatch;
 
 /// <summary>First come, first served: tasks run in the order they became ready.</summary>
-/// <remarks>Enqueue and dequeue are O(1); removal marks the task and is reclaimed lazily, amortized O(1).</remarks>
+/// <remarks>Enqueue and dequeue are O(1) without hashing; removal marks the entry dead and is reclaimed lazily,
+/// amortized O(1).</remarks>
 public sealed class FirstComeFirstServedPolicy : ISchedulingPolicy
 {
-    private readonly Queue<TaskHandle> _queue = new();
+    /// <summary>Entries in arrival order. An entry is live while its stamp equals the task's
+    /// <see cref="TaskHandle.QueueIndex"/>; removing or dequeuing the task clears that, so stale entries are skipped.</summary>
+    private readonly Queue<(TaskHandle Task, int Stamp)> _queue = new();
 
-    /// <summary>Tasks removed while still inside <see cref="_queue"/>; skipped when they reach its head.</summary>
-    private readonly HashSet<TaskHandle> _removed = new(ReferenceEqualityComparer.Instance);
-
-    /// <summary>Tasks in <see cref="_queue"/> that have not been removed, so that removal cannot be counted twice.</summary>
-    private readonly HashSet<TaskHandle> _members = new(ReferenceEqualityComparer.Instance);
+    private int _nextStamp;
+    private int _deadEntries;
 
     /// <inheritdoc />
-    public int Count => _members.Count;
+    public int Count => _queue.Count - _deadEntries;
 
     /// <inheritdoc />
     public void Enqueue(TaskHandle task)
     {
         ArgumentNullException.ThrowIfNull(task);
-        if (!_members.Add(task))
+        if (task.QueueIndex >= 0)
         {
             throw new InvalidOperationException($"Task '{task.Id}' is already queued.");
         }
 
-        // A task removed and enqueued again before its tombstone was reached: the old entry stays dead, this one lives.
-        if (_removed.Contains(task))
-        {
-            Compact();
-        }
-
-        _queue.Enqueue(task);
+        // Stamps are never negative, so -1 always means "not queued".
+        var stamp = _nextStamp;
+        _nextStamp = (_nextStamp + 1) & int.MaxValue;
+        task.QueueIndex = stamp;
+        task.QueueOwner = this;
+        _queue.Enqueue((task, stamp));
     }
 
     /// <inheritdoc />
     public bool TryDequeue([MaybeNullWhen(false)] out TaskHandle task)
     {
-        while (_queue.TryDequeue(out task))
+        while (_queue.TryDequeue(out var entry))
         {
-            if (_removed.Count == 0 || !_removed.Remove(task))
+            if (entry.Task.QueueIndex == entry.Stamp && ReferenceEquals(entry.Task.QueueOwner, this))
             {
-                _members.Remove(task);
+                task = entry.Task;
+                task.QueueIndex = -1;
+                task.QueueOwner = null;
                 return true;
             }
+
+            _deadEntries--;
         }
 
+        task = null;
         return false;
     }
 
@@ -54,13 +58,15 @@ public sealed class FirstComeFirstServedPolicy : ISchedulingPolicy
     public bool Remove(TaskHandle task)
     {
         ArgumentNullException.ThrowIfNull(task);
-        if (!_members.Remove(task))
+        if (task.QueueIndex < 0 || !ReferenceEquals(task.QueueOwner, this))
         {
             return false;
         }
 
-        _removed.Add(task);
-        if (_removed.Count > 32 && _removed.Count > _members.Count)
+        task.QueueIndex = -1;
+        task.QueueOwner = null;
+        _deadEntries++;
+        if (_deadEntries > 32 && _deadEntries > _queue.Count / 2)
         {
             Compact();
         }
@@ -74,13 +80,13 @@ public sealed class FirstComeFirstServedPolicy : ISchedulingPolicy
         var count = _queue.Count;
         for (var i = 0; i < count; i++)
         {
-            var task = _queue.Dequeue();
-            if (!_removed.Remove(task))
+            var entry = _queue.Dequeue();
+            if (entry.Task.QueueIndex == entry.Stamp && ReferenceEquals(entry.Task.QueueOwner, this))
             {
-                _queue.Enqueue(task);
+                _queue.Enqueue(entry);
             }
         }
 
-        _removed.Clear();
+        _deadEntries = 0;
     }
 }

@@ -28,6 +28,7 @@ internal sealed class TaskHeap<TKey, TComparer>
             Array.Resize(ref _keys, Count * 2);
         }
 
+        task.QueueOwner = this;
         SiftUp(Count++, task, key);
     }
 
@@ -61,7 +62,7 @@ internal sealed class TaskHeap<TKey, TComparer>
     internal bool Remove(TaskHandle task)
     {
         var index = task.QueueIndex;
-        if (index < 0 || index >= Count || !ReferenceEquals(_tasks[index], task))
+        if (!ReferenceEquals(task.QueueOwner, this) || index < 0 || index >= Count || !ReferenceEquals(_tasks[index], task))
         {
             return false;
         }
@@ -73,6 +74,7 @@ internal sealed class TaskHeap<TKey, TComparer>
     private void RemoveAt(int index)
     {
         _tasks[index].QueueIndex = -1;
+        _tasks[index].QueueOwner = null;
         var last = --Count;
         var movedTask = _tasks[last];
         var movedKey = _keys[last];
