@@ -48,8 +48,14 @@ public sealed partial class TaskDispatcher
             }
 
             // Freeing the slot runs a scheduler step here when none is running, which hands this worker its next task.
+            // A success is reported before the task is marked finished: the intake is FIFO, so a learning policy has the
+            // duration before it sees any task its submitter sends after awaiting this one.
             Post(SchedulerEvent.SlotFreed(task, node, succeededAfter));
-            if (retryNow)
+            if (succeededAfter is not null)
+            {
+                task.TryFinish(TaskState.Completed, null);
+            }
+            else if (retryNow)
             {
                 PostReady(task);
             }
@@ -147,9 +153,8 @@ public sealed partial class TaskDispatcher
 
         if (error is null)
         {
-            var processingTime = TimeProvider.GetElapsedTime(startedAt);
-            task.TryFinish(TaskState.Completed, null);
-            return (false, processingTime);
+            // The caller marks the task Completed once it has reported the duration.
+            return (false, TimeProvider.GetElapsedTime(startedAt));
         }
 
         if (task.IsCancellationRequested)

@@ -222,7 +222,8 @@ public sealed partial class TaskDispatcher
     /// <summary>Ends a task whose deadline passed while it waited, when the dispatcher is set to.</summary>
     private bool FailIfDeadlinePassed(TaskHandle task)
     {
-        if (!_options.FailExpiredDeadlines || task.Options.Deadline is not { } deadline)
+        // A deadline is about the first start: a retry of a task that started in time keeps its own outcome.
+        if (!_options.FailExpiredDeadlines || task.Options.Deadline is not { } deadline || task.Attempts > 0)
         {
             return false;
         }

@@ -86,9 +86,6 @@ public abstract partial class TaskHandle
     /// <summary>The built-in queue holding the task, so that a removal asked of another queue cannot touch it.</summary>
     internal object? QueueOwner { get; set; }
 
-    /// <summary>The duration of the latest attempt that completed successfully, for learning policies.</summary>
-    internal TimeSpan LastProcessingTime { get; set; }
-
     /// <summary>Gets the task's current state.</summary>
     public TaskState State => (TaskState)(Volatile.Read(ref _stateWord) & StateMask);
 

@@ -7,12 +7,16 @@ namespace TaskDispatch;
 /// tenants within a priority, or shortest-job-first within a priority.</summary>
 /// <remarks>
 /// One inner policy is created per distinct priority, on first use, by the factory. Learning inner policies hear about
-/// every finished attempt, whatever its band. O(log b) plus the inner policy's cost, for b bands.
+/// every finished attempt, whatever its band, and a shortest-job-first band created late starts with what the first
+/// band learned. O(log b) plus the inner policy's cost, for b bands.
 /// </remarks>
 public sealed class PriorityBandsPolicy : ILearningSchedulingPolicy
 {
     private readonly Func<ISchedulingPolicy> _bandPolicyFactory;
     private readonly Dictionary<int, ISchedulingPolicy> _bands = [];
+
+    /// <summary>The first learning band, which has heard of every finished attempt.</summary>
+    private ILearningSchedulingPolicy? _eldestLearner;
 
     /// <summary>Non-empty bands, highest priority first.</summary>
     private readonly SortedSet<int> _backlogged = new(Comparer<int>.Create(static (x, y) => y.CompareTo(x)));
@@ -45,6 +49,14 @@ public sealed class PriorityBandsPolicy : ILearningSchedulingPolicy
                 }
             }
 
+            // A shortest-job-first band created now starts with what the oldest one learned: it has heard of every
+            // finished attempt, because the first band exists before any task can finish.
+            if (band is ShortestJobFirstPolicy newcomer && _eldestLearner is ShortestJobFirstPolicy eldest)
+            {
+                newcomer.LearnFrom(eldest);
+            }
+
+            _eldestLearner ??= band as ILearningSchedulingPolicy;
             _bands.Add(priority, band);
         }
 

@@ -6,8 +6,9 @@ public sealed class PriorityPolicyOptions
     /// <summary>Gets or sets how long a task must wait to gain one priority level (aging), so that no task starves.</summary>
     /// <value>
     /// The default value is <see langword="null"/>: no aging, strict priority. With aging, a task of priority <c>p</c>
-    /// starts no later than <c>(P - p) × AgingInterval</c> after it became ready, plus the time until a slot frees,
-    /// however much work of priority <c>P</c> keeps arriving. Must be positive.
+    /// outranks every task of priority <c>P</c> that becomes ready more than <c>(P - p) × AgingInterval</c> after it,
+    /// however much such work keeps arriving; it still follows the work that was already waiting when it arrived.
+    /// Must be positive.
     /// </value>
     public TimeSpan? AgingInterval { get; set; }
 

@@ -61,6 +61,15 @@ public sealed class ShortestJobFirstPolicy : ILearningSchedulingPolicy
         return _heap.Remove(task);
     }
 
+    /// <summary>Starts this policy with what <paramref name="other"/> has learned, for a policy created later than it.</summary>
+    internal void LearnFrom(ShortestJobFirstPolicy other)
+    {
+        foreach (var (kind, ticks) in other._learnedTicks)
+        {
+            _learnedTicks.TryAdd(kind, ticks);
+        }
+    }
+
     /// <inheritdoc />
     public void OnAttemptSucceeded(TaskHandle task, TimeSpan processingTime)
     {
