@@ -8,8 +8,9 @@ namespace TaskDispatch;
 /// <remarks>
 /// Stride scheduling: every key has a virtual pass; the backlogged key with the lowest pass goes next and its pass grows
 /// by <c>1 / weight</c>. A key that was idle restarts at the current pass, so idleness banks no credit and a returning
-/// key cannot monopolise the dispatcher to catch up. Over any backlogged stretch, key <c>i</c> is served
-/// <c>wᵢ / Σw</c> of the turns, give or take one. O(log k + log n) per operation, for k keys and n tasks.
+/// key cannot monopolise the dispatcher to catch up. While keys <c>i</c> and <c>j</c> stay backlogged, their turns
+/// <c>sᵢ</c>, <c>sⱼ</c> keep <c>|sᵢ/wᵢ - sⱼ/wⱼ| ≤ max(1/wᵢ, 1/wⱼ)</c>, so each key's share tends to
+/// <c>wᵢ / Σw</c>. O(log k + log n) per operation, for k keys and n tasks.
 /// </remarks>
 public sealed class WeightedFairSharePolicy : ISchedulingPolicy
 {
@@ -81,16 +82,17 @@ public sealed class WeightedFairSharePolicy : ISchedulingPolicy
             }
 
             Count--;
-            if (++_dequeues % SweepInterval == 0)
-            {
-                SweepIdleKeys();
-            }
-
             _currentPass = key.Pass;
             key.Pass += 1 / key.Weight;
             if (key.Tasks.Count > 0)
             {
                 ScheduleTurn(key);
+            }
+
+            // After the served key's pass has grown: it owes its turn and must not be forgotten as idle.
+            if (++_dequeues % SweepInterval == 0)
+            {
+                SweepIdleKeys();
             }
 
             return true;
