@@ -71,16 +71,13 @@ public sealed class SchedulingPolicyRegressionTests
         Assert.That(firstOfOldBand, Is.SameAs(fastInOldBand), "control: the band that heard the attempts");
         Assert.That(policy.TryDequeue(out _), Is.True);
 
-        // Band 5 is created now, on its first task, and has heard nothing: both kinds get the 1 s default, so arrival order.
+        // Band 5 is created now, on its first task: it must start with what band 0 learned, not the 1 s default for both.
         var slowInNewBand = PolicyTasks.Create(new TaskOptions { Priority = 5, Kind = "slow" });
         var fastInNewBand = PolicyTasks.Create(new TaskOptions { Priority = 5, Kind = "fast" });
         policy.Enqueue(slowInNewBand);
         policy.Enqueue(fastInNewBand);
         Assert.That(policy.TryDequeue(out var firstOfNewBand), Is.True);
 
-        // Fails: the slow task runs first in the band created after the attempts.
         Assert.That(firstOfNewBand, Is.SameAs(fastInNewBand), "a band created after the attempts finished ignores what they taught");
     }
-
-
 }
