@@ -47,7 +47,7 @@ public sealed class SchedulingPolicyRegressionTests
             next.Add(task!.Options.FairnessKey);
         }
 
-        // Fails: the sweep inside dequeue 4096 ran before b's pass was advanced, saw b idle with pass == current pass,
+        // The bug: the sweep inside dequeue 4096 ran before b's pass was advanced, saw b idle with pass == current pass,
         // forgot it, and the returning b got a fresh key at the current pass, jumping ahead of a.
         Assert.That(next, Is.All.EqualTo("a"), "keys served right after light key b returned");
     }
