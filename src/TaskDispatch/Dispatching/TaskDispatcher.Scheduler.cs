@@ -219,6 +219,46 @@ public sealed partial class TaskDispatcher
         _parked.RemoveRange(kept, _parked.Count - kept);
     }
 
+    /// <summary>Narrows the candidates to those carrying the most preferred tags; keeps their order.</summary>
+    private int KeepMostPreferred(IReadOnlyCollection<string> preferred, int count)
+    {
+        var most = 0;
+        for (var i = 0; i < count; i++)
+        {
+            most = Math.Max(most, CountPreferred(_candidates[i], preferred));
+        }
+
+        if (most == 0)
+        {
+            return count;
+        }
+
+        var kept = 0;
+        for (var i = 0; i < count; i++)
+        {
+            if (CountPreferred(_candidates[i], preferred) == most)
+            {
+                _candidates[kept++] = _candidates[i];
+            }
+        }
+
+        return kept;
+
+        static int CountPreferred(NodeSnapshot node, IReadOnlyCollection<string> preferred)
+        {
+            var matches = 0;
+            foreach (var tag in preferred)
+            {
+                if (node.Tags.Contains(tag))
+                {
+                    matches++;
+                }
+            }
+
+            return matches;
+        }
+    }
+
     /// <summary>Ends a task whose deadline passed while it waited, when the dispatcher is set to.</summary>
     private bool FailIfDeadlinePassed(TaskHandle task)
     {
@@ -255,6 +295,11 @@ public sealed partial class TaskDispatcher
         if (count == 0)
         {
             return false;
+        }
+
+        if (task.Options.PreferredTags is { Count: > 0 } preferred)
+        {
+            count = KeepMostPreferred(preferred, count);
         }
 
         int chosen;

@@ -300,6 +300,17 @@ public sealed partial class TaskDispatcher
             }
         }
 
+        if (options.PreferredTags is { } preferred)
+        {
+            foreach (var tag in preferred)
+            {
+                if (string.IsNullOrWhiteSpace(tag))
+                {
+                    throw new ArgumentException("PreferredTags contains an empty tag.", "options.PreferredTags");
+                }
+            }
+        }
+
         if (options.RequiredNode is { } nodeName && Array.FindIndex(_nodeSnapshots, n => string.Equals(n.Name, nodeName, StringComparison.Ordinal)) < 0)
         {
             throw new ArgumentException($"RequiredNode '{nodeName}' is not a node of dispatcher '{Name}'.", "options.RequiredNode");

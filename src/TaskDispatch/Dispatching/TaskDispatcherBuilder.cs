@@ -170,12 +170,20 @@ public sealed class TaskDispatcherBuilder
         var nodes = _nodes.Count > 0
             ? _nodes.ToArray()
             : [new KeyValuePair<string, NodeOptions>(TaskDispatcherDefaults.NodeName, new NodeOptions())];
+        var allocation = _allocation ?? AllocationStrategy.RoundRobin();
+        if (allocation is WeightedRandomAllocationStrategy && Array.TrueForAll(nodes, static node => node.Value.Weight == 0))
+        {
+            throw new ArgumentException(
+                $"Every node of dispatcher '{Name}' has weight 0, so weighted random allocation could never place a task; give at least one node a positive Weight.",
+                "Nodes[*].Weight");
+        }
+
         _built = true;
         return new TaskDispatcher(
             Name,
             options,
             _scheduling ?? SchedulingPolicy.FirstComeFirstServed(),
-            _allocation ?? AllocationStrategy.RoundRobin(),
+            allocation,
             _recovery ?? RecoveryPolicy.AttemptLimit(),
             nodes,
             [.. _observers],

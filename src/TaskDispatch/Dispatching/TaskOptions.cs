@@ -45,6 +45,11 @@ public sealed class TaskOptions
     /// <value>The default value is <see langword="null"/> (any node). Some node must carry all of them.</value>
     public IReadOnlyCollection<string>? RequiredTags { get; init; }
 
+    /// <summary>Gets the tags the task would rather run near: among the nodes that can take it, those carrying the most
+    /// of these are offered to the allocation strategy; the others only when none of them can.</summary>
+    /// <value>The default value is <see langword="null"/> (no preference).</value>
+    public IReadOnlyCollection<string>? PreferredTags { get; init; }
+
     /// <summary>Gets the name of the only node allowed to run the task.</summary>
     /// <value>The default value is <see langword="null"/> (any node). The node must exist.</value>
     public string? RequiredNode { get; init; }

@@ -1,0 +1,68 @@
+namespace TaskDispatch;
+
+/// <summary>Resource fit: among the nodes whose free resources fit the task's <see cref="TaskOptions.ResourceDemand"/>
+/// (the dispatcher only offers those), the best fit or the most room, by <see cref="ResourceFitMode"/>.</summary>
+/// <remarks>
+/// A node's room after placement is the mean, over the resources the task demands, of free capacity over capacity; a
+/// task without a demand is judged by free slots. A task that fits no node now waits; one that could fit no node even
+/// when idle is rejected when it is submitted. O(c × r) for c eligible nodes and r demanded resources.
+/// </remarks>
+public sealed class ResourceFitAllocationStrategy : IAllocationStrategy
+{
+    private readonly ResourceFitMode _mode;
+
+    /// <summary>Creates the strategy.</summary>
+    /// <param name="mode">Best fit (the default) or spread.</param>
+    /// <exception cref="ArgumentOutOfRangeException">Thrown when <paramref name="mode"/> is not defined.</exception>
+    public ResourceFitAllocationStrategy(ResourceFitMode mode = ResourceFitMode.BestFit)
+    {
+        if (!Enum.IsDefined(mode))
+        {
+            throw new ArgumentOutOfRangeException(nameof(mode), mode, $"{nameof(mode)} is not a defined {nameof(ResourceFitMode)}.");
+        }
+
+        _mode = mode;
+    }
+
+    /// <inheritdoc />
+    public int SelectNode(TaskHandle task, ReadOnlySpan<NodeSnapshot> candidates)
+    {
+        var best = -1;
+        var bestRoom = 0.0;
+        for (var i = 0; i < candidates.Length; i++)
+        {
+            var room = RoomAfter(candidates[i], task.Options.ResourceDemand);
+            var better = _mode == ResourceFitMode.BestFit ? room < bestRoom : room > bestRoom;
+            if (best < 0 || better)
+            {
+                best = i;
+                bestRoom = room;
+            }
+        }
+
+        return best;
+    }
+
+    /// <summary>The share of the node left free once the task is placed, from 0 (full) to 1 (empty).</summary>
+    private static double RoomAfter(NodeSnapshot node, IReadOnlyDictionary<string, double>? demand)
+    {
+        var total = 0.0;
+        var counted = 0;
+        if (demand is not null)
+        {
+            foreach (var (resource, amount) in demand)
+            {
+                if (amount <= 0 || !node.ResourceCapacity.TryGetValue(resource, out var capacity) || capacity <= 0)
+                {
+                    continue;
+                }
+
+                var free = capacity - node.ResourcesInUse.GetValueOrDefault(resource) - amount;
+                total += free / capacity;
+                counted++;
+            }
+        }
+
+        return counted > 0 ? total / counted : (double)(node.FreeSlots - 1) / node.MaxConcurrency;
+    }
+}
