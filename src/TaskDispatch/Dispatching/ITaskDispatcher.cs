@@ -83,6 +83,37 @@ public interface ITaskDispatcher : IAsyncDisposable
     /// <returns>The changes; each task's terminal change appears exactly once.</returns>
     IAsyncEnumerable<TaskStateChange> WatchAsync(CancellationToken cancellationToken = default);
 
+    /// <summary>Adds a node while the dispatcher runs; it takes work at once.</summary>
+    /// <param name="name">The node's name, unique within the dispatcher.</param>
+    /// <param name="configure">Configures the node; validated at once.</param>
+    /// <returns>The node's snapshot.</returns>
+    /// <exception cref="ArgumentException">Thrown when the name is empty or taken, or the options are invalid.</exception>
+    /// <exception cref="InvalidOperationException">Thrown when the dispatcher is stopping.</exception>
+    NodeSnapshot AddNode(string name, Action<NodeOptions>? configure = null);
+
+    /// <summary>Sets a node's health: only healthy and degraded nodes get new work; running tasks continue either way.</summary>
+    /// <param name="name">The node's name.</param>
+    /// <param name="health">The new health.</param>
+    /// <exception cref="ArgumentException">Thrown when no node has that name.</exception>
+    void SetNodeHealth(string name, NodeHealth health);
+
+    /// <summary>Stops giving a node new work and waits until the tasks it runs have finished; <see cref="SetNodeHealth"/>
+    /// with <see cref="NodeHealth.Healthy"/> puts it back to work.</summary>
+    /// <param name="name">The node's name.</param>
+    /// <param name="cancellationToken">Stops waiting (the node stays draining).</param>
+    /// <returns>A task that completes when the node runs nothing.</returns>
+    /// <exception cref="ArgumentException">Thrown when no node has that name.</exception>
+    Task DrainNodeAsync(string name, CancellationToken cancellationToken = default);
+
+    /// <summary>Drains a node, then removes it. Waiting tasks that only it could run fail with
+    /// <see cref="InvalidOperationException"/>; no task is stranded.</summary>
+    /// <param name="name">The node's name.</param>
+    /// <param name="cancellationToken">Stops waiting for the drain (the node stays draining and is not removed).</param>
+    /// <returns>A task that completes when the node is gone.</returns>
+    /// <exception cref="ArgumentException">Thrown when no node has that name.</exception>
+    /// <exception cref="InvalidOperationException">Thrown when it is the last node.</exception>
+    Task RemoveNodeAsync(string name, CancellationToken cancellationToken = default);
+
     /// <summary>Stops the dispatcher. Every live task reaches a terminal state before the returned task completes.</summary>
     /// <param name="mode">Drain: finish accepted work. Cancel: cancel it.</param>
     /// <param name="timeout">How long to wait for work; then every live task is forced to <see cref="TaskState.Cancelled"/>. <see langword="null"/> for <see cref="TaskDispatcherOptions.ShutdownTimeout"/>.</param>

@@ -27,4 +27,7 @@ internal readonly struct SchedulerEvent
         new(SchedulerEventKind.SlotFreed, task, node, succeededAfter?.Ticks ?? -1);
 
     internal static SchedulerEvent Removed(TaskHandle task) => new(SchedulerEventKind.Removed, task, null);
+
+    /// <summary>Nodes were added, removed or changed health; carries no task.</summary>
+    internal static SchedulerEvent NodesChanged() => new(SchedulerEventKind.NodesChanged, null!, null);
 }

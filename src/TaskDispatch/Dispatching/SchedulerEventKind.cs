@@ -11,4 +11,7 @@ internal enum SchedulerEventKind
 
     /// <summary>A waiting task ended (cancelled); drop it from the queue.</summary>
     Removed = 2,
+
+    /// <summary>Nodes were added, removed or changed health: recount the free slots and look at waiting tasks again.</summary>
+    NodesChanged = 3,
 }

@@ -16,8 +16,8 @@ public sealed partial class TaskDispatcher
     /// <summary>Events posted and not yet taken by a step.</summary>
     private int _queuedEvents;
 
-    /// <summary>Scratch space for the eligible nodes of one decision; owned by the running step.</summary>
-    private readonly NodeSnapshot[] _candidates;
+    /// <summary>Scratch space for the eligible nodes of one decision; owned by the running step, grown as nodes are added.</summary>
+    private NodeSnapshot[] _candidates;
 
     /// <summary>Dequeued tasks that no node can take now (constraints or a strategy that declined), in policy order.</summary>
     private readonly List<TaskHandle> _parked = [];
@@ -148,7 +148,15 @@ public sealed partial class TaskDispatcher
             case SchedulerEventKind.SlotFreed:
                 var node = item.Node!;
                 node.Snapshot.ActiveTasks--;
-                _freeSlots++;
+                if (node.Snapshot.IsAcceptingWork && !node.Removed)
+                {
+                    _freeSlots++;
+                }
+                else if (node.Snapshot.ActiveTasks == 0 && node.Snapshot.Health == NodeHealth.Draining)
+                {
+                    node.Drained.TrySetResult();
+                }
+
                 Debug.Assert(node.Snapshot.ActiveTasks >= 0, "A node freed more slots than it had in use.");
                 if (task.Options.ResourceDemand is { Count: > 0 } demand)
                 {
@@ -160,6 +168,10 @@ public sealed partial class TaskDispatcher
                     learner.OnAttemptSucceeded(task, TimeSpan.FromTicks(item.ProcessingTicks));
                 }
 
+                break;
+
+            case SchedulerEventKind.NodesChanged:
+                OnNodesChanged();
                 break;
 
             case SchedulerEventKind.Removed:
@@ -175,6 +187,62 @@ public sealed partial class TaskDispatcher
                 task.Location = TaskLocation.None;
                 break;
         }
+    }
+
+    /// <summary>Recounts the free slots of the nodes that take work, signals drained nodes, and fails waiting tasks
+    /// that no remaining node could ever run.</summary>
+    private void OnNodesChanged()
+    {
+        var nodes = _nodes;
+        var free = 0;
+        foreach (var node in nodes)
+        {
+            if (node.Snapshot.IsAcceptingWork)
+            {
+                free += node.Snapshot.FreeSlots;
+            }
+            else if (node.Snapshot.Health == NodeHealth.Draining && node.Snapshot.ActiveTasks == 0)
+            {
+                node.Drained.TrySetResult();
+            }
+        }
+
+        if (_candidates.Length < nodes.Length)
+        {
+            _candidates = new NodeSnapshot[nodes.Length * 2];
+        }
+
+        _freeSlots = free;
+        for (var i = _parked.Count - 1; i >= 0; i--)
+        {
+            if (FailIfNoNodeCanEverRun(_parked[i]))
+            {
+                _parked[i].Location = TaskLocation.None;
+                _parked.RemoveAt(i);
+            }
+        }
+    }
+
+    /// <summary>Fails a task that no node left could run even when idle (its node or tags were removed).</summary>
+    private bool FailIfNoNodeCanEverRun(TaskHandle task)
+    {
+        if (!task.HasPlacementConstraints)
+        {
+            return false;
+        }
+
+        foreach (var node in _nodes)
+        {
+            if (node.Snapshot.CanEverRun(task.Options))
+            {
+                return false;
+            }
+        }
+
+        // Consumed either way: failed now, or already finished by someone else.
+        task.TryFinish(TaskState.Failed, new InvalidOperationException(
+            $"No node of dispatcher '{Name}' can run task '{task.Id}' any more: the nodes that had its required node name, tags or resources were removed."));
+        return true;
     }
 
     /// <summary>Hands waiting tasks to nodes while any node has a free slot.</summary>
@@ -193,7 +261,7 @@ public sealed partial class TaskDispatcher
                 continue;
             }
 
-            if (!TryPlace(task))
+            if (!TryPlace(task) && !FailIfNoNodeCanEverRun(task))
             {
                 task.Location = TaskLocation.Parked;
                 _parked.Add(task);
@@ -284,7 +352,14 @@ public sealed partial class TaskDispatcher
     private bool TryPlace(TaskHandle task)
     {
         var count = 0;
-        foreach (var node in _nodes)
+        var nodes = _nodes;
+        if (_candidates.Length < nodes.Length)
+        {
+            // A node was added and its NodesChanged event is still queued.
+            _candidates = new NodeSnapshot[nodes.Length * 2];
+        }
+
+        foreach (var node in nodes)
         {
             if (node.CanRunNow(task))
             {
@@ -323,7 +398,7 @@ public sealed partial class TaskDispatcher
             return false;
         }
 
-        var target = _nodes[_candidates[chosen].Index];
+        var target = _candidates[chosen].Runtime;
         Array.Clear(_candidates, 0, count);
         if (!task.TryBeginAssigning())
         {

@@ -91,16 +91,22 @@ public sealed partial class TaskDispatcher
         }
 
         Interlocked.Exchange(ref _stopState, Stopped);
-        foreach (var node in _nodes)
+        NodeRuntime[] nodes;
+        lock (_nodesLock)
         {
-            node.Queue.Writer.TryComplete();
+            // Under the lock, so that a node added concurrently is either refused or completed here.
+            nodes = _nodes;
+            foreach (var node in nodes)
+            {
+                node.Queue.Writer.TryComplete();
+            }
         }
 
         Watchers.CompleteAll(Interlocked.Exchange(ref _watchers, null));
         if (forced == 0)
         {
             // Workers exit as soon as their channel is empty; after a forced stop some may still be inside work that ignores its token.
-            foreach (var node in _nodes)
+            foreach (var node in nodes)
             {
                 await Task.WhenAll(node.Workers).ConfigureAwait(false);
             }

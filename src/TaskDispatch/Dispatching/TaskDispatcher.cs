@@ -24,8 +24,17 @@ public sealed partial class TaskDispatcher : ITaskDispatcher, IDisposable
     private readonly ISchedulingPolicy _scheduling;
     private readonly IAllocationStrategy _allocation;
     private readonly IRecoveryPolicy _recovery;
-    private readonly NodeRuntime[] _nodes;
-    private readonly NodeSnapshot[] _nodeSnapshots;
+    /// <summary>Serialises adding and removing nodes (rare); readers take the current arrays without it.</summary>
+    private readonly Lock _nodesLock = new();
+
+    /// <summary>The live nodes, copy-on-write under <see cref="_nodesLock"/>.</summary>
+    private volatile NodeRuntime[] _nodes;
+
+    /// <summary>Their snapshots, in the same order, copy-on-write with <see cref="_nodes"/>.</summary>
+    private volatile NodeSnapshot[] _nodeSnapshots;
+
+    /// <summary>The index the next added node gets; indexes are never reused.</summary>
+    private int _nextNodeIndex;
     private readonly ITaskObserver[] _observers;
     private readonly ILogger _logger;
     private readonly IServiceProvider? _services;
@@ -90,43 +99,35 @@ public sealed partial class TaskDispatcher : ITaskDispatcher, IDisposable
         _scopeFactory = services?.GetService<IServiceScopeFactory>();
         _pendingPermits = new PendingLimiter(options.MaxPendingTasks);
 
-        _nodes = new NodeRuntime[nodes.Count];
-        _nodeSnapshots = new NodeSnapshot[nodes.Count];
+        var runtimes = new NodeRuntime[nodes.Count];
+        var snapshots = new NodeSnapshot[nodes.Count];
         _candidates = new NodeSnapshot[nodes.Count];
         var slots = 0;
         for (var i = 0; i < nodes.Count; i++)
         {
-            _nodes[i] = new NodeRuntime(nodes[i].Key, i, nodes[i].Value);
-            _nodeSnapshots[i] = _nodes[i].Snapshot;
+            runtimes[i] = new NodeRuntime(nodes[i].Key, i, nodes[i].Value);
+            snapshots[i] = runtimes[i].Snapshot;
             slots += nodes[i].Value.MaxConcurrency;
         }
 
+        _nodes = runtimes;
+        _nodeSnapshots = snapshots;
+        _nextNodeIndex = nodes.Count;
         _freeSlots = slots;
-        Nodes = _nodeSnapshots.AsReadOnly();
 
-        // The workers must not inherit the builder's execution context (ambient activities, async-locals).
-        using (ExecutionContext.SuppressFlow())
+        foreach (var node in runtimes)
         {
-            foreach (var node in _nodes)
-            {
-                var workers = new Task[node.Snapshot.MaxConcurrency];
-                for (var i = 0; i < workers.Length; i++)
-                {
-                    workers[i] = Task.Run(() => RunWorkerAsync(node));
-                }
-
-                node.Workers = workers;
-            }
+            StartWorkers(node);
         }
 
-        Log.DispatcherStarted(_logger, name, _nodes.Length, slots);
+        Log.DispatcherStarted(_logger, name, runtimes.Length, slots);
     }
 
     /// <inheritdoc />
     public string Name { get; }
 
     /// <inheritdoc />
-    public IReadOnlyList<NodeSnapshot> Nodes { get; }
+    public IReadOnlyList<NodeSnapshot> Nodes => _nodeSnapshots;
 
     /// <inheritdoc />
     public long LiveTaskCount => Math.Max(0, Interlocked.Read(ref _liveCount));

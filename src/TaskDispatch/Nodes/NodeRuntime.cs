@@ -7,7 +7,7 @@ internal sealed class NodeRuntime
 {
     internal NodeRuntime(string name, int index, NodeOptions options)
     {
-        Snapshot = new NodeSnapshot(name, index, options);
+        Snapshot = new NodeSnapshot(name, index, options) { Runtime = this };
 
         // Only scheduler steps write, and they never overlap; the node's workers are the readers.
         Queue = Channel.CreateUnbounded<TaskHandle>(new UnboundedChannelOptions
@@ -27,10 +27,25 @@ internal sealed class NodeRuntime
 
     internal Task[] Workers { get; set; } = [];
 
+    /// <summary>Completed by a scheduler step once the node, draining, has no task left; replaced when it drains again.</summary>
+    internal TaskCompletionSource Drained { get; private set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Arms a fresh drain signal if the last one already fired, so that a second drain waits for its own tasks.</summary>
+    internal void RearmDrainSignal()
+    {
+        if (Drained.Task.IsCompleted)
+        {
+            Drained = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+    }
+
+    /// <summary>Whether the node has been taken out of the dispatcher.</summary>
+    internal bool Removed { get; set; }
+
     /// <summary>Tells whether the node can take the task now: a free slot, plus its placement constraints.</summary>
     internal bool CanRunNow(TaskHandle task)
     {
-        if (Snapshot.FreeSlots <= 0)
+        if (Snapshot.FreeSlots <= 0 || !Snapshot.IsAcceptingWork)
         {
             return false;
         }

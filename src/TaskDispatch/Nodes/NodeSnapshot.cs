@@ -8,6 +8,7 @@ namespace TaskDispatch;
 public sealed class NodeSnapshot
 {
     private readonly Dictionary<string, double> _resourcesInUse = new(StringComparer.Ordinal);
+    private int _health;
 
     internal NodeSnapshot(string name, int index, NodeOptions options)
     {
@@ -49,8 +50,22 @@ public sealed class NodeSnapshot
     /// <summary>Gets the resources taken by the tasks running on the node, by name.</summary>
     public IReadOnlyDictionary<string, double> ResourcesInUse => _resourcesInUse;
 
+    /// <summary>Gets the node's health; the dispatcher offers only <see cref="NodeHealth.Healthy"/> and
+    /// <see cref="NodeHealth.Degraded"/> nodes to allocation strategies.</summary>
+    public NodeHealth Health
+    {
+        get => (NodeHealth)Volatile.Read(ref _health);
+        internal set => Volatile.Write(ref _health, (int)value);
+    }
+
+    /// <summary>Gets whether the node takes new work: it is healthy or degraded.</summary>
+    public bool IsAcceptingWork => Health is NodeHealth.Healthy or NodeHealth.Degraded;
+
     /// <summary>Gets how many tasks the node has been given since it was added.</summary>
     public long TasksAssigned { get; internal set; }
+
+    /// <summary>The engine's side of the node, to act on a strategy's choice.</summary>
+    internal NodeRuntime Runtime { get; set; } = null!;
 
     /// <summary>Tells whether the node could run a task with this demand and these tags if it were idle.</summary>
     internal bool CanEverRun(TaskOptions options)

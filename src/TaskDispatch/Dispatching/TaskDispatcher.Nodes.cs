@@ -1,0 +1,150 @@
+namespace TaskDispatch;
+
+public sealed partial class TaskDispatcher
+{
+    /// <inheritdoc />
+    public NodeSnapshot AddNode(string name, Action<NodeOptions>? configure = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        var options = new NodeOptions();
+        configure?.Invoke(options);
+        options.Validate(name);
+
+        NodeRuntime node;
+        lock (_nodesLock)
+        {
+            ThrowIfStopped();
+            if (FindNode(name) is not null)
+            {
+                throw new ArgumentException($"Dispatcher '{Name}' already has a node named '{name}'.", nameof(name));
+            }
+
+            node = new NodeRuntime(name, _nextNodeIndex++, options);
+            StartWorkers(node);
+            _nodeSnapshots = [.. _nodeSnapshots, node.Snapshot];
+            _nodes = [.. _nodes, node];
+        }
+
+        Post(SchedulerEvent.NodesChanged());
+        return node.Snapshot;
+    }
+
+    /// <inheritdoc />
+    public void SetNodeHealth(string name, NodeHealth health)
+    {
+        if (!Enum.IsDefined(health))
+        {
+            throw new ArgumentOutOfRangeException(nameof(health), health, $"{nameof(health)} is not a defined {nameof(NodeHealth)}.");
+        }
+
+        var node = GetNode(name);
+        lock (node)
+        {
+            if (health == NodeHealth.Draining && node.Snapshot.Health != NodeHealth.Draining)
+            {
+                node.RearmDrainSignal();
+            }
+
+            node.Snapshot.Health = health;
+        }
+
+        Post(SchedulerEvent.NodesChanged());
+    }
+
+    /// <inheritdoc />
+    public Task DrainNodeAsync(string name, CancellationToken cancellationToken = default)
+    {
+        var node = GetNode(name);
+        Task drained;
+        lock (node)
+        {
+            if (node.Snapshot.Health != NodeHealth.Draining)
+            {
+                node.RearmDrainSignal();
+                node.Snapshot.Health = NodeHealth.Draining;
+            }
+
+            drained = node.Drained.Task;
+        }
+
+        Post(SchedulerEvent.NodesChanged());
+        return drained.WaitAsync(cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public async Task RemoveNodeAsync(string name, CancellationToken cancellationToken = default)
+    {
+        var node = GetNode(name);
+        lock (_nodesLock)
+        {
+            if (_nodes.Length == 1 && ReferenceEquals(_nodes[0], node))
+            {
+                throw new InvalidOperationException($"Node '{name}' is the last node of dispatcher '{Name}'; add another before removing it.");
+            }
+        }
+
+        await DrainNodeAsync(name, cancellationToken).ConfigureAwait(false);
+        lock (_nodesLock)
+        {
+            if (node.Removed)
+            {
+                return;
+            }
+
+            if (_nodes.Length == 1)
+            {
+                throw new InvalidOperationException($"Node '{name}' is the last node of dispatcher '{Name}'; add another before removing it.");
+            }
+
+            node.Removed = true;
+            _nodes = Array.FindAll(_nodes, candidate => !ReferenceEquals(candidate, node));
+            _nodeSnapshots = Array.ConvertAll(_nodes, static candidate => candidate.Snapshot);
+        }
+
+        // Its workers finish and exit; waiting tasks that only it could run are failed by the next step.
+        node.Queue.Writer.TryComplete();
+        Post(SchedulerEvent.NodesChanged());
+    }
+
+    private void StartWorkers(NodeRuntime node)
+    {
+        // Workers must not inherit the caller's execution context (ambient activities, async-locals).
+        using (ExecutionContext.SuppressFlow())
+        {
+            var workers = new Task[node.Snapshot.MaxConcurrency];
+            for (var i = 0; i < workers.Length; i++)
+            {
+                workers[i] = Task.Run(() => RunWorkerAsync(node));
+            }
+
+            node.Workers = workers;
+        }
+    }
+
+    private NodeRuntime? FindNode(string name)
+    {
+        foreach (var node in _nodes)
+        {
+            if (string.Equals(node.Name, name, StringComparison.Ordinal))
+            {
+                return node;
+            }
+        }
+
+        return null;
+    }
+
+    private NodeRuntime GetNode(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        return FindNode(name) ?? throw new ArgumentException($"Dispatcher '{Name}' has no node named '{name}'.", nameof(name));
+    }
+
+    private void ThrowIfStopped()
+    {
+        if (Volatile.Read(ref _stopState) != Running)
+        {
+            throw new InvalidOperationException($"Dispatcher '{Name}' is stopping or stopped; its nodes cannot change.");
+        }
+    }
+}
