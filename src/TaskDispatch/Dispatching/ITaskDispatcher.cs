@@ -114,6 +114,11 @@ public interface ITaskDispatcher : IAsyncDisposable
     /// <exception cref="InvalidOperationException">Thrown when it is the last node.</exception>
     Task RemoveNodeAsync(string name, CancellationToken cancellationToken = default);
 
+    /// <summary>Takes a point-in-time view of the dispatcher: live tasks, allocation time, and per node the slots in
+    /// use, tasks started, busy time and utilisation.</summary>
+    /// <returns>The statistics.</returns>
+    DispatcherStatistics GetStatistics();
+
     /// <summary>Stops the dispatcher. Every live task reaches a terminal state before the returned task completes.</summary>
     /// <param name="mode">Drain: finish accepted work. Cancel: cancel it.</param>
     /// <param name="timeout">How long to wait for work; then every live task is forced to <see cref="TaskState.Cancelled"/>. <see langword="null"/> for <see cref="TaskDispatcherOptions.ShutdownTimeout"/>.</param>

@@ -92,6 +92,7 @@ public sealed partial class TaskDispatcher
         }
 
         var attempt = task.BeginAttempt();
+        node.RecordStart();
         var context = task.Context ??= new TaskContext(task);
         context.Attempt = attempt;
         context.NodeName = node.Name;
@@ -147,14 +148,17 @@ public sealed partial class TaskDispatcher
             }
 
             task.SetAttemptCancellation(null);
+
             // Stops the timeout timer; plain sources hold nothing worth releasing.
             cancellation?.Dispose();
         }
 
+        var processingTime = TimeProvider.GetElapsedTime(startedAt);
+        node.RecordBusy(processingTime);
         if (error is null)
         {
             // The caller marks the task Completed once it has reported the duration.
-            return (false, TimeProvider.GetElapsedTime(startedAt));
+            return (false, processingTime);
         }
 
         if (task.IsCancellationRequested)

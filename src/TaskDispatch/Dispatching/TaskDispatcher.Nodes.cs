@@ -19,7 +19,7 @@ public sealed partial class TaskDispatcher
                 throw new ArgumentException($"Dispatcher '{Name}' already has a node named '{name}'.", nameof(name));
             }
 
-            node = new NodeRuntime(name, _nextNodeIndex++, options);
+            node = new NodeRuntime(name, _nextNodeIndex++, options) { AddedAt = TimeProvider.GetUtcNow() };
             StartWorkers(node);
             _nodeSnapshots = [.. _nodeSnapshots, node.Snapshot];
             _nodes = [.. _nodes, node];
@@ -104,6 +104,26 @@ public sealed partial class TaskDispatcher
         // Its workers finish and exit; waiting tasks that only it could run are failed by the next step.
         node.Queue.Writer.TryComplete();
         Post(SchedulerEvent.NodesChanged());
+    }
+
+    /// <inheritdoc />
+    public DispatcherStatistics GetStatistics()
+    {
+        var now = TimeProvider.GetUtcNow();
+        var nodes = _nodes;
+        var statistics = new NodeStatistics[nodes.Length];
+        for (var i = 0; i < nodes.Length; i++)
+        {
+            var node = nodes[i];
+            statistics[i] = new NodeStatistics(node.Snapshot, node.AttemptsStarted, TimeSpan.FromTicks(node.BusyTicks), now - node.AddedAt);
+        }
+
+        return new DispatcherStatistics(
+            now,
+            LiveTaskCount,
+            Interlocked.Read(ref _allocationDecisions),
+            TimeSpan.FromTicks(Interlocked.Read(ref _allocationTicks)),
+            statistics);
     }
 
     private void StartWorkers(NodeRuntime node)

@@ -13,6 +13,12 @@ public sealed partial class TaskDispatcher
     /// <summary>1 while a thread runs a scheduler step.</summary>
     private int _stepping;
 
+    /// <summary>Total time spent in allocation decisions, in ticks; written only by steps.</summary>
+    private long _allocationTicks;
+
+    /// <summary>Allocation decisions made; written only by steps.</summary>
+    private long _allocationDecisions;
+
     /// <summary>Events posted and not yet taken by a step.</summary>
     private int _queuedEvents;
 
@@ -380,7 +386,10 @@ public sealed partial class TaskDispatcher
         int chosen;
         try
         {
+            var decisionStarted = TimeProvider.GetTimestamp();
             chosen = _allocation.SelectNode(task, new ReadOnlySpan<NodeSnapshot>(_candidates, 0, count));
+            _allocationTicks += TimeProvider.GetElapsedTime(decisionStarted).Ticks;
+            _allocationDecisions++;
             if (chosen >= count || chosen < -1)
             {
                 throw new InvalidOperationException($"{_allocation.GetType().Name}.SelectNode returned {chosen} for {count} candidate(s); expected -1 or an index below {count}.");

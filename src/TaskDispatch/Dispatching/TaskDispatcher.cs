@@ -105,7 +105,7 @@ public sealed partial class TaskDispatcher : ITaskDispatcher, IDisposable
         var slots = 0;
         for (var i = 0; i < nodes.Count; i++)
         {
-            runtimes[i] = new NodeRuntime(nodes[i].Key, i, nodes[i].Value);
+            runtimes[i] = new NodeRuntime(nodes[i].Key, i, nodes[i].Value) { AddedAt = timeProvider.GetUtcNow() };
             snapshots[i] = runtimes[i].Snapshot;
             slots += nodes[i].Value.MaxConcurrency;
         }

@@ -5,6 +5,9 @@ namespace TaskDispatch;
 /// <summary>A node as the engine runs it: its snapshot (owned by the scheduler), its hand-off channel and its workers.</summary>
 internal sealed class NodeRuntime
 {
+    private long _attemptsStarted;
+    private long _busyTicks;
+
     internal NodeRuntime(string name, int index, NodeOptions options)
     {
         Snapshot = new NodeSnapshot(name, index, options) { Runtime = this };
@@ -27,6 +30,18 @@ internal sealed class NodeRuntime
 
     internal Task[] Workers { get; set; } = [];
 
+    /// <summary>Gets when the node was added, on the dispatcher's clock; utilisation counts from here.</summary>
+    internal DateTimeOffset AddedAt { get; init; }
+
+    /// <summary>Attempts started on the node.</summary>
+    internal long AttemptsStarted => Interlocked.Read(ref _attemptsStarted);
+
+    /// <summary>Counts an attempt starting; called by the node's workers.</summary>
+    internal void RecordStart() => Interlocked.Increment(ref _attemptsStarted);
+
+    /// <summary>Slot-time spent running attempts, in ticks.</summary>
+    internal long BusyTicks => Interlocked.Read(ref _busyTicks);
+
     /// <summary>Completed by a scheduler step once the node, draining, has no task left; replaced when it drains again.</summary>
     internal TaskCompletionSource Drained { get; private set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -41,6 +56,9 @@ internal sealed class NodeRuntime
 
     /// <summary>Whether the node has been taken out of the dispatcher.</summary>
     internal bool Removed { get; set; }
+
+    /// <summary>Adds a finished attempt's slot-time; called by the node's workers.</summary>
+    internal void RecordBusy(TimeSpan processingTime) => Interlocked.Add(ref _busyTicks, Math.Max(0, processingTime.Ticks));
 
     /// <summary>Tells whether the node can take the task now: a free slot, plus its placement constraints.</summary>
     internal bool CanRunNow(TaskHandle task)
