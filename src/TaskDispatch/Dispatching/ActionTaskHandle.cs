@@ -23,6 +23,8 @@ internal sealed class ActionTaskHandle : TaskHandle
 
     public override Task Completion => _completion.Task;
 
+    internal override object? Work => _state;
+
     internal override ValueTask RunAsync(TaskContext context) => _work(context, _state);
 
     private protected override void SetSucceeded() => _completion.TrySetResult();

@@ -422,7 +422,6 @@ public sealed partial class TaskDispatcher
             target.Snapshot.Reserve(demand, +1);
         }
 
-        task.AssignedNode = target;
         task.SetNode(target.Name);
         if (!target.Queue.Writer.TryWrite(task))
         {

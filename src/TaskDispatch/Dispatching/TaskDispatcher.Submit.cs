@@ -160,12 +160,6 @@ public sealed partial class TaskDispatcher
 
         var startAt = options.NotBefore ?? (options.Delay is { } delay ? now + delay : now);
         handle.ReadyAt = startAt > now ? startAt : now;
-        handle.KindKey = options.Kind ?? (object)(work switch
-        {
-            HandlerWork handlerWork => handlerWork.HandlerType,
-            Delegate function => function.Method,
-            _ => string.Empty,
-        });
 
         while (!_tasks.TryAdd(handle.Id, handle))
         {
@@ -195,6 +189,15 @@ public sealed partial class TaskDispatcher
 
         return handle;
     }
+
+    /// <summary>The identity of a task's kind when <see cref="TaskOptions.Kind"/> is not given: the handler type of a
+    /// handler task, the method of a delegate task.</summary>
+    internal static object KindOf(object? work) => work switch
+    {
+        HandlerWork handlerWork => handlerWork.HandlerType,
+        Delegate function => function.Method,
+        _ => string.Empty,
+    };
 
     private THandle AsExisting<THandle>(TaskHandle existing)
         where THandle : TaskHandle =>

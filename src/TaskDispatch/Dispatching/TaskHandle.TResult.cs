@@ -33,6 +33,8 @@ public sealed class TaskHandle<TResult> : TaskHandle
 
     internal override bool RequiresScope => _requiresScope;
 
+    internal override object? Work => _state;
+
     /// <summary>Gets an awaiter so that <c>await handle</c> returns the task's result.</summary>
     /// <returns>The awaiter.</returns>
     public new TaskAwaiter<TResult> GetAwaiter() => _completion.Task.GetAwaiter();

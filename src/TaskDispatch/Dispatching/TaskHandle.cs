@@ -41,6 +41,7 @@ public abstract partial class TaskHandle
     private int _attempts;
     private string? _nodeName;
     private string? _kindName;
+    private object? _kindKey;
 
     private protected TaskHandle(TaskDispatcher dispatcher, string id, TaskOptions options, long sequenceNumber, DateTimeOffset submittedAt)
     {
@@ -78,7 +79,15 @@ public abstract partial class TaskHandle
 
     /// <summary>Gets the identity behind <see cref="Kind"/> (a string, a handler type or a method), compared without
     /// formatting a name; learning policies key their tables by it.</summary>
-    internal object KindKey { get; set; } = string.Empty;
+    /// <remarks>Worked out on first use, since only learning policies need it and a delegate's method is not free to get.</remarks>
+    internal object KindKey
+    {
+        get => _kindKey ??= Options.Kind ?? TaskDispatcher.KindOf(Work);
+        set => _kindKey = value;
+    }
+
+    /// <summary>Gets what the task runs: the submitted delegate, or the handler input that names the handler type.</summary>
+    internal abstract object? Work { get; }
 
     /// <summary>The position (or entry stamp) of the task in a built-in policy's queue, or -1. A task is in one queue at a time.</summary>
     internal int QueueIndex { get; set; } = -1;
@@ -115,9 +124,6 @@ public abstract partial class TaskHandle
 
     /// <summary>Where the scheduler keeps the task; read and written only inside scheduler steps.</summary>
     internal TaskLocation Location { get; set; }
-
-    /// <summary>The node the task is assigned to; written by the scheduler before hand-off.</summary>
-    internal NodeRuntime? AssignedNode { get; set; }
 
     /// <summary>Gets whether the task asks for a particular node, tags or resources, so the scheduler must filter nodes for it.</summary>
     internal bool HasPlacementConstraints =>
