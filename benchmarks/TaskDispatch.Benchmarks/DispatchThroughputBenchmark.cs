@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using BenchmarkDotNet.Attributes;
 
 namespace TaskDispatch.Benchmarks;
@@ -15,8 +14,7 @@ public class DispatchThroughputBenchmark
     private const int Consumers = 2;
 
     private TaskDispatcher _dispatcher = null!;
-    private Channel<WorkItem> _channel = null!;
-    private Task[] _consumers = [];
+    private HandRolledChannelLoop _channel = null!;
     private Task<int>[] _results = [];
     private TaskHandle<int>[] _handles = [];
 
@@ -37,12 +35,7 @@ public class DispatchThroughputBenchmark
             .AddNode("b", node => node.WithConcurrency(1))
             .Build();
 
-        _channel = Channel.CreateUnbounded<WorkItem>(new UnboundedChannelOptions { SingleReader = false, SingleWriter = true });
-        _consumers = new Task[Consumers];
-        for (var i = 0; i < Consumers; i++)
-        {
-            _consumers[i] = Task.Run(ConsumeAsync);
-        }
+        _channel = new HandRolledChannelLoop(Consumers);
 
         _results = new Task<int>[TaskCount];
         _handles = new TaskHandle<int>[TaskCount];
@@ -51,29 +44,13 @@ public class DispatchThroughputBenchmark
     [GlobalCleanup]
     public void Cleanup()
     {
-        _channel.Writer.TryComplete();
-        Task.WaitAll(_consumers);
+        _channel.Dispose();
         _dispatcher.Dispose();
     }
 
     [Benchmark(Baseline = true, Description = "Hand-rolled Channel<T> loop, 2 consumers")]
-    public async Task<int> HandRolledChannel()
-    {
-        for (var i = 0; i < TaskCount; i++)
-        {
-            var item = new WorkItem(Work == WorkKind.NoOp ? static () => ValueTask.FromResult(1) : static () => YieldOnceAsync());
-            _channel.Writer.TryWrite(item);
-            _results[i] = item.Completion.Task;
-        }
-
-        var sum = 0;
-        foreach (var result in _results)
-        {
-            sum += await result.ConfigureAwait(false);
-        }
-
-        return sum;
-    }
+    public Task<int> HandRolledChannel() =>
+        _channel.RunAsync(Work == WorkKind.NoOp ? static () => ValueTask.FromResult(1) : static () => YieldOnceAsync(), _results);
 
     [Benchmark(Description = "TaskDispatch FCFS + round-robin, 2 nodes x 1 slot")]
     public async Task<int> TaskDispatcherFcfsRoundRobin()
@@ -98,31 +75,5 @@ public class DispatchThroughputBenchmark
     {
         await Task.Yield();
         return 1;
-    }
-
-    private async Task ConsumeAsync()
-    {
-        var reader = _channel.Reader;
-        while (await reader.WaitToReadAsync().ConfigureAwait(false))
-        {
-            while (reader.TryRead(out var item))
-            {
-                try
-                {
-                    item.Completion.TrySetResult(await item.Work().ConfigureAwait(false));
-                }
-                catch (Exception exception)
-                {
-                    item.Completion.TrySetException(exception);
-                }
-            }
-        }
-    }
-
-    private sealed class WorkItem(Func<ValueTask<int>> work)
-    {
-        public Func<ValueTask<int>> Work { get; } = work;
-
-        public TaskCompletionSource<int> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }

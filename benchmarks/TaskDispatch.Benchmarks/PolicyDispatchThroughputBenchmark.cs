@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using BenchmarkDotNet.Attributes;
 
 namespace TaskDispatch.Benchmarks;
@@ -27,8 +26,7 @@ public class PolicyDispatchThroughputBenchmark
     private TaskDispatcher? _dispatcher;
     private TaskOptions[] _options = [];
     private TaskHandle<int>[] _handles = [];
-    private Channel<WorkItem>? _channel;
-    private Task[] _consumers = [];
+    private HandRolledChannelLoop? _channel;
     private Task<int>[] _results = [];
 
     /// <summary>Tasks per operation.</summary>
@@ -38,12 +36,7 @@ public class PolicyDispatchThroughputBenchmark
     [GlobalSetup(Target = nameof(HandRolledChannel))]
     public void SetupHandRolledChannel()
     {
-        _channel = Channel.CreateUnbounded<WorkItem>(new UnboundedChannelOptions { SingleReader = false, SingleWriter = true });
-        _consumers = new Task[Consumers];
-        for (var i = 0; i < Consumers; i++)
-        {
-            _consumers[i] = Task.Run(ConsumeAsync);
-        }
+        _channel = new HandRolledChannelLoop(Consumers);
 
         _results = new Task<int>[TaskCount];
     }
@@ -66,36 +59,16 @@ public class PolicyDispatchThroughputBenchmark
     [GlobalCleanup]
     public void Cleanup()
     {
-        if (_channel is not null)
-        {
-            _channel.Writer.TryComplete();
-            Task.WaitAll(_consumers);
-            _channel = null;
-        }
+        _channel?.Dispose();
+        _channel = null;
 
         _dispatcher?.Dispose();
         _dispatcher = null;
     }
 
     [Benchmark(Description = "Hand-rolled Channel<T> loop, 2 consumers")]
-    public async Task<int> HandRolledChannel()
-    {
-        var writer = _channel!.Writer;
-        for (var i = 0; i < TaskCount; i++)
-        {
-            var item = new WorkItem(static () => ValueTask.FromResult(1));
-            writer.TryWrite(item);
-            _results[i] = item.Completion.Task;
-        }
-
-        var sum = 0;
-        foreach (var result in _results)
-        {
-            sum += await result.ConfigureAwait(false);
-        }
-
-        return sum;
-    }
+    public Task<int> HandRolledChannel() =>
+        _channel!.RunAsync(static () => ValueTask.FromResult(1), _results);
 
     [Benchmark(Baseline = true, Description = "FCFS")]
     public Task<int> FirstComeFirstServed() => SubmitAndAwaitAllAsync();
@@ -158,31 +131,5 @@ public class PolicyDispatchThroughputBenchmark
         }
 
         return sum;
-    }
-
-    private async Task ConsumeAsync()
-    {
-        var reader = _channel!.Reader;
-        while (await reader.WaitToReadAsync().ConfigureAwait(false))
-        {
-            while (reader.TryRead(out var item))
-            {
-                try
-                {
-                    item.Completion.TrySetResult(await item.Work().ConfigureAwait(false));
-                }
-                catch (Exception exception)
-                {
-                    item.Completion.TrySetException(exception);
-                }
-            }
-        }
-    }
-
-    private sealed class WorkItem(Func<ValueTask<int>> work)
-    {
-        public Func<ValueTask<int>> Work { get; } = work;
-
-        public TaskCompletionSource<int> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }

@@ -31,7 +31,7 @@ public sealed class ResourceFitAllocationStrategy : IAllocationStrategy
         var bestRoom = 0.0;
         for (var i = 0; i < candidates.Length; i++)
         {
-            var room = RoomAfter(candidates[i], task.Options.ResourceDemand);
+            var room = RoomAfter(candidates[i], task.Options.PositiveDemand);
             var better = _mode == ResourceFitMode.BestFit ? room < bestRoom : room > bestRoom;
             if (best < 0 || better)
             {
@@ -44,23 +44,20 @@ public sealed class ResourceFitAllocationStrategy : IAllocationStrategy
     }
 
     /// <summary>The share of the node left free once the task is placed, from 0 (full) to 1 (empty).</summary>
-    private static double RoomAfter(NodeSnapshot node, IReadOnlyDictionary<string, double>? demand)
+    private static double RoomAfter(NodeSnapshot node, KeyValuePair<string, double>[] demand)
     {
         var total = 0.0;
         var counted = 0;
-        if (demand is not null)
+        foreach (var (resource, amount) in demand)
         {
-            foreach (var (resource, amount) in demand)
+            if (!node.ResourceCapacity.TryGetValue(resource, out var capacity) || capacity <= 0)
             {
-                if (amount <= 0 || !node.ResourceCapacity.TryGetValue(resource, out var capacity) || capacity <= 0)
-                {
-                    continue;
-                }
-
-                var free = capacity - node.ResourcesInUse.GetValueOrDefault(resource) - amount;
-                total += free / capacity;
-                counted++;
+                continue;
             }
+
+            var free = capacity - node.ResourcesInUse.GetValueOrDefault(resource) - amount;
+            total += free / capacity;
+            counted++;
         }
 
         return counted > 0 ? total / counted : (double)(node.FreeSlots - 1) / node.MaxConcurrency;

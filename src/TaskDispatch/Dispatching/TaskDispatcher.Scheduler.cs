@@ -164,7 +164,7 @@ public sealed partial class TaskDispatcher
                 }
 
                 Debug.Assert(node.Snapshot.ActiveTasks >= 0, "A node freed more slots than it had in use.");
-                if (task.Options.ResourceDemand is { Count: > 0 } demand)
+                if (task.Options.PositiveDemand is { Length: > 0 } demand)
                 {
                     node.Snapshot.Reserve(demand, -1);
                 }
@@ -417,7 +417,7 @@ public sealed partial class TaskDispatcher
         target.Snapshot.ActiveTasks++;
         target.Snapshot.TasksAssigned++;
         _freeSlots--;
-        if (task.Options.ResourceDemand is { Count: > 0 } demand)
+        if (task.Options.PositiveDemand is { Length: > 0 } demand)
         {
             target.Snapshot.Reserve(demand, +1);
         }

@@ -4,6 +4,9 @@ namespace TaskDispatch;
 /// <remarks>Instances are immutable once built and may be shared by many submissions.</remarks>
 public sealed class TaskOptions
 {
+    private KeyValuePair<string, double>[]? _positiveDemand;
+    private string[]? _requiredTags;
+
     /// <summary>The options every submission without options gets.</summary>
     public static TaskOptions Default { get; } = new();
 
@@ -69,6 +72,15 @@ public sealed class TaskOptions
     /// <summary>Gets how long after submission the task may start; until then it waits on the dispatcher's clock without holding a slot.</summary>
     /// <value>The default value is <see langword="null"/> (at once). Must not be negative; cannot be combined with <see cref="NotBefore"/>.</value>
     public TimeSpan? Delay { get; init; }
+
+    /// <summary>Gets the positive entries of <see cref="ResourceDemand"/> as an array, worked out once per options
+    /// instance, so that placement loops enumerate without boxing an interface enumerator per node.</summary>
+    internal KeyValuePair<string, double>[] PositiveDemand => _positiveDemand ??= ResourceDemand is null
+        ? []
+        : ResourceDemand.Where(static entry => entry.Value > 0).ToArray();
+
+    /// <summary>Gets <see cref="RequiredTags"/> as an array, worked out once per options instance.</summary>
+    internal string[] RequiredTagArray => _requiredTags ??= RequiredTags is null ? [] : [.. RequiredTags];
 
     /// <summary>Gets a token that cancels the task: while it waits it ends <see cref="TaskState.Cancelled"/>; while it runs its context's token is cancelled.</summary>
     /// <value>The default value is <see cref="CancellationToken.None"/>.</value>

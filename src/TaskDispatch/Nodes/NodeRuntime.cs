@@ -73,6 +73,6 @@ internal sealed class NodeRuntime
             return true;
         }
 
-        return Snapshot.CanEverRun(task.Options) && (task.Options.ResourceDemand is not { } demand || Snapshot.FitsNow(demand));
+        return Snapshot.CanEverRun(task.Options) && Snapshot.FitsNow(task.Options.PositiveDemand);
     }
 }

@@ -75,25 +75,19 @@ public sealed class NodeSnapshot
             return false;
         }
 
-        if (options.RequiredTags is { } tags)
+        foreach (var tag in options.RequiredTagArray)
         {
-            foreach (var tag in tags)
+            if (!Tags.Contains(tag))
             {
-                if (!Tags.Contains(tag))
-                {
-                    return false;
-                }
+                return false;
             }
         }
 
-        if (options.ResourceDemand is { } demand)
+        foreach (var (resource, amount) in options.PositiveDemand)
         {
-            foreach (var (resource, amount) in demand)
+            if (!ResourceCapacity.TryGetValue(resource, out var capacity) || capacity < amount)
             {
-                if (amount > 0 && (!ResourceCapacity.TryGetValue(resource, out var capacity) || capacity < amount))
-                {
-                    return false;
-                }
+                return false;
             }
         }
 
@@ -101,15 +95,10 @@ public sealed class NodeSnapshot
     }
 
     /// <summary>Tells whether the node's free resources fit the demand now.</summary>
-    internal bool FitsNow(IReadOnlyDictionary<string, double> demand)
+    internal bool FitsNow(KeyValuePair<string, double>[] demand)
     {
         foreach (var (resource, amount) in demand)
         {
-            if (amount <= 0)
-            {
-                continue;
-            }
-
             var capacity = ResourceCapacity.GetValueOrDefault(resource);
             var used = _resourcesInUse.GetValueOrDefault(resource);
             if (capacity - used < amount)
@@ -121,15 +110,17 @@ public sealed class NodeSnapshot
         return true;
     }
 
-    internal void Reserve(IReadOnlyDictionary<string, double> demand, int sign)
+    /// <summary>Takes (sign +1) or gives back (sign -1) a demand given as a dictionary; for setting up tests and benchmarks.</summary>
+    internal void Reserve(IReadOnlyDictionary<string, double> demand, int sign) =>
+        Reserve(demand.Where(static entry => entry.Value > 0).ToArray(), sign);
+
+    /// <summary>Takes (sign +1) or gives back (sign -1) the positive entries of a demand.</summary>
+    internal void Reserve(KeyValuePair<string, double>[] demand, int sign)
     {
         foreach (var (resource, amount) in demand)
         {
-            if (amount > 0)
-            {
-                var used = _resourcesInUse.GetValueOrDefault(resource) + (sign * amount);
-                _resourcesInUse[resource] = used < 1e-9 ? 0 : used;
-            }
+            var used = _resourcesInUse.GetValueOrDefault(resource) + (sign * amount);
+            _resourcesInUse[resource] = used < 1e-9 ? 0 : used;
         }
     }
 
