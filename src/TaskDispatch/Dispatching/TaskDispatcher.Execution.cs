@@ -127,7 +127,7 @@ public sealed partial class TaskDispatcher
                 context.Services = _services;
             }
 
-            await InvokeAsync(task, context, slot).ConfigureAwait(false);
+            await InvokeAsync(task, context, slot, node).ConfigureAwait(false);
         }
         catch (Exception exception)
         {
@@ -228,12 +228,19 @@ public sealed partial class TaskDispatcher
 
     /// <summary>Runs the work with its context named in the worker's slot, so that its submissions are recognised as its own.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private static async ValueTask InvokeAsync(TaskHandle task, TaskContext context, WorkerSlot slot)
+    private static async ValueTask InvokeAsync(TaskHandle task, TaskContext context, WorkerSlot slot, NodeRuntime node)
     {
         slot.Current = context;
         try
         {
-            await task.RunAsync(context).ConfigureAwait(false);
+            if (node.Executor is { } executor)
+            {
+                await executor.ExecuteAsync(new NodeAttempt(task, context, node.Snapshot)).ConfigureAwait(false);
+            }
+            else
+            {
+                await task.RunAsync(context).ConfigureAwait(false);
+            }
         }
         finally
         {

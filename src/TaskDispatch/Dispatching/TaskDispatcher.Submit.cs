@@ -199,6 +199,9 @@ public sealed partial class TaskDispatcher
         _ => string.Empty,
     };
 
+    /// <summary>The input of a handler task, or <see langword="null"/> for a delegate task.</summary>
+    internal static object? InputOf(object? work) => (work as HandlerWork)?.BoxedInput;
+
     private THandle AsExisting<THandle>(TaskHandle existing)
         where THandle : TaskHandle =>
         existing as THandle ?? throw new InvalidOperationException(
@@ -353,16 +356,20 @@ public sealed partial class TaskDispatcher
 
     private bool AnyNodeCanRun(TaskOptions options) => Array.Exists(_nodeSnapshots, node => node.CanEverRun(options));
 
-    /// <summary>What a handler task runs: which handler, for its kind.</summary>
+    /// <summary>What a handler task runs: which handler, for its kind, and its input, for node executors.</summary>
     private abstract class HandlerWork(Type handlerType)
     {
         internal Type HandlerType { get; } = handlerType;
+
+        internal abstract object? BoxedInput { get; }
     }
 
     /// <summary>The input of a handler task, boxed once so that a value-type input is stored without a generic handle per input type.</summary>
     private sealed class HandlerInput<TInput>(TInput value, Type handlerType) : HandlerWork(handlerType)
     {
         internal TInput Value { get; } = value;
+
+        internal override object? BoxedInput => Value;
     }
 
     private static class ActionFactory

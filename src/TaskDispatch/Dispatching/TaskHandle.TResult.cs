@@ -44,6 +44,9 @@ public sealed class TaskHandle<TResult> : TaskHandle
     internal override async ValueTask RunAsync(TaskContext context) =>
         _result = await _work(context, _state).ConfigureAwait(false);
 
+    /// <summary>Keeps a result produced by a node executor instead of the work.</summary>
+    internal void SetAttemptResult(TResult result) => _result = result;
+
     private protected override void SetSucceeded() => _completion.TrySetResult(_result!);
 
     private protected override void SetFailed(Exception exception) => _completion.TrySetException(exception);

@@ -19,6 +19,20 @@ public sealed class NodeOptions
     /// <value>The default value is empty: no named resources, so only tasks without a demand for them can run here.</value>
     public IDictionary<string, double> Resources { get; } = new Dictionary<string, double>(StringComparer.Ordinal);
 
+    /// <summary>Gets or sets how the node runs attempts.</summary>
+    /// <value>The default value is <see langword="null"/>: in this process, on the thread pool.</value>
+    public INodeExecutor? Executor { get; set; }
+
+    /// <summary>Sets <see cref="Executor"/>.</summary>
+    /// <param name="executor">The executor.</param>
+    /// <returns>These options.</returns>
+    public NodeOptions WithExecutor(INodeExecutor executor)
+    {
+        ArgumentNullException.ThrowIfNull(executor);
+        Executor = executor;
+        return this;
+    }
+
     /// <summary>Sets <see cref="MaxConcurrency"/>.</summary>
     /// <param name="maxConcurrency">The number of slots.</param>
     /// <returns>These options.</returns>

@@ -11,6 +11,7 @@ internal sealed class NodeRuntime
     internal NodeRuntime(string name, int index, NodeOptions options)
     {
         Snapshot = new NodeSnapshot(name, index, options) { Runtime = this };
+        Executor = options.Executor;
 
         // Only scheduler steps write, and they never overlap; the node's workers are the readers.
         Queue = Channel.CreateUnbounded<TaskHandle>(new UnboundedChannelOptions
@@ -24,6 +25,9 @@ internal sealed class NodeRuntime
     internal NodeSnapshot Snapshot { get; }
 
     internal string Name => Snapshot.Name;
+
+    /// <summary>How the node runs attempts; <see langword="null"/> for in-process.</summary>
+    internal INodeExecutor? Executor { get; }
 
     /// <summary>Tasks handed to the node; never more than its free slots at the time of writing.</summary>
     internal Channel<TaskHandle> Queue { get; }
