@@ -169,9 +169,11 @@ public sealed partial class TaskDispatcher
                     node.Snapshot.Reserve(demand, -1);
                 }
 
-                if (item.ProcessingTicks >= 0 && _scheduling is ILearningSchedulingPolicy learner)
+                if (item.ProcessingTicks >= 0)
                 {
-                    learner.OnAttemptSucceeded(task, TimeSpan.FromTicks(item.ProcessingTicks));
+                    var processingTime = TimeSpan.FromTicks(item.ProcessingTicks);
+                    node.Snapshot.RecordProcessingTime(processingTime);
+                    (_scheduling as ILearningSchedulingPolicy)?.OnAttemptSucceeded(task, processingTime);
                 }
 
                 break;

@@ -61,8 +61,18 @@ public sealed class NodeSnapshot
     /// <summary>Gets whether the node takes new work: it is healthy or degraded.</summary>
     public bool IsAcceptingWork => Health is NodeHealth.Healthy or NodeHealth.Degraded;
 
+    /// <summary>Gets the recent processing time of successful attempts on the node: an exponentially weighted moving
+    /// average in which the newest attempt weighs one fifth; <see cref="TimeSpan.Zero"/> before the first.</summary>
+    public TimeSpan RecentProcessingTime { get; private set; }
+
     /// <summary>Gets how many tasks the node has been given since it was added.</summary>
     public long TasksAssigned { get; internal set; }
+
+    /// <summary>Folds a successful attempt's duration into <see cref="RecentProcessingTime"/>; called by scheduler steps.</summary>
+    internal void RecordProcessingTime(TimeSpan processingTime) =>
+        RecentProcessingTime = RecentProcessingTime == TimeSpan.Zero
+            ? processingTime
+            : RecentProcessingTime + ((processingTime - RecentProcessingTime) / 5);
 
     /// <summary>The engine's side of the node, to act on a strategy's choice.</summary>
     internal NodeRuntime Runtime { get; set; } = null!;

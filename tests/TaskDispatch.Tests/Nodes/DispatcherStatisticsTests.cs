@@ -41,6 +41,7 @@ public sealed class DispatcherStatisticsTests
             Assert.That(a.Uptime, Is.EqualTo(TimeSpan.FromSeconds(20)));
             Assert.That(a.Utilization, Is.EqualTo(0.25).Within(1e-9));
             Assert.That(b.Utilization, Is.Zero);
+            Assert.That(dispatcher.Nodes.Single(static n => n.Name == "a").RecentProcessingTime, Is.EqualTo(TimeSpan.FromSeconds(10)));
             Assert.That(statistics.AllocationDecisions, Is.EqualTo(1));
             Assert.That(statistics.LiveTasks, Is.Zero);
             Assert.That(statistics.Timestamp, Is.EqualTo(time.GetUtcNow()));
