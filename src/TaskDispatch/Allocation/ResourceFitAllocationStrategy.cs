@@ -44,19 +44,19 @@ public sealed class ResourceFitAllocationStrategy : IAllocationStrategy
     }
 
     /// <summary>The share of the node left free once the task is placed, from 0 (full) to 1 (empty).</summary>
-    private static double RoomAfter(NodeSnapshot node, KeyValuePair<string, double>[] demand)
+    private static double RoomAfter(NodeSnapshot node, ResourceAmount[] demand)
     {
         var total = 0.0;
         var counted = 0;
-        foreach (var (resource, amount) in demand)
+        foreach (var (id, _, amount) in demand)
         {
-            if (!node.ResourceCapacity.TryGetValue(resource, out var capacity) || capacity <= 0)
+            var capacity = node.CapacityOf(id);
+            if (capacity <= 0)
             {
                 continue;
             }
 
-            var free = capacity - node.ResourcesInUse.GetValueOrDefault(resource) - amount;
-            total += free / capacity;
+            total += (capacity - node.InUseOf(id) - amount) / capacity;
             counted++;
         }
 

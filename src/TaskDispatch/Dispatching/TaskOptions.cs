@@ -4,7 +4,7 @@ namespace TaskDispatch;
 /// <remarks>Instances are immutable once built and may be shared by many submissions.</remarks>
 public sealed class TaskOptions
 {
-    private KeyValuePair<string, double>[]? _positiveDemand;
+    private ResourceAmount[]? _positiveDemand;
     private string[]? _requiredTags;
 
     /// <summary>The options every submission without options gets.</summary>
@@ -75,9 +75,7 @@ public sealed class TaskOptions
 
     /// <summary>Gets the positive entries of <see cref="ResourceDemand"/> as an array, worked out once per options
     /// instance, so that placement loops enumerate without boxing an interface enumerator per node.</summary>
-    internal KeyValuePair<string, double>[] PositiveDemand => _positiveDemand ??= ResourceDemand is null
-        ? []
-        : ResourceDemand.Where(static entry => entry.Value > 0).ToArray();
+    internal ResourceAmount[] PositiveDemand => _positiveDemand ??= ResourceAmount.FromPositive(ResourceDemand);
 
     /// <summary>Gets <see cref="RequiredTags"/> as an array, worked out once per options instance.</summary>
     internal string[] RequiredTagArray => _requiredTags ??= RequiredTags is null ? [] : [.. RequiredTags];

@@ -8,6 +8,13 @@ namespace TaskDispatch;
 public sealed class NodeSnapshot
 {
     private readonly Dictionary<string, double> _resourcesInUse = new(StringComparer.Ordinal);
+
+    /// <summary>Capacity by resource id (<see cref="ResourceAmount.IdOf"/>); ids past the end have none.</summary>
+    private readonly double[] _capacityById;
+
+    /// <summary>Resources in use by id, mirroring <see cref="_resourcesInUse"/>; grown as ids appear.</summary>
+    private double[] _inUseById = [];
+
     private int _health;
 
     internal NodeSnapshot(string name, int index, NodeOptions options)
@@ -18,6 +25,12 @@ public sealed class NodeSnapshot
         Weight = options.Weight;
         Tags = new HashSet<string>(options.Tags, StringComparer.Ordinal);
         ResourceCapacity = new Dictionary<string, double>(options.Resources, StringComparer.Ordinal);
+        var capacities = ResourceAmount.FromPositive(options.Resources);
+        _capacityById = new double[capacities.Length == 0 ? 0 : capacities.Max(static c => c.Id) + 1];
+        foreach (var capacity in capacities)
+        {
+            _capacityById[capacity.Id] = capacity.Amount;
+        }
     }
 
     /// <summary>Gets the node's name, unique within its dispatcher.</summary>
@@ -93,9 +106,9 @@ public sealed class NodeSnapshot
             }
         }
 
-        foreach (var (resource, amount) in options.PositiveDemand)
+        foreach (var demand in options.PositiveDemand)
         {
-            if (!ResourceCapacity.TryGetValue(resource, out var capacity) || capacity < amount)
+            if (CapacityOf(demand.Id) < demand.Amount)
             {
                 return false;
             }
@@ -105,13 +118,11 @@ public sealed class NodeSnapshot
     }
 
     /// <summary>Tells whether the node's free resources fit the demand now.</summary>
-    internal bool FitsNow(KeyValuePair<string, double>[] demand)
+    internal bool FitsNow(ResourceAmount[] demand)
     {
-        foreach (var (resource, amount) in demand)
+        foreach (var (id, _, amount) in demand)
         {
-            var capacity = ResourceCapacity.GetValueOrDefault(resource);
-            var used = _resourcesInUse.GetValueOrDefault(resource);
-            if (capacity - used < amount)
+            if (CapacityOf(id) - InUseOf(id) < amount)
             {
                 return false;
             }
@@ -120,17 +131,29 @@ public sealed class NodeSnapshot
         return true;
     }
 
+    /// <summary>Gets the capacity of a resource by id; 0 when the node has none.</summary>
+    internal double CapacityOf(int id) => (uint)id < (uint)_capacityById.Length ? _capacityById[id] : 0;
+
+    /// <summary>Gets the amount of a resource in use by id.</summary>
+    internal double InUseOf(int id) => (uint)id < (uint)_inUseById.Length ? _inUseById[id] : 0;
+
     /// <summary>Takes (sign +1) or gives back (sign -1) a demand given as a dictionary; for setting up tests and benchmarks.</summary>
-    internal void Reserve(IReadOnlyDictionary<string, double> demand, int sign) =>
-        Reserve(demand.Where(static entry => entry.Value > 0).ToArray(), sign);
+    internal void Reserve(IReadOnlyDictionary<string, double> demand, int sign) => Reserve(ResourceAmount.FromPositive(demand), sign);
 
     /// <summary>Takes (sign +1) or gives back (sign -1) the positive entries of a demand.</summary>
-    internal void Reserve(KeyValuePair<string, double>[] demand, int sign)
+    internal void Reserve(ResourceAmount[] demand, int sign)
     {
-        foreach (var (resource, amount) in demand)
+        foreach (var (id, name, amount) in demand)
         {
-            var used = _resourcesInUse.GetValueOrDefault(resource) + (sign * amount);
-            _resourcesInUse[resource] = used < 1e-9 ? 0 : used;
+            if (id >= _inUseById.Length)
+            {
+                Array.Resize(ref _inUseById, Math.Max(id + 1, _inUseById.Length * 2));
+            }
+
+            var used = _inUseById[id] + (sign * amount);
+            used = used < 1e-9 ? 0 : used;
+            _inUseById[id] = used;
+            _resourcesInUse[name] = used;
         }
     }
 

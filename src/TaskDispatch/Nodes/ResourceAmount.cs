@@ -1,0 +1,20 @@
+using System.Collections.Concurrent;
+
+namespace TaskDispatch;
+
+/// <summary>An amount of a named resource, with the resource's process-wide id so that nodes can look capacities up
+/// in arrays rather than by hashing names on every placement decision.</summary>
+internal readonly record struct ResourceAmount(int Id, string Name, double Amount)
+{
+    private static readonly ConcurrentDictionary<string, int> s_ids = new(StringComparer.Ordinal);
+    private static int s_lastId = -1;
+
+    /// <summary>Gets the id of a resource name; ids are dense, start at 0 and are never reused (names are few).</summary>
+    internal static int IdOf(string name) => s_ids.GetOrAdd(name, static _ => Interlocked.Increment(ref s_lastId));
+
+    /// <summary>The positive entries of a demand or capacity, with their ids.</summary>
+    internal static ResourceAmount[] FromPositive(IEnumerable<KeyValuePair<string, double>>? amounts) =>
+        amounts is null
+            ? []
+            : amounts.Where(static entry => entry.Value > 0).Select(static entry => new ResourceAmount(IdOf(entry.Key), entry.Key, entry.Value)).ToArray();
+}
