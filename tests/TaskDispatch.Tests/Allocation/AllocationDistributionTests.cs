@@ -279,6 +279,27 @@ public sealed class AllocationDistributionTests
         });
     }
 
+    /// <summary>The balls-into-bins setting of Sparrow and Orleans: every node is a candidate and tasks queue behind busy
+    /// slots, so a node's load (assigned tasks over slots) can exceed 1, and the worst node is what users feel.</summary>
+    [Test]
+    public void SelectNode_HeterogeneousNodesWithQueues_PowerOfTwoChoicesMaxLoadFarBelowRandomNearLeastLoaded()
+    {
+        var random = SimulateWithQueues(new RandomAllocationStrategy(new Random(7)));
+        var twoChoices = SimulateWithQueues(new PowerOfTwoChoicesAllocationStrategy(new Random(7)));
+        var leastLoaded = SimulateWithQueues(new LeastLoadedAllocationStrategy());
+
+        TestContext.Out.WriteLine($"mean max load: random {random.MeanMax:F2}, two choices {twoChoices.MeanMax:F2}, least loaded {leastLoaded.MeanMax:F2}");
+        TestContext.Out.WriteLine($"peak max load: random {random.PeakMax:F2}, two choices {twoChoices.PeakMax:F2}, least loaded {leastLoaded.PeakMax:F2}");
+        Assert.Multiple(() =>
+        {
+            // Random ignores size, so the 1-slot nodes get 1/16 of the work for 1/72 of the capacity and their queues grow
+            // without bound; two samples are enough to stay within a small factor of the best possible balance.
+            Assert.That(twoChoices.MeanMax, Is.LessThan(random.MeanMax / 100), "markedly lower than random");
+            Assert.That(twoChoices.MeanMax, Is.LessThan(leastLoaded.MeanMax * 3), "close to least loaded");
+            Assert.That(leastLoaded.MeanMax, Is.LessThanOrEqualTo(twoChoices.MeanMax));
+        });
+    }
+
     [Test]
     public void SelectNode_ResourceFitBestFit_PicksTheNodeLeftWithLeastRoom()
     {
@@ -388,6 +409,52 @@ public sealed class AllocationDistributionTests
     /// <summary>16 nodes with 1..8 slots (72 in all); a fixed stream of arrivals (one per step with probability 0.5)
     /// and durations (geometric, mean 100 steps), about 50 tasks in flight, 70% of capacity. Like the engine, only nodes
     /// with a free slot are offered; a task that finds none is rejected. The stream is the same for every strategy.</summary>
+    /// <summary>16 nodes of 1–8 slots at 90 % of their total capacity; a task in service ends with probability 1/100 per
+    /// step, queued ones wait. Fixed seed, so the same arrivals and departures for every strategy.</summary>
+    private static (double MeanMax, double PeakMax) SimulateWithQueues(IAllocationStrategy strategy)
+    {
+        const int Steps = 100_000;
+        const int Warmup = 5_000;
+        var nodes = Enumerable.Range(0, 16).Select(i => new NodeSnapshot($"n{i}", i, new NodeOptions { MaxConcurrency = 1 + (i % 8) })).ToArray();
+        var capacity = nodes.Sum(static n => n.MaxConcurrency);
+        var arrivalProbability = 0.9 * capacity / 100.0;
+        var random = new Random(2_024);
+        var task = Tasks.Create();
+        double sumOfMax = 0, peak = 0;
+        for (var step = 0; step < Steps; step++)
+        {
+            foreach (var node in nodes)
+            {
+                var inService = Math.Min(node.ActiveTasks, node.MaxConcurrency);
+                for (var k = 0; k < inService; k++)
+                {
+                    if (random.Next(100) == 0)
+                    {
+                        node.ActiveTasks--;
+                    }
+                }
+            }
+
+            // Up to two arrivals per step keep the mean at 90 % of capacity.
+            for (var arrivals = 0; arrivals < 2; arrivals++)
+            {
+                if (random.NextDouble() < arrivalProbability / 2)
+                {
+                    nodes[strategy.SelectNode(task, nodes)].ActiveTasks++;
+                }
+            }
+
+            if (step >= Warmup)
+            {
+                var max = nodes.Max(static n => n.Load);
+                sumOfMax += max;
+                peak = Math.Max(peak, max);
+            }
+        }
+
+        return (sumOfMax / (Steps - Warmup), peak);
+    }
+
     private static SimulationResult Simulate(IAllocationStrategy strategy)
     {
         const int Steps = 200_000;
