@@ -12,31 +12,10 @@ namespace TaskDispatch.Benchmarks;
 /// Each benchmark has its own dispatcher, built by its own global setup; the random strategies get a seeded
 /// <c>new Random(42)</c>. Tasks carry default options, so every node with a free slot is a candidate.
 /// </remarks>
-[MemoryDiagnoser]
-[MedianColumn]
-public class AllocationDispatchThroughputBenchmark
+public class AllocationDispatchThroughputBenchmark : DispatcherComparisonBenchmark
 {
-    /// <summary>The dispatcher's total slots (1 + 1 + 2 + 2), and so the channel loop's consumers.</summary>
-    private const int Consumers = 6;
-
-    private static readonly Func<TaskContext, ValueTask<int>> s_noOp = static _ => ValueTask.FromResult(1);
-
-    private TaskDispatcher? _dispatcher;
-    private TaskHandle<int>[] _handles = [];
-    private HandRolledChannelLoop? _channel;
-    private Task<int>[] _results = [];
-
-    /// <summary>Tasks per operation.</summary>
-    [Params(10_000)]
-    public int TaskCount { get; set; }
-
-    [GlobalSetup(Target = nameof(HandRolledChannel))]
-    public void SetupHandRolledChannel()
-    {
-        _channel = new HandRolledChannelLoop(Consumers);
-
-        _results = new Task<int>[TaskCount];
-    }
+    /// <summary>Gets the dispatcher's total slots (1 + 1 + 2 + 2), and so the channel loop's consumers.</summary>
+    protected override int Consumers => 6;
 
     [GlobalSetup(Target = nameof(RoundRobin))]
     public void SetupRoundRobin() => Build(AllocationStrategy.RoundRobin());
@@ -52,20 +31,6 @@ public class AllocationDispatchThroughputBenchmark
 
     [GlobalSetup(Target = nameof(PowerOfTwoChoices))]
     public void SetupPowerOfTwoChoices() => Build(AllocationStrategy.PowerOfTwoChoices(new Random(42)));
-
-    [GlobalCleanup]
-    public void Cleanup()
-    {
-        _channel?.Dispose();
-        _channel = null;
-
-        _dispatcher?.Dispose();
-        _dispatcher = null;
-    }
-
-    [Benchmark(Description = "Hand-rolled Channel<T> loop, 6 consumers")]
-    public Task<int> HandRolledChannel() =>
-        _channel!.RunAsync(static () => ValueTask.FromResult(1), _results);
 
     [Benchmark(Baseline = true, Description = "RoundRobin")]
     public Task<int> RoundRobin() => SubmitAndAwaitAllAsync();
@@ -84,7 +49,7 @@ public class AllocationDispatchThroughputBenchmark
 
     private void Build(IAllocationStrategy strategy)
     {
-        _dispatcher = new TaskDispatcherBuilder()
+        Use(new TaskDispatcherBuilder()
             .Configure(options => options.MaxPendingTasks = TaskCount)
             .UseScheduling(SchedulingPolicy.FirstComeFirstServed())
             .UseAllocation(strategy)
@@ -92,24 +57,7 @@ public class AllocationDispatchThroughputBenchmark
             .AddNode("small-2", node => node.WithConcurrency(1).WithWeight(2))
             .AddNode("large-1", node => node.WithConcurrency(2).WithWeight(3))
             .AddNode("large-2", node => node.WithConcurrency(2).WithWeight(4))
-            .Build();
-        _handles = new TaskHandle<int>[TaskCount];
+            .Build());
     }
 
-    private async Task<int> SubmitAndAwaitAllAsync()
-    {
-        var dispatcher = _dispatcher!;
-        for (var i = 0; i < TaskCount; i++)
-        {
-            _handles[i] = await dispatcher.SubmitAsync(s_noOp).ConfigureAwait(false);
-        }
-
-        var sum = 0;
-        foreach (var handle in _handles)
-        {
-            sum += await handle;
-        }
-
-        return sum;
-    }
 }

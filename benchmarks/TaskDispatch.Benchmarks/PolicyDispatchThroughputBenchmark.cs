@@ -14,32 +14,14 @@ namespace TaskDispatch.Benchmarks;
 /// the ready queue really fills and the policy's order is exercised. Each benchmark has its own dispatcher, built by
 /// its own global setup.
 /// </remarks>
-[MemoryDiagnoser]
-[MedianColumn]
-public class PolicyDispatchThroughputBenchmark
+public class PolicyDispatchThroughputBenchmark : DispatcherComparisonBenchmark
 {
-    private const int Consumers = 2;
-
-    private static readonly Func<TaskContext, ValueTask<int>> s_noOp = static _ => ValueTask.FromResult(1);
     private static readonly string[] s_fairnessKeys = ["tenant-0", "tenant-1", "tenant-2", "tenant-3", "tenant-4", "tenant-5", "tenant-6", "tenant-7"];
 
-    private TaskDispatcher? _dispatcher;
     private TaskOptions[] _options = [];
-    private TaskHandle<int>[] _handles = [];
-    private HandRolledChannelLoop? _channel;
-    private Task<int>[] _results = [];
 
-    /// <summary>Tasks per operation.</summary>
-    [Params(10_000)]
-    public int TaskCount { get; set; }
-
-    [GlobalSetup(Target = nameof(HandRolledChannel))]
-    public void SetupHandRolledChannel()
-    {
-        _channel = new HandRolledChannelLoop(Consumers);
-
-        _results = new Task<int>[TaskCount];
-    }
+    /// <inheritdoc />
+    protected override int Consumers => 2;
 
     [GlobalSetup(Target = nameof(FirstComeFirstServed))]
     public void SetupFirstComeFirstServed() => Build(SchedulingPolicy.FirstComeFirstServed());
@@ -56,43 +38,29 @@ public class PolicyDispatchThroughputBenchmark
     [GlobalSetup(Target = nameof(WeightedFairShare))]
     public void SetupWeightedFairShare() => Build(SchedulingPolicy.WeightedFairShare());
 
-    [GlobalCleanup]
-    public void Cleanup()
-    {
-        _channel?.Dispose();
-        _channel = null;
-
-        _dispatcher?.Dispose();
-        _dispatcher = null;
-    }
-
-    [Benchmark(Description = "Hand-rolled Channel<T> loop, 2 consumers")]
-    public Task<int> HandRolledChannel() =>
-        _channel!.RunAsync(static () => ValueTask.FromResult(1), _results);
-
     [Benchmark(Baseline = true, Description = "FCFS")]
-    public Task<int> FirstComeFirstServed() => SubmitAndAwaitAllAsync();
+    public Task<int> FirstComeFirstServed() => SubmitAndAwaitAllAsync(_options);
 
     [Benchmark(Description = "SJF (given estimates)")]
-    public Task<int> ShortestJobFirst() => SubmitAndAwaitAllAsync();
+    public Task<int> ShortestJobFirst() => SubmitAndAwaitAllAsync(_options);
 
     [Benchmark(Description = "Priority")]
-    public Task<int> Priority() => SubmitAndAwaitAllAsync();
+    public Task<int> Priority() => SubmitAndAwaitAllAsync(_options);
 
     [Benchmark(Description = "EDF")]
-    public Task<int> EarliestDeadlineFirst() => SubmitAndAwaitAllAsync();
+    public Task<int> EarliestDeadlineFirst() => SubmitAndAwaitAllAsync(_options);
 
     [Benchmark(Description = "WeightedFairShare, 8 keys")]
-    public Task<int> WeightedFairShare() => SubmitAndAwaitAllAsync();
+    public Task<int> WeightedFairShare() => SubmitAndAwaitAllAsync(_options);
 
     private void Build(ISchedulingPolicy policy)
     {
-        _dispatcher = new TaskDispatcherBuilder()
+        Use(new TaskDispatcherBuilder()
             .Configure(options => options.MaxPendingTasks = TaskCount)
             .UseScheduling(policy)
             .AddNode("a", node => node.WithConcurrency(1))
             .AddNode("b", node => node.WithConcurrency(1))
-            .Build();
+            .Build());
 
         // Options are immutable and reusable: built once, so that every iteration submits the same tasks.
         var random = new Random(20261124);
@@ -113,23 +81,6 @@ public class PolicyDispatchThroughputBenchmark
             };
         }
 
-        _handles = new TaskHandle<int>[TaskCount];
     }
 
-    private async Task<int> SubmitAndAwaitAllAsync()
-    {
-        var dispatcher = _dispatcher!;
-        for (var i = 0; i < TaskCount; i++)
-        {
-            _handles[i] = await dispatcher.SubmitAsync(s_noOp, _options[i]).ConfigureAwait(false);
-        }
-
-        var sum = 0;
-        foreach (var handle in _handles)
-        {
-            sum += await handle;
-        }
-
-        return sum;
-    }
 }
