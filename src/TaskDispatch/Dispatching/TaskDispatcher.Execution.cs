@@ -179,9 +179,10 @@ public sealed partial class TaskDispatcher
     private bool HandleFailure(TaskHandle task, NodeRuntime node, int attempt, Exception error)
     {
         var decision = RecoveryDecision.GiveUp;
+        var failedAt = TimeProvider.GetUtcNow();
         try
         {
-            decision = _recovery.Decide(new RecoveryContext(task, attempt, error, node.Name, TimeProvider.GetUtcNow()));
+            decision = _recovery.Decide(new RecoveryContext(task, attempt, error, node.Name, failedAt));
         }
         catch (Exception exception)
         {
@@ -219,7 +220,11 @@ public sealed partial class TaskDispatcher
 
         if (decision.Delay > TimeSpan.Zero)
         {
-            task.SetReadyTimer(TimeProvider.CreateTimer(s_onReadyTimer, task, decision.Delay, Timeout.InfiniteTimeSpan));
+            // The retry is due at failure time + delay, however long it took to get here; a custom policy may ask for
+            // more than a timer can wait, and then waits the longest a timer can.
+            var delay = decision.Delay > TaskDispatcherDefaults.MaxDelay ? TaskDispatcherDefaults.MaxDelay : decision.Delay;
+            var remaining = failedAt + delay - TimeProvider.GetUtcNow();
+            task.SetReadyTimer(TimeProvider.CreateTimer(s_onReadyTimer, task, remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero, Timeout.InfiniteTimeSpan));
             return false;
         }
 

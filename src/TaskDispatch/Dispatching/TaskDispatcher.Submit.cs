@@ -274,6 +274,16 @@ public sealed partial class TaskDispatcher
             throw new ArgumentOutOfRangeException("options.Delay", delay, $"Delay must not be negative, was {delay}.");
         }
 
+        if (options.Delay is { } longDelay && longDelay > TaskDispatcherDefaults.MaxDelay)
+        {
+            throw new ArgumentOutOfRangeException("options.Delay", longDelay, $"Delay must be at most {TaskDispatcherDefaults.MaxDelay}, was {longDelay}.");
+        }
+
+        if (options.NotBefore is { } notBefore && notBefore - TimeProvider.GetUtcNow() > TaskDispatcherDefaults.MaxDelay)
+        {
+            throw new ArgumentOutOfRangeException("options.NotBefore", notBefore, $"NotBefore must be within {TaskDispatcherDefaults.MaxDelay} from now, was {notBefore:O}.");
+        }
+
         if (options.Delay is not null && options.NotBefore is not null)
         {
             throw new ArgumentException("Set either Delay or NotBefore, not both.", "options.Delay");

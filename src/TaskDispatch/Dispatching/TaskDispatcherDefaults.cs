@@ -15,6 +15,10 @@ public static class TaskDispatcherDefaults
     /// <summary>The default bound on tasks that are accepted but not yet running: 10,000.</summary>
     public const int MaxPendingTasks = 10_000;
 
+    /// <summary>The longest delay a timer can wait (about 49.7 days): the limit of <see cref="TaskOptions.Delay"/>,
+    /// <see cref="TaskOptions.NotBefore"/> and retry delays.</summary>
+    public static readonly TimeSpan MaxDelay = TimeSpan.FromMilliseconds(uint.MaxValue - 1);
+
     /// <summary>The default time <c>DisposeAsync</c> gives running work before cancelling it: 30 seconds.</summary>
     public static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(30);
 }

@@ -11,4 +11,14 @@ public static class RecoveryPolicy
     /// <param name="maxAttempts">The attempts a task gets, the first included.</param>
     /// <returns>The policy.</returns>
     public static IRecoveryPolicy AttemptLimit(int maxAttempts) => new AttemptLimitRecoveryPolicy(maxAttempts);
+
+    /// <summary>Creates a retry policy with backoff, jitter and a cap on the delay.</summary>
+    /// <param name="configure">Changes the settings (by default 3 retries, 2 s apart).</param>
+    /// <returns>The policy.</returns>
+    public static IRecoveryPolicy Retry(Action<RetryRecoveryOptions>? configure = null)
+    {
+        var options = new RetryRecoveryOptions();
+        configure?.Invoke(options);
+        return new RetryRecoveryPolicy(options);
+    }
 }
