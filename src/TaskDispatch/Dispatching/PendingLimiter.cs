@@ -18,8 +18,6 @@ internal sealed class PendingLimiter
         _capacity = capacity;
     }
 
-    internal int Taken => Volatile.Read(ref _taken);
-
     internal bool TryAcquire()
     {
         var taken = Volatile.Read(ref _taken);

@@ -76,11 +76,9 @@ public sealed partial class TaskDispatcher
 
         // Everything the attempt needs is in place before it is announced Running, so whoever sees Running (a test on a
         // fake clock, a submitter waiting for room) sees the timeout armed and the pending permit returned.
-        var timeout = task.Options.Timeout;
-        var hasTimeout = timeout is { } limit && limit != Timeout.InfiniteTimeSpan;
-
         // Only a timeout needs a token source up front; otherwise the context creates one if the work asks for its token.
-        var cancellation = hasTimeout ? new CancellationTokenSource(timeout!.Value, TimeProvider) : null;
+        var timeout = task.Options.Timeout;
+        var cancellation = timeout is { } limit && limit != Timeout.InfiniteTimeSpan ? new CancellationTokenSource(limit, TimeProvider) : null;
         task.SetAttemptCancellation(cancellation);
         task.ReleasePermit();
         if (!task.TryTransition(TaskState.Assigning, TaskState.Running))
@@ -114,7 +112,6 @@ public sealed partial class TaskDispatcher
                     // The container is being disposed (it disposes itself before its singletons, this dispatcher among
                     // them): the handler can no longer be resolved, which is a shutdown, not a failure of the task.
                     task.Cancel();
-                    task.SetAttemptCancellation(null);
                     task.TryFinish(TaskState.Cancelled, null);
                     return (false, null);
                 }

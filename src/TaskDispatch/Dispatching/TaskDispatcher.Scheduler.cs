@@ -50,7 +50,7 @@ public sealed partial class TaskDispatcher
         // a step, and that step drains the intake in one batch. This keeps a flood of submissions off the scheduler.
         // Safe against a slot freed concurrently: that step frees the slot, releases the step with a full fence and
         // then reads the event count, while we counted the event (full fence) before reading the free slots.
-        if (item.Kind == SchedulerEventKind.Ready && Volatile.Read(ref _freeSlots) <= 0 && Volatile.Read(ref _stepping) == 0)
+        if (item.Kind == SchedulerEventKind.Ready && Volatile.Read(ref _freeSlots) <= 0)
         {
             return;
         }
@@ -367,9 +367,10 @@ public sealed partial class TaskDispatcher
             _candidates = new NodeSnapshot[nodes.Length * 2];
         }
 
+        var constrained = task.HasPlacementConstraints;
         foreach (var node in nodes)
         {
-            if (node.CanRunNow(task))
+            if (node.CanRunNow(task, constrained))
             {
                 _candidates[count++] = node.Snapshot;
             }
@@ -410,7 +411,6 @@ public sealed partial class TaskDispatcher
         }
 
         var target = _candidates[chosen].Runtime;
-        Array.Clear(_candidates, 0, count);
         if (!task.TryBeginAssigning())
         {
             return true;

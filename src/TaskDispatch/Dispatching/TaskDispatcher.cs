@@ -227,12 +227,10 @@ public sealed partial class TaskDispatcher : ITaskDispatcher, IDisposable
         }
     }
 
-    /// <summary>Called once per task after its awaitable completed: the task no longer counts as live.</summary>
-    internal void OnHandleCompleted() => ReleaseLive();
-
     internal void ReleasePendingPermit() => _pendingPermits.Release();
 
-    private void ReleaseLive()
+    /// <summary>Stops counting a task (or a rejected submission) as live; signals the drain when the last one goes.</summary>
+    internal void ReleaseLive()
     {
         if (Interlocked.Decrement(ref _liveCount) == 0 && Volatile.Read(ref _stopState) != Running)
         {

@@ -403,7 +403,7 @@ public abstract partial class TaskHandle
                 break;
         }
 
-        Dispatcher.OnHandleCompleted();
+        Dispatcher.ReleaseLive();
         return true;
     }
 

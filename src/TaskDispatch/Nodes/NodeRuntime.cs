@@ -65,14 +65,14 @@ internal sealed class NodeRuntime
     internal void RecordBusy(TimeSpan processingTime) => Interlocked.Add(ref _busyTicks, Math.Max(0, processingTime.Ticks));
 
     /// <summary>Tells whether the node can take the task now: a free slot, plus its placement constraints.</summary>
-    internal bool CanRunNow(TaskHandle task)
+    internal bool CanRunNow(TaskHandle task, bool constrained)
     {
         if (Snapshot.FreeSlots <= 0 || !Snapshot.IsAcceptingWork)
         {
             return false;
         }
 
-        if (!task.HasPlacementConstraints)
+        if (!constrained)
         {
             return true;
         }

@@ -65,7 +65,36 @@ public sealed class DispatcherStatisticsTests
         Assert.That(statistics.Nodes[0].ActiveTasks, Is.EqualTo(1));
         Assert.That(statistics.Nodes[0].AttemptsStarted, Is.EqualTo(101));
         Assert.That(statistics.AllocationDecisions, Is.EqualTo(101));
-        Assert.That(statistics.AverageAllocationTime, Is.GreaterThanOrEqualTo(TimeSpan.Zero));
         await blocker.ReleaseAndWaitAsync();
+    }
+
+    [Test]
+    public async Task GetStatistics_StrategyTakingTwoMillisecondsOnTheClock_AverageAllocationTimeIsTwoMilliseconds()
+    {
+        var time = new FakeTimeProvider();
+        await using var dispatcher = new TaskDispatcherBuilder()
+            .UseTimeProvider(time)
+            .UseAllocation(new ClockAdvancingStrategy(time, TimeSpan.FromMilliseconds(2)))
+            .AddNode("a", static n => n.WithConcurrency(1))
+            .Build();
+
+        for (var i = 0; i < 10; i++)
+        {
+            await await dispatcher.SubmitAsync(static _ => ValueTask.CompletedTask);
+        }
+
+        var statistics = dispatcher.GetStatistics();
+        Assert.That(statistics.AllocationDecisions, Is.EqualTo(10));
+        Assert.That(statistics.AverageAllocationTime, Is.EqualTo(TimeSpan.FromMilliseconds(2)));
+    }
+
+    /// <summary>Takes a known time to decide, on the fake clock, so the measured decision time is exact.</summary>
+    private sealed class ClockAdvancingStrategy(FakeTimeProvider time, TimeSpan cost) : IAllocationStrategy
+    {
+        public int SelectNode(TaskHandle task, ReadOnlySpan<NodeSnapshot> candidates)
+        {
+            time.Advance(cost);
+            return 0;
+        }
     }
 }
