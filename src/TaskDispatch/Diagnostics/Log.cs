@@ -44,4 +44,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 401, EventName = nameof(RecoveryPolicyFailed), Level = LogLevel.Error,
         Message = "The recovery policy threw for task {TaskId}; the task failed with its attempt's exception.")]
     internal static partial void RecoveryPolicyFailed(ILogger logger, string taskId, Exception exception);
+
+    [LoggerMessage(EventId = 402, EventName = nameof(AttemptAbandoned), Level = LogLevel.Warning,
+        Message = "Task {TaskId} attempt {Attempt} on node {NodeName} was given up as a node fault: {Reason}")]
+    internal static partial void AttemptAbandoned(ILogger logger, string taskId, int attempt, string nodeName, string reason);
 }

@@ -5,11 +5,16 @@ namespace TaskDispatch;
 
 public sealed partial class TaskDispatcher
 {
+    private static readonly TimerCallback s_onHeartbeatCheck = static state =>
+    {
+        var context = (TaskContext)state!;
+        context.Owner.CheckHeartbeat(context);
+    };
+
     /// <summary>One worker per slot: reads the node's hand-off channel and runs one attempt at a time.</summary>
-    private async Task RunWorkerAsync(NodeRuntime node)
+    private async Task RunWorkerAsync(NodeRuntime node, WorkerSlot slot)
     {
         var reader = node.Queue.Reader;
-        var slot = new WorkerSlot();
         s_workerSlot.Value = slot;
         while (true)
         {
@@ -34,28 +39,36 @@ public sealed partial class TaskDispatcher
                 }
             }
 
-            var retryNow = false;
-            TimeSpan? succeededAfter = null;
+            AttemptOutcome outcome = default;
             try
             {
-                (retryNow, succeededAfter) = await RunAttemptAsync(task, node, slot).ConfigureAwait(false);
+                outcome = await RunAttemptAsync(task, node, slot).ConfigureAwait(false);
             }
             catch (Exception exception)
             {
                 // RunAttemptAsync contains the task's own failures; anything here is an engine defect. Never strand the task.
                 Log.EngineFailed(_logger, Name, exception);
-                task.TryFinish(TaskState.Failed, exception);
+                if (slot.Current is not { } context)
+                {
+                    task.TryFinish(TaskState.Failed, exception);
+                }
+                else if (context.TryConclude())
+                {
+                    task.TryFinishAttempt(context, TaskState.Failed, exception);
+                }
             }
+
+            slot.Current = null;
 
             // Freeing the slot runs a scheduler step here when none is running, which hands this worker its next task.
             // A success is reported before the task is marked finished: the intake is FIFO, so a learning policy has the
             // duration before it sees any task its submitter sends after awaiting this one.
-            Post(SchedulerEvent.SlotFreed(task, node, succeededAfter));
-            if (succeededAfter is not null)
+            Post(SchedulerEvent.SlotFreed(task, node, outcome.SucceededAfter));
+            if (outcome.SucceededAfter is not null)
             {
-                task.TryFinish(TaskState.Completed, null);
+                task.TryFinishAttempt(outcome.Context!, TaskState.Completed, null);
             }
-            else if (retryNow)
+            else if (outcome.RetryNow)
             {
                 PostReady(task);
             }
@@ -63,37 +76,41 @@ public sealed partial class TaskDispatcher
     }
 
     /// <summary>Runs one attempt and carries out the outcome.</summary>
-    /// <returns>Whether the task should be queued again at once (after its slot is freed), and how long the attempt ran
-    /// if it succeeded.</returns>
+    /// <returns>The attempt's context; whether the task should be queued again at once (after its slot is freed); and
+    /// how long the attempt ran if it succeeded, in which case the caller marks the task completed.</returns>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<(bool RetryNow, TimeSpan? SucceededAfter)> RunAttemptAsync(TaskHandle task, NodeRuntime node, WorkerSlot slot)
+    private async ValueTask<AttemptOutcome> RunAttemptAsync(TaskHandle task, NodeRuntime node, WorkerSlot slot)
     {
         if (task.IsCancellationRequested)
         {
-            task.TryFinish(TaskState.Cancelled, null);
-            return (false, null);
+            var (state, stopError) = task.StopOutcome();
+            task.TryFinish(state, stopError);
+            return default;
         }
 
         // Everything the attempt needs is in place before it is announced Running, so whoever sees Running (a test on a
-        // fake clock, a submitter waiting for room) sees the timeout armed and the pending permit returned.
-        // Only a timeout needs a token source up front; otherwise the context creates one if the work asks for its token.
+        // fake clock, a submitter waiting for room) sees the timeout armed and the pending permit returned. Only a
+        // timeout needs a token source up front; otherwise the context creates one if the work asks for its token.
+        // The task is Assigning and handed to this worker alone, so no other attempt can start meanwhile.
+        var context = new TaskContext(task, task.Attempts + 1, node);
         var timeout = task.Options.Timeout;
-        var cancellation = timeout is { } limit && limit != Timeout.InfiniteTimeSpan ? new CancellationTokenSource(limit, TimeProvider) : null;
-        task.SetAttemptCancellation(cancellation);
+        context.Start(timeout is { } limit && limit != Timeout.InfiniteTimeSpan ? new CancellationTokenSource(limit, TimeProvider) : null);
+        task.SetContext(context);
         task.ReleasePermit();
-        if (!task.TryTransition(TaskState.Assigning, TaskState.Running))
+        if (!task.TryStartRunning(context))
         {
             // Forced to a terminal state by a stop after it was handed to this node.
-            task.SetAttemptCancellation(null);
-            cancellation?.Dispose();
-            return (false, null);
+            context.End();
+            return default;
         }
 
         var attempt = task.BeginAttempt();
         node.RecordStart();
-        var context = task.Context ??= new TaskContext(task);
-        context.Attempt = attempt;
-        context.NodeName = node.Name;
+        slot.Current = context;
+        if (task.Options.HeartbeatTimeout is { } heartbeatTimeout)
+        {
+            context.Watchdog = TimeProvider.CreateTimer(s_onHeartbeatCheck, context, heartbeatTimeout, Timeout.InfiniteTimeSpan);
+        }
 
         Exception? error = null;
         var startedAt = TimeProvider.GetTimestamp();
@@ -112,8 +129,12 @@ public sealed partial class TaskDispatcher
                     // The container is being disposed (it disposes itself before its singletons, this dispatcher among
                     // them): the handler can no longer be resolved, which is a shutdown, not a failure of the task.
                     task.Cancel();
-                    task.TryFinish(TaskState.Cancelled, null);
-                    return (false, null);
+                    if (context.TryConclude())
+                    {
+                        task.TryFinishAttempt(context, TaskState.Cancelled, null);
+                    }
+
+                    return default;
                 }
 
                 hasScope = true;
@@ -124,7 +145,7 @@ public sealed partial class TaskDispatcher
                 context.Services = _services;
             }
 
-            await InvokeAsync(task, context, slot, node).ConfigureAwait(false);
+            await InvokeAsync(task, context, node).ConfigureAwait(false);
         }
         catch (Exception exception)
         {
@@ -144,42 +165,112 @@ public sealed partial class TaskDispatcher
                 }
             }
 
-            task.SetAttemptCancellation(null);
-
-            // Stops the timeout timer; plain sources hold nothing worth releasing.
-            cancellation?.Dispose();
+            context.End();
         }
 
         var processingTime = TimeProvider.GetElapsedTime(startedAt);
         node.RecordBusy(processingTime);
+        if (!context.TryConclude())
+        {
+            // The engine gave the attempt up while it ran (its node failed or it stopped heartbeating) and has moved the
+            // task on: whatever this attempt produced is void.
+            return default;
+        }
+
         if (error is null)
         {
             // The caller marks the task Completed once it has reported the duration.
-            return (false, processingTime);
+            return new AttemptOutcome(context, false, processingTime);
         }
 
         if (task.IsCancellationRequested)
         {
-            // Cancelled tasks are never retried; whatever the attempt threw while stopping is the cancellation's doing.
-            task.TryFinish(TaskState.Cancelled, null);
-            return (false, null);
+            // Stopped tasks are never retried; whatever the attempt threw while stopping is the stop's doing.
+            var (state, stopError) = task.StopOutcome();
+            if (stopError is not null)
+            {
+                task.RecordFailure(new AttemptFailure(attempt, node.Name, stopError, TimeProvider.GetUtcNow(), isNodeFault: false));
+            }
+
+            task.TryFinishAttempt(context, state, stopError);
+            return default;
         }
 
-        if (cancellation is { IsCancellationRequested: true } && error is OperationCanceledException)
+        if (context.HasTimedOut && error is OperationCanceledException)
         {
             error = new TimeoutException($"Task '{task.Id}' attempt {attempt} exceeded its timeout of {timeout}.", error);
         }
 
-        return (HandleFailure(task, node, attempt, error), null);
+        return new AttemptOutcome(context, ConcludeFailure(context, error), null);
     }
 
-    private bool HandleFailure(TaskHandle task, NodeRuntime node, int attempt, Exception error)
+    /// <summary>Gives up a running attempt whose node failed: its token is cancelled, its outcome will be ignored, and
+    /// the task is recovered at once as after a node fault, while the attempt may still hold its slot.</summary>
+    internal void AbandonAttempt(TaskContext context, NodeFailureException error)
     {
-        var decision = RecoveryDecision.GiveUp;
-        var failedAt = TimeProvider.GetUtcNow();
+        if (!context.TryConclude())
+        {
+            return;
+        }
+
+        context.Abandon();
+        Log.AttemptAbandoned(_logger, context.TaskId, context.Attempt, context.NodeName, error.Message);
+        if (context.Handle.IsCancellationRequested)
+        {
+            var (state, stopError) = context.Handle.StopOutcome();
+            context.Handle.TryFinishAttempt(context, state, stopError);
+            return;
+        }
+
+        if (ConcludeFailure(context, error))
+        {
+            PostReady(context.Handle);
+        }
+    }
+
+    private void CheckHeartbeat(TaskContext context)
+    {
+        if (context.IsConcluded || context.Options.HeartbeatTimeout is not { } limit)
+        {
+            return;
+        }
+
+        var silent = TimeProvider.GetElapsedTime(context.LastHeartbeat);
+        if (silent >= limit)
+        {
+            AbandonAttempt(context, new NodeFailureException(
+                $"Task '{context.TaskId}' attempt {context.Attempt} on node '{context.NodeName}' sent no heartbeat for {silent}, past its limit of {limit}.")
+            {
+                NodeName = context.NodeName,
+            });
+            return;
+        }
+
         try
         {
-            decision = _recovery.Decide(new RecoveryContext(task, attempt, error, node.Name, failedAt));
+            context.Watchdog?.Change(limit - silent, Timeout.InfiniteTimeSpan);
+        }
+        catch (ObjectDisposedException)
+        {
+            // The attempt ended meanwhile.
+        }
+    }
+
+    /// <summary>Records a failed attempt, asks the recovery policy, and ends the task or moves it to Retrying.</summary>
+    /// <returns>Whether the task should be queued again at once.</returns>
+    private bool ConcludeFailure(TaskContext context, Exception error)
+    {
+        var task = context.Handle;
+        var node = context.Node;
+        var attempt = context.Attempt;
+        var failedAt = TimeProvider.GetUtcNow();
+        var isNodeFault = NodeFailureException.IsNodeFault(error);
+        task.RecordFailure(new AttemptFailure(attempt, node.Name, error, failedAt, isNodeFault));
+
+        var decision = RecoveryDecision.GiveUp;
+        try
+        {
+            decision = _recovery.Decide(new RecoveryContext(task, attempt, error, node.Name, failedAt, isNodeFault, task.NodeFaults));
         }
         catch (Exception exception)
         {
@@ -194,7 +285,7 @@ public sealed partial class TaskDispatcher
         Log.AttemptFailed(_logger, task.Id, attempt, node.Name, decision.ShouldRetry, decision.Delay, error);
         if (!decision.ShouldRetry)
         {
-            if (task.TryFinish(TaskState.Failed, error))
+            if (task.TryFinishAttempt(context, TaskState.Failed, error))
             {
                 Log.TaskFailed(_logger, task.Id, attempt, error);
             }
@@ -202,16 +293,22 @@ public sealed partial class TaskDispatcher
             return false;
         }
 
-        if (!task.TryTransition(TaskState.Running, TaskState.Retrying))
+        if (isNodeFault && Array.IndexOf(task.ExcludedNodes ?? [], node) < 0)
+        {
+            task.ExcludedNodes = [.. task.ExcludedNodes ?? [], node];
+        }
+
+        if (!task.TryRetryAttempt(context))
         {
             return false;
         }
 
-        // A cancellation that came while the policy decided found the task Running with no attempt to cancel. It set
-        // the flag before reading the state; we changed the state before reading the flag: one of us ends the task.
+        // A stop that came while the policy decided found the task Running and at most cancelled a token. It set the
+        // flag before reading the state; we changed the state before reading the flag: one of us ends the task.
         if (task.IsCancellationRequested)
         {
-            task.TryFinish(TaskState.Cancelled, null);
+            var (state, stopError) = task.StopOutcome();
+            task.TryFinish(state, stopError);
             return false;
         }
 
@@ -228,33 +325,12 @@ public sealed partial class TaskDispatcher
         return true;
     }
 
-    /// <summary>Runs the work with its context named in the worker's slot, so that its submissions are recognised as its own.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private static async ValueTask InvokeAsync(TaskHandle task, TaskContext context, WorkerSlot slot, NodeRuntime node)
-    {
-        slot.Current = context;
-        try
-        {
-            if (node.Executor is { } executor)
-            {
-                await executor.ExecuteAsync(new NodeAttempt(task, context, node.Snapshot)).ConfigureAwait(false);
-            }
-            else
-            {
-                await task.RunAsync(context).ConfigureAwait(false);
-            }
-        }
-        finally
-        {
-            slot.Current = null;
-        }
-    }
+    /// <summary>Runs the work, or hands it to the node's executor.</summary>
+    private static ValueTask InvokeAsync(TaskHandle task, TaskContext context, NodeRuntime node) =>
+        node.Executor is { } executor
+            ? executor.ExecuteAsync(new NodeAttempt(task, context, node.Snapshot))
+            : task.RunAsync(context);
 
-    /// <summary>What a worker is running; flows with the execution context into the work and whatever it starts.</summary>
-    private sealed class WorkerSlot
-    {
-        /// <summary>The running attempt's context. Work that outlives its attempt sees the next one or none, both of
-        /// which are safe for the pending bound: it only matters that the named task is live when checked.</summary>
-        public volatile TaskContext? Current;
-    }
+    /// <summary>What became of an attempt, for the worker that ran it.</summary>
+    private readonly record struct AttemptOutcome(TaskContext? Context, bool RetryNow, TimeSpan? SucceededAfter);
 }

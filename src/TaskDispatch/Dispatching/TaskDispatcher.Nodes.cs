@@ -49,6 +49,22 @@ public sealed partial class TaskDispatcher
         }
 
         Post(SchedulerEvent.NodesChanged());
+        if (health == NodeHealth.Unavailable)
+        {
+            AbandonRunningAttempts(node, $"Node '{name}' was marked unavailable.");
+        }
+    }
+
+    /// <summary>Gives up every attempt running on a failed node, as node faults: their tasks move to other nodes.</summary>
+    private void AbandonRunningAttempts(NodeRuntime node, string reason)
+    {
+        foreach (var slot in node.Slots)
+        {
+            if (slot.Current is { } context)
+            {
+                AbandonAttempt(context, new NodeFailureException($"{reason} Task '{context.TaskId}' attempt {context.Attempt} was moved off it.") { NodeName = node.Name });
+            }
+        }
     }
 
     /// <inheritdoc />
@@ -132,11 +148,14 @@ public sealed partial class TaskDispatcher
         using (ExecutionContext.SuppressFlow())
         {
             var workers = new Task[node.Snapshot.MaxConcurrency];
+            var slots = new WorkerSlot[workers.Length];
             for (var i = 0; i < workers.Length; i++)
             {
-                workers[i] = Task.Run(() => RunWorkerAsync(node));
+                var slot = slots[i] = new WorkerSlot();
+                workers[i] = Task.Run(() => RunWorkerAsync(node, slot));
             }
 
+            node.Slots = slots;
             node.Workers = workers;
         }
     }

@@ -335,6 +335,20 @@ public sealed partial class TaskDispatcher
         }
     }
 
+    /// <summary>Tells whether a node outside <paramref name="excluded"/> takes work and could run the task when free.</summary>
+    private bool AnyOtherNodeCouldRun(TaskHandle task, NodeRuntime[] excluded)
+    {
+        foreach (var node in _nodes)
+        {
+            if (node.Snapshot.IsAcceptingWork && Array.IndexOf(excluded, node) < 0 && node.Snapshot.CanEverRun(task.Options))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>Ends a task whose deadline passed while it waited, when the dispatcher is set to.</summary>
     private bool FailIfDeadlinePassed(TaskHandle task)
     {
@@ -368,9 +382,10 @@ public sealed partial class TaskDispatcher
         }
 
         var constrained = task.HasPlacementConstraints;
+        var excluded = task.ExcludedNodes;
         foreach (var node in nodes)
         {
-            if (node.CanRunNow(task, constrained))
+            if (node.CanRunNow(task, constrained) && (excluded is null || Array.IndexOf(excluded, node) < 0))
             {
                 _candidates[count++] = node.Snapshot;
             }
@@ -378,6 +393,14 @@ public sealed partial class TaskDispatcher
 
         if (count == 0)
         {
+            // A task kept off the nodes that failed it waits for the others; once no other node could take it at all,
+            // a failed node (perhaps recovered) is better than waiting forever.
+            if (excluded is not null && !AnyOtherNodeCouldRun(task, excluded))
+            {
+                task.ExcludedNodes = null;
+                return TryPlace(task);
+            }
+
             return false;
         }
 

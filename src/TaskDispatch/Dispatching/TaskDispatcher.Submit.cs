@@ -58,6 +58,8 @@ public sealed partial class TaskDispatcher
         return TrySubmitCore(work, options, DelegateFactory<TResult>.Create, out handle);
     }
 
+    private static readonly TimerCallback s_onOverallTimeout = static state => ((TaskHandle)state!).ExpireOverallTimeout();
+
     /// <summary>Queues a task for the scheduler.</summary>
     internal void PostReady(TaskHandle task) => Post(SchedulerEvent.Ready(task));
 
@@ -173,6 +175,11 @@ public sealed partial class TaskDispatcher
 
         OnTransition(handle, TaskState.Pending, TaskState.Pending, 0);
         handle.RegisterCancellation(options.CancellationToken);
+        if (options.OverallTimeout is { } overall && overall != Timeout.InfiniteTimeSpan)
+        {
+            handle.SetOverallTimer(TimeProvider.CreateTimer(s_onOverallTimeout, handle, overall, Timeout.InfiniteTimeSpan));
+        }
+
         if (handle.IsFinished)
         {
             return handle;
@@ -259,10 +266,9 @@ public sealed partial class TaskDispatcher
             throw new ArgumentOutOfRangeException("options.EstimatedDuration", estimate, $"EstimatedDuration must not be negative, was {estimate}.");
         }
 
-        if (options.Timeout is { } timeout && timeout <= TimeSpan.Zero && timeout != Timeout.InfiniteTimeSpan)
-        {
-            throw new ArgumentOutOfRangeException("options.Timeout", timeout, $"Timeout must be positive or Timeout.InfiniteTimeSpan, was {timeout}.");
-        }
+        ValidateTimeLimit(options.Timeout, "options.Timeout", allowInfinite: true);
+        ValidateTimeLimit(options.OverallTimeout, "options.OverallTimeout", allowInfinite: true);
+        ValidateTimeLimit(options.HeartbeatTimeout, "options.HeartbeatTimeout", allowInfinite: false);
 
         if (options.MaxAttempts is { } attempts && attempts < 1)
         {
@@ -335,6 +341,22 @@ public sealed partial class TaskDispatcher
         if (options.RequiredNode is not null || options.RequiredTags is { Count: > 0 } || options.ResourceDemand is { Count: > 0 })
         {
             ThrowIfNoNodeCanEverRun(options);
+        }
+    }
+
+    private static void ValidateTimeLimit(TimeSpan? limit, string name, bool allowInfinite)
+    {
+        if (limit is not { } value || (allowInfinite && value == Timeout.InfiniteTimeSpan))
+        {
+            return;
+        }
+
+        if (value <= TimeSpan.Zero || value > TaskDispatcherDefaults.MaxDelay)
+        {
+            var shortName = name["options.".Length..];
+            throw new ArgumentOutOfRangeException(name, value, allowInfinite
+                ? $"{shortName} must be positive and at most {TaskDispatcherDefaults.MaxDelay}, or Timeout.InfiniteTimeSpan; was {value}."
+                : $"{shortName} must be positive and at most {TaskDispatcherDefaults.MaxDelay}; was {value}.");
         }
     }
 

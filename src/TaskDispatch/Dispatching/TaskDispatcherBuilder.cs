@@ -184,7 +184,7 @@ public sealed class TaskDispatcherBuilder
             options,
             _scheduling ?? SchedulingPolicy.FirstComeFirstServed(),
             allocation,
-            _recovery ?? RecoveryPolicy.AttemptLimit(),
+            _recovery ?? RecoveryPolicy.Default(),
             nodes,
             [.. _observers],
             _timeProvider,

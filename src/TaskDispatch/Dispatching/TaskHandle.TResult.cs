@@ -42,12 +42,25 @@ public sealed class TaskHandle<TResult> : TaskHandle
     // Pooled: an attempt whose work completes asynchronously would otherwise allocate a state machine box per attempt.
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     internal override async ValueTask RunAsync(TaskContext context) =>
-        _result = await _work(context, _state).ConfigureAwait(false);
+        SetAttemptResult(context, await _work(context, _state).ConfigureAwait(false));
 
-    /// <summary>Keeps a result produced by a node executor instead of the work.</summary>
-    internal void SetAttemptResult(TResult result) => _result = result;
+    /// <summary>Keeps the result of the attempt of <paramref name="context"/>, from the work or a node executor.</summary>
+    internal void SetAttemptResult(TaskContext context, TResult result)
+    {
+        // The first attempt writes the field; later ones a box of their own, so an earlier attempt that was given up and
+        // still returns cannot overwrite the result of the attempt that completes the task.
+        if (context.Attempt == 1)
+        {
+            _result = result;
+        }
+        else
+        {
+            context.ResultBox = new StrongBox<TResult>(result);
+        }
+    }
 
-    private protected override void SetSucceeded() => _completion.TrySetResult(_result!);
+    private protected override void SetSucceeded() =>
+        _completion.TrySetResult(Context is { Attempt: > 1, ResultBox: StrongBox<TResult> box } ? box.Value! : _result!);
 
     private protected override void SetFailed(Exception exception) => _completion.TrySetException(exception);
 

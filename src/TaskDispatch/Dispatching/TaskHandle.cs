@@ -13,6 +13,8 @@ namespace TaskDispatch;
 public abstract partial class TaskHandle
 {
     private const long StateMask = 0xFF;
+    private const int StopCancelled = 1;
+    private const int StopTimedOut = 2;
     private const int VersionShift = 8;
 
     /// <summary>The state in the low byte and a transition counter above it, changed together by one compare-and-swap.</summary>
@@ -27,16 +29,23 @@ public abstract partial class TaskHandle
     /// <summary>1 while the task counts against <see cref="TaskDispatcherOptions.MaxPendingTasks"/>.</summary>
     private int _holdsPermit;
 
-    /// <summary>1 once cancellation was asked for, by <see cref="Cancel"/>, the options' token or a stop.</summary>
-    private int _cancelRequested;
+    /// <summary>Why the task must stop, once asked: <see cref="StopCancelled"/> (by <see cref="Cancel"/>, the options'
+    /// token or a dispatcher stop) or <see cref="StopTimedOut"/> (its <see cref="TaskOptions.OverallTimeout"/> passed).</summary>
+    private int _stopReason;
 
-    /// <summary>The running attempt's token source, so that <see cref="Cancel"/> reaches a running attempt.</summary>
-    private CancellationTokenSource? _attemptCancellation;
+    /// <summary>The current (or last) attempt's context, so that a stop reaches a running attempt.</summary>
+    private TaskContext? _context;
 
     private CancellationTokenRegistration _cancellationRegistration;
 
     /// <summary>The timer of a delayed start or a delayed retry.</summary>
     private ITimer? _readyTimer;
+
+    /// <summary>The timer of <see cref="TaskOptions.OverallTimeout"/>.</summary>
+    private ITimer? _overallTimer;
+
+    /// <summary>The failed attempts so far, copy-on-write; written only by the owner of the attempt that failed.</summary>
+    private AttemptFailure[] _failures = [];
 
     private int _attempts;
     private string? _nodeName;
@@ -129,13 +138,29 @@ public abstract partial class TaskHandle
     internal bool HasPlacementConstraints =>
         Options.RequiredNode is not null || Options.RequiredTags is { Count: > 0 } || Options.ResourceDemand is { Count: > 0 };
 
-    /// <summary>The context reused by every attempt; created by the first one.</summary>
-    internal TaskContext? Context { get; set; }
+    /// <summary>Gets the current (or last) attempt's context; set by the worker before the attempt runs.</summary>
+    internal TaskContext? Context => Volatile.Read(ref _context);
+
+    /// <summary>Gets every failed attempt so far, oldest first: its number, node, exception and time, and whether it was
+    /// a node fault. A task that ended <see cref="TaskState.Failed"/> after several attempts has them all here; awaiting
+    /// it throws the last one's exception, which is also <see cref="Exception"/>.</summary>
+    public IReadOnlyList<AttemptFailure> AttemptFailures => Volatile.Read(ref _failures);
+
+    /// <summary>Gets how many attempts ended in a node fault, which moved the task to another node.</summary>
+    internal int NodeFaults { get; private set; }
+
+    /// <summary>The nodes a retry must avoid because an attempt of the task failed there with a node fault; written by
+    /// the owner of the failed attempt before the retry is posted, read by scheduler steps.</summary>
+    internal NodeRuntime[]? ExcludedNodes { get; set; }
 
     /// <summary>Gets whether someone watches this task, so that transitions must be published.</summary>
     internal bool HasWatchers => Volatile.Read(ref _watchers) is not null;
 
-    internal bool IsCancellationRequested => Volatile.Read(ref _cancelRequested) != 0;
+    /// <summary>Gets whether the task was asked to stop: cancelled, or out of overall time.</summary>
+    internal bool IsCancellationRequested => Volatile.Read(ref _stopReason) != 0;
+
+    /// <summary>Gets whether the stop request is the overall timeout rather than a cancellation.</summary>
+    internal bool IsTimedOut => Volatile.Read(ref _stopReason) == StopTimedOut;
 
     /// <summary>Gets whether running this task needs a dependency-injection scope per attempt.</summary>
     internal virtual bool RequiresScope => false;
@@ -146,14 +171,26 @@ public abstract partial class TaskHandle
 
     /// <summary>Asks the task to stop: a waiting task ends <see cref="TaskState.Cancelled"/> at once; a running one has its token cancelled.</summary>
     /// <returns><see langword="true"/> if the request was made before the task finished; <see langword="false"/> if it had already finished.</returns>
-    public bool Cancel()
+    public bool Cancel() => RequestStop(StopCancelled);
+
+    /// <summary>Ends the task for its <see cref="TaskOptions.OverallTimeout"/>: a waiting task fails at once; a running
+    /// attempt has its token cancelled and the task fails when it returns.</summary>
+    internal void ExpireOverallTimeout() => RequestStop(StopTimedOut);
+
+    /// <summary>The state and exception a stopped task ends with, by the first stop reason given.</summary>
+    internal (TaskState State, Exception? Exception) StopOutcome() => IsTimedOut
+        ? (TaskState.Failed, new TimeoutException($"Task '{Id}' did not finish within its overall timeout of {Options.OverallTimeout}."))
+        : (TaskState.Cancelled, null);
+
+    private bool RequestStop(int reason)
     {
         if (IsFinished)
         {
             return false;
         }
 
-        Interlocked.Exchange(ref _cancelRequested, 1);
+        // The first reason stands: a cancellation after the overall timeout does not turn the failure into a cancellation.
+        Interlocked.CompareExchange(ref _stopReason, reason, 0);
         while (true)
         {
             var word = Volatile.Read(ref _stateWord);
@@ -162,7 +199,8 @@ public abstract partial class TaskHandle
             {
                 case TaskState.Pending:
                 case TaskState.Retrying:
-                    if (TryFinishFrom(word, TaskState.Cancelled, null))
+                    var (terminal, exception) = StopOutcome();
+                    if (TryFinishFrom(word, terminal, exception))
                     {
                         return true;
                     }
@@ -172,7 +210,7 @@ public abstract partial class TaskHandle
                 case TaskState.Assigning:
                 case TaskState.Running:
                     // The worker owns these states; it sees the flag before it starts an attempt, and the token while one runs.
-                    CancelAttempt(Volatile.Read(ref _attemptCancellation));
+                    Context?.CancelAttempt();
                     return true;
 
                 default:
@@ -275,33 +313,75 @@ public abstract partial class TaskHandle
 
     internal void DisposeReadyTimer() => Interlocked.Exchange(ref _readyTimer, null)?.Dispose();
 
-    /// <summary>Publishes the token source of a starting attempt, then honours a cancellation that came first.</summary>
-    /// <summary>Gets the running attempt's token, creating its source if the attempt has none yet.</summary>
-    internal CancellationToken GetAttemptToken()
+    internal void SetOverallTimer(ITimer timer)
     {
-        var source = Volatile.Read(ref _attemptCancellation);
-        if (source is null)
+        Volatile.Write(ref _overallTimer, timer);
+        if (IsFinished)
         {
-            var created = new CancellationTokenSource();
-            source = Interlocked.CompareExchange(ref _attemptCancellation, created, null) ?? created;
-
-            // Published with a full fence before the flag is read; Cancel sets the flag before it reads the source.
-            if (IsCancellationRequested)
-            {
-                CancelAttempt(source);
-            }
+            Interlocked.Exchange(ref _overallTimer, null)?.Dispose();
         }
-
-        return source.Token;
     }
 
-    internal void SetAttemptCancellation(CancellationTokenSource? source)
+    /// <summary>Installs a starting attempt's context, then honours a stop that came first.</summary>
+    internal void SetContext(TaskContext context)
     {
-        Interlocked.Exchange(ref _attemptCancellation, source);
-        if (source is not null && IsCancellationRequested)
+        // Published with a full fence before the flag is read; a stop sets the flag before it reads the context.
+        Interlocked.Exchange(ref _context, context);
+        if (IsCancellationRequested)
         {
-            CancelAttempt(source);
+            context.CancelAttempt();
         }
+    }
+
+    /// <summary>Moves the task from <see cref="TaskState.Assigning"/> to <see cref="TaskState.Running"/> for the attempt
+    /// of <paramref name="context"/>, which from then on owns the task until its state word changes.</summary>
+    internal bool TryStartRunning(TaskContext context)
+    {
+        var word = Volatile.Read(ref _stateWord);
+        if ((TaskState)(word & StateMask) != TaskState.Assigning)
+        {
+            return false;
+        }
+
+        var next = NextWord(word, TaskState.Running);
+        context.RunningWord = next;
+        if (Interlocked.CompareExchange(ref _stateWord, next, word) != word)
+        {
+            return false;
+        }
+
+        Dispatcher.OnTransition(this, TaskState.Assigning, TaskState.Running, next >> VersionShift);
+        return true;
+    }
+
+    /// <summary>Ends the task with the outcome of the attempt of <paramref name="context"/>, if that attempt still owns it.</summary>
+    internal bool TryFinishAttempt(TaskContext context, TaskState terminal, Exception? exception) =>
+        TryFinishFrom(context.RunningWord, terminal, exception);
+
+    /// <summary>Moves the task to <see cref="TaskState.Retrying"/> after the attempt of <paramref name="context"/>
+    /// failed, if that attempt still owns it.</summary>
+    internal bool TryRetryAttempt(TaskContext context)
+    {
+        var word = context.RunningWord;
+        var next = NextWord(word, TaskState.Retrying);
+        if (Interlocked.CompareExchange(ref _stateWord, next, word) != word)
+        {
+            return false;
+        }
+
+        Dispatcher.OnTransition(this, TaskState.Running, TaskState.Retrying, next >> VersionShift);
+        return true;
+    }
+
+    /// <summary>Records a failed attempt; called only by the party concluding that attempt, before it changes the state.</summary>
+    internal void RecordFailure(AttemptFailure failure)
+    {
+        if (failure.IsNodeFault)
+        {
+            NodeFaults++;
+        }
+
+        Volatile.Write(ref _failures, [.. _failures, failure]);
     }
 
     internal void ReportProgress(TaskProgress progress)
@@ -387,6 +467,7 @@ public abstract partial class TaskHandle
         ReleasePermit();
         _cancellationRegistration.Unregister();
         DisposeReadyTimer();
+        Interlocked.Exchange(ref _overallTimer, null)?.Dispose();
         Dispatcher.OnFinished(this, previous, terminal, next >> VersionShift);
 
         // Observers and watchers have heard before the awaiter resumes, so an awaiting caller sees them consistent.
@@ -422,16 +503,4 @@ public abstract partial class TaskHandle
     }
 
     private static long NextWord(long word, TaskState state) => (((word >> VersionShift) + 1) << VersionShift) | (long)state;
-
-    private static void CancelAttempt(CancellationTokenSource? source)
-    {
-        try
-        {
-            source?.Cancel();
-        }
-        catch (ObjectDisposedException)
-        {
-            // The attempt has ended and released its timer-backed source; there is nothing left to cancel.
-        }
-    }
 }

@@ -61,6 +61,19 @@ public sealed class TaskOptions
     /// <value>The default value is <see langword="null"/> (no limit). Must be positive or <see cref="Timeout.InfiniteTimeSpan"/>.</value>
     public TimeSpan? Timeout { get; init; }
 
+    /// <summary>Gets the limit on the task's whole life, from submission to its end, waits and retries included. When it
+    /// passes, a waiting task fails at once and a running attempt has its token cancelled; either way the task ends
+    /// <see cref="TaskState.Failed"/> with a <see cref="TimeoutException"/> and is not retried.</summary>
+    /// <value>The default value is <see langword="null"/> (no limit). Must be positive or <see cref="Timeout.InfiniteTimeSpan"/>.</value>
+    public TimeSpan? OverallTimeout { get; init; }
+
+    /// <summary>Gets how long a running attempt may go without a sign of life (<see cref="TaskContext.Heartbeat"/>,
+    /// <see cref="TaskContext.ReportProgress"/> or a saved checkpoint) before the dispatcher decides its node hung: the
+    /// attempt is given up (its token cancelled, its outcome ignored) and the task is recovered on another node as after a
+    /// <see cref="NodeFailureException"/>.</summary>
+    /// <value>The default value is <see langword="null"/> (no heartbeats expected). Must be positive.</value>
+    public TimeSpan? HeartbeatTimeout { get; init; }
+
     /// <summary>Gets the most attempts the task may make, the first one included; the recovery policy may stop earlier, never later.</summary>
     /// <value>The default value is <see langword="null"/>: the recovery policy decides (the default policy makes one attempt). Must be at least 1.</value>
     public int? MaxAttempts { get; init; }

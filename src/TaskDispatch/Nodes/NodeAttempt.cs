@@ -38,6 +38,6 @@ public readonly struct NodeAttempt
             throw new InvalidOperationException($"Task '{Task.Id}' does not produce a {typeof(TResult).Name}.");
         }
 
-        typed.SetAttemptResult(result);
+        typed.SetAttemptResult(Context, result);
     }
 }

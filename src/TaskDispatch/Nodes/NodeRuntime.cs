@@ -34,6 +34,9 @@ internal sealed class NodeRuntime
 
     internal Task[] Workers { get; set; } = [];
 
+    /// <summary>The workers' slots, one per unit of concurrency, naming the attempts that run now.</summary>
+    internal WorkerSlot[] Slots { get; set; } = [];
+
     /// <summary>Gets when the node was added, on the dispatcher's clock; utilisation counts from here.</summary>
     internal DateTimeOffset AddedAt { get; init; }
 

@@ -1,0 +1,36 @@
+namespace TaskDispatch;
+
+/// <summary>Moves a task to another node at once when its node fails (<see cref="RecoveryContext.IsNodeFault"/>), up to
+/// a number of node faults; every other failure, and node faults beyond that number, go to the inner policy.</summary>
+/// <remarks>
+/// The dispatcher keeps a node that failed a task away from that task's later attempts, as long as some other node
+/// could run it. Wrap any policy: <c>RecoveryPolicy.Retry(...).WithFailover()</c> retries task faults with backoff and
+/// fails node faults over at once. The default policy of a dispatcher is <c>RecoveryPolicy.AttemptLimit().WithFailover()</c>.
+/// </remarks>
+public sealed class FailoverRecoveryPolicy : IRecoveryPolicy
+{
+    /// <summary>The node faults a task survives by default before the inner policy decides.</summary>
+    public const int DefaultMaxFailovers = 3;
+
+    private readonly IRecoveryPolicy _inner;
+
+    /// <summary>Creates the policy.</summary>
+    /// <param name="inner">Decides about task faults, and about node faults beyond <paramref name="maxFailovers"/>.</param>
+    /// <param name="maxFailovers">How many node faults of one task are failed over at once.</param>
+    /// <exception cref="ArgumentNullException">Thrown when <paramref name="inner"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">Thrown when <paramref name="maxFailovers"/> is negative.</exception>
+    public FailoverRecoveryPolicy(IRecoveryPolicy inner, int maxFailovers = DefaultMaxFailovers)
+    {
+        ArgumentNullException.ThrowIfNull(inner);
+        ArgumentOutOfRangeException.ThrowIfNegative(maxFailovers);
+        _inner = inner;
+        MaxFailovers = maxFailovers;
+    }
+
+    /// <summary>Gets how many node faults of one task are failed over at once.</summary>
+    public int MaxFailovers { get; }
+
+    /// <inheritdoc />
+    public RecoveryDecision Decide(in RecoveryContext context) =>
+        context.IsNodeFault && context.NodeFaults <= MaxFailovers ? RecoveryDecision.Retry() : _inner.Decide(context);
+}
