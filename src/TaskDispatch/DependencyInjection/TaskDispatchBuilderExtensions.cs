@@ -94,6 +94,27 @@ public static class TaskDispatchBuilderExtensions
         where TPolicy : class, IRecoveryPolicy =>
         builder.UseRecovery(static services => ActivatorUtilities.CreateInstance<TPolicy>(services));
 
+    /// <summary>Keeps running tasks' checkpoints in <paramref name="store"/> instead of a new in-memory store.</summary>
+    /// <param name="builder">The dispatcher's builder.</param>
+    /// <param name="store">The store.</param>
+    /// <returns>The builder.</returns>
+    public static ITaskDispatchBuilder UseCheckpointStore(this ITaskDispatchBuilder builder, ICheckpointStore store)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        return builder.UseCheckpointStore(_ => store);
+    }
+
+    /// <summary>Keeps running tasks' checkpoints in a store made by a factory when the dispatcher is created.</summary>
+    /// <param name="builder">The dispatcher's builder.</param>
+    /// <param name="factory">Creates the store.</param>
+    /// <returns>The builder.</returns>
+    public static ITaskDispatchBuilder UseCheckpointStore(this ITaskDispatchBuilder builder, Func<IServiceProvider, ICheckpointStore> factory)
+    {
+        ArgumentNullException.ThrowIfNull(factory);
+        Registration(builder).AddStep((services, dispatch) => dispatch.UseCheckpointStore(factory(services)));
+        return builder;
+    }
+
     /// <summary>Adds a node. The first added node replaces the default one.</summary>
     /// <param name="builder">The dispatcher's builder.</param>
     /// <param name="name">The node's name, unique within the dispatcher.</param>

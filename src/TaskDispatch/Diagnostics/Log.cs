@@ -48,4 +48,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 402, EventName = nameof(AttemptAbandoned), Level = LogLevel.Warning,
         Message = "Task {TaskId} attempt {Attempt} on node {NodeName} was given up as a node fault: {Reason}")]
     internal static partial void AttemptAbandoned(ILogger logger, string taskId, int attempt, string nodeName, string reason);
+
+    [LoggerMessage(EventId = 403, EventName = nameof(CheckpointDeleteFailed), Level = LogLevel.Warning,
+        Message = "The checkpoint store failed to delete the checkpoint of finished task {TaskId}.")]
+    internal static partial void CheckpointDeleteFailed(ILogger logger, string taskId, Exception exception);
 }

@@ -12,6 +12,9 @@ public interface ITaskDispatcher : IAsyncDisposable
     /// <summary>Gets the dispatcher's nodes.</summary>
     IReadOnlyList<NodeSnapshot> Nodes { get; }
 
+    /// <summary>Gets where running tasks' checkpoints are kept (see <see cref="TaskContext.SaveCheckpointBytesAsync(ReadOnlyMemory{byte}, CancellationToken)"/>).</summary>
+    ICheckpointStore Checkpoints { get; }
+
     /// <summary>Gets the number of accepted tasks that have not yet reached a terminal state.</summary>
     long LiveTaskCount { get; }
 

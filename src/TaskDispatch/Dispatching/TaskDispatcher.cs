@@ -81,6 +81,7 @@ public sealed partial class TaskDispatcher : ITaskDispatcher, IDisposable
         ISchedulingPolicy scheduling,
         IAllocationStrategy allocation,
         IRecoveryPolicy recovery,
+        ICheckpointStore checkpoints,
         IReadOnlyList<KeyValuePair<string, NodeOptions>> nodes,
         ITaskObserver[] observers,
         TimeProvider timeProvider,
@@ -92,6 +93,7 @@ public sealed partial class TaskDispatcher : ITaskDispatcher, IDisposable
         _scheduling = scheduling;
         _allocation = allocation;
         _recovery = recovery;
+        Checkpoints = checkpoints;
         _observers = observers;
         TimeProvider = timeProvider;
         _logger = loggerFactory.CreateLogger<TaskDispatcher>();
@@ -131,6 +133,9 @@ public sealed partial class TaskDispatcher : ITaskDispatcher, IDisposable
 
     /// <inheritdoc />
     public long LiveTaskCount => Math.Max(0, Interlocked.Read(ref _liveCount));
+
+    /// <inheritdoc />
+    public ICheckpointStore Checkpoints { get; }
 
     /// <summary>Gets the dispatcher's clock.</summary>
     internal TimeProvider TimeProvider { get; }
@@ -213,6 +218,12 @@ public sealed partial class TaskDispatcher : ITaskDispatcher, IDisposable
             Post(SchedulerEvent.Removed(task));
         }
 
+        if (task.HasCheckpoint && terminal != TaskState.Failed)
+        {
+            // A failed task keeps its checkpoint, so that resubmitting it resumes; otherwise its progress is of no more use.
+            _ = DeleteCheckpointAsync(task.Id);
+        }
+
         OnTransition(task, previous, terminal, version);
         foreach (var observer in _observers)
         {
@@ -228,6 +239,18 @@ public sealed partial class TaskDispatcher : ITaskDispatcher, IDisposable
     }
 
     internal void ReleasePendingPermit() => _pendingPermits.Release();
+
+    private async Task DeleteCheckpointAsync(string taskId)
+    {
+        try
+        {
+            await Checkpoints.DeleteAsync(taskId, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception exception)
+        {
+            Log.CheckpointDeleteFailed(_logger, taskId, exception);
+        }
+    }
 
     /// <summary>Stops counting a task (or a rejected submission) as live; signals the drain when the last one goes.</summary>
     internal void ReleaseLive()

@@ -17,6 +17,7 @@ public sealed class TaskDispatcherBuilder
     private ISchedulingPolicy? _scheduling;
     private IAllocationStrategy? _allocation;
     private IRecoveryPolicy? _recovery;
+    private ICheckpointStore? _checkpoints;
     private TimeProvider _timeProvider = TimeProvider.System;
     private ILoggerFactory _loggerFactory = NullLoggerFactory.Instance;
     private IServiceProvider? _services;
@@ -81,6 +82,17 @@ public sealed class TaskDispatcherBuilder
         ArgumentNullException.ThrowIfNull(policy);
         ThrowIfBuilt();
         _recovery = policy;
+        return this;
+    }
+
+    /// <summary>Sets where running tasks' checkpoints are kept; by default a new <see cref="InMemoryCheckpointStore"/>.</summary>
+    /// <param name="store">The store.</param>
+    /// <returns>This builder.</returns>
+    public TaskDispatcherBuilder UseCheckpointStore(ICheckpointStore store)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ThrowIfBuilt();
+        _checkpoints = store;
         return this;
     }
 
@@ -185,6 +197,7 @@ public sealed class TaskDispatcherBuilder
             _scheduling ?? SchedulingPolicy.FirstComeFirstServed(),
             allocation,
             _recovery ?? RecoveryPolicy.Default(),
+            _checkpoints ?? new InMemoryCheckpointStore(),
             nodes,
             [.. _observers],
             _timeProvider,

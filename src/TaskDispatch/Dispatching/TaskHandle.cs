@@ -146,6 +146,9 @@ public abstract partial class TaskHandle
     /// it throws the last one's exception, which is also <see cref="Exception"/>.</summary>
     public IReadOnlyList<AttemptFailure> AttemptFailures => Volatile.Read(ref _failures);
 
+    /// <summary>Gets or sets whether an attempt saved a checkpoint, which the dispatcher deletes when the task completes or is cancelled.</summary>
+    internal bool HasCheckpoint { get; set; }
+
     /// <summary>Gets how many attempts ended in a node fault, which moved the task to another node.</summary>
     internal int NodeFaults { get; private set; }
 
