@@ -52,4 +52,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 403, EventName = nameof(CheckpointDeleteFailed), Level = LogLevel.Warning,
         Message = "The checkpoint store failed to delete the checkpoint of finished task {TaskId}.")]
     internal static partial void CheckpointDeleteFailed(ILogger logger, string taskId, Exception exception);
+
+    [LoggerMessage(EventId = 500, EventName = nameof(NodeHealthChangedByBreaker), Level = LogLevel.Warning,
+        Message = "Node {NodeName} is now {Health}, by its circuit breaker.")]
+    internal static partial void NodeHealthChangedByBreaker(ILogger logger, string nodeName, NodeHealth health);
 }

@@ -3,8 +3,9 @@ namespace TaskDispatch;
 /// <summary>How one node has been used since it was added, as of <see cref="DispatcherStatistics.Timestamp"/>.</summary>
 public sealed class NodeStatistics
 {
-    internal NodeStatistics(NodeSnapshot node, long attemptsStarted, TimeSpan busyTime, TimeSpan uptime)
+    internal NodeStatistics(NodeSnapshot node, long attemptsStarted, TimeSpan busyTime, TimeSpan uptime, long quarantines)
     {
+        Quarantines = quarantines;
         Name = node.Name;
         Health = node.Health;
         MaxConcurrency = node.MaxConcurrency;
@@ -32,6 +33,9 @@ public sealed class NodeStatistics
 
     /// <summary>Gets the attempts that started on the node (retries included).</summary>
     public long AttemptsStarted { get; }
+
+    /// <summary>Gets how many times the node's circuit breaker quarantined it.</summary>
+    public long Quarantines { get; }
 
     /// <summary>Gets the slot-time spent running attempts: two attempts of one second on two slots make two seconds.</summary>
     public TimeSpan BusyTime { get; }

@@ -106,6 +106,7 @@ public sealed partial class TaskDispatcher
 
         var attempt = task.BeginAttempt();
         node.RecordStart();
+        context.IsProbe = ReferenceEquals(node.Snapshot.ProbeTask, task);
         slot.Current = context;
         if (task.Options.HeartbeatTimeout is { } heartbeatTimeout)
         {
@@ -180,6 +181,7 @@ public sealed partial class TaskDispatcher
         if (error is null)
         {
             // The caller marks the task Completed once it has reported the duration.
+            node.Breaker?.OnAttemptEnded(null, context.IsProbe);
             return new AttemptOutcome(context, false, processingTime);
         }
 
@@ -201,6 +203,7 @@ public sealed partial class TaskDispatcher
             error = new TimeoutException($"Task '{task.Id}' attempt {attempt} exceeded its timeout of {timeout}.", error);
         }
 
+        node.Breaker?.OnAttemptEnded(error, context.IsProbe);
         return new AttemptOutcome(context, ConcludeFailure(context, error), null);
     }
 
@@ -215,6 +218,7 @@ public sealed partial class TaskDispatcher
 
         context.Abandon();
         Log.AttemptAbandoned(_logger, context.TaskId, context.Attempt, context.NodeName, error.Message);
+        context.Node.Breaker?.OnAttemptEnded(error, context.IsProbe);
         if (context.Handle.IsCancellationRequested)
         {
             var (state, stopError) = context.Handle.StopOutcome();

@@ -19,7 +19,7 @@ public sealed partial class TaskDispatcher
                 throw new ArgumentException($"Dispatcher '{Name}' already has a node named '{name}'.", nameof(name));
             }
 
-            node = new NodeRuntime(name, _nextNodeIndex++, options) { AddedAt = TimeProvider.GetUtcNow() };
+            node = CreateNode(name, _nextNodeIndex++, options);
             StartWorkers(node);
             _nodeSnapshots = [.. _nodeSnapshots, node.Snapshot];
             _nodes = [.. _nodes, node];
@@ -46,6 +46,7 @@ public sealed partial class TaskDispatcher
             }
 
             node.Snapshot.Health = health;
+            node.Breaker?.Reset();
         }
 
         Post(SchedulerEvent.NodesChanged());
@@ -78,6 +79,7 @@ public sealed partial class TaskDispatcher
             {
                 node.RearmDrainSignal();
                 node.Snapshot.Health = NodeHealth.Draining;
+                node.Breaker?.Reset();
             }
 
             drained = node.Drained.Task;
@@ -131,7 +133,7 @@ public sealed partial class TaskDispatcher
         for (var i = 0; i < nodes.Length; i++)
         {
             var node = nodes[i];
-            statistics[i] = new NodeStatistics(node.Snapshot, node.AttemptsStarted, TimeSpan.FromTicks(node.BusyTicks), now - node.AddedAt);
+            statistics[i] = new NodeStatistics(node.Snapshot, node.AttemptsStarted, TimeSpan.FromTicks(node.BusyTicks), now - node.AddedAt, node.Breaker?.Quarantines ?? 0);
         }
 
         return new DispatcherStatistics(
@@ -140,6 +142,24 @@ public sealed partial class TaskDispatcher
             Interlocked.Read(ref _allocationDecisions),
             TimeSpan.FromTicks(Interlocked.Read(ref _allocationTicks)),
             statistics);
+    }
+
+    private NodeRuntime CreateNode(string name, int index, NodeOptions options)
+    {
+        var node = new NodeRuntime(name, index, options) { AddedAt = TimeProvider.GetUtcNow() };
+        if (_options.NodeCircuitBreaker is { } breaker)
+        {
+            node.Breaker = new NodeCircuitBreaker(breaker, node, TimeProvider, _onBreakerChanged);
+        }
+
+        return node;
+    }
+
+    /// <summary>Called by a node's circuit breaker after it changed the node's health.</summary>
+    private void OnBreakerChanged(NodeRuntime node, NodeHealth health)
+    {
+        Log.NodeHealthChangedByBreaker(_logger, node.Name, health);
+        Post(SchedulerEvent.NodesChanged());
     }
 
     private void StartWorkers(NodeRuntime node)

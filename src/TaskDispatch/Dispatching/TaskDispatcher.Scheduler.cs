@@ -153,12 +153,20 @@ public sealed partial class TaskDispatcher
 
             case SchedulerEventKind.SlotFreed:
                 var node = item.Node!;
+                var offered = node.Snapshot.OfferedSlots;
                 node.Snapshot.ActiveTasks--;
-                if (node.Snapshot.IsAcceptingWork && !node.Removed)
+                if (ReferenceEquals(node.Snapshot.ProbeTask, task))
                 {
-                    _freeSlots++;
+                    // The probe is over; if it decided nothing (it never ran), the next task may probe.
+                    node.Snapshot.ProbeTask = null;
                 }
-                else if (node.Snapshot.ActiveTasks == 0 && node.Snapshot.Health == NodeHealth.Draining)
+
+                if (!node.Removed)
+                {
+                    _freeSlots += node.Snapshot.OfferedSlots - offered;
+                }
+
+                if (node.Snapshot.ActiveTasks == 0 && node.Snapshot.Health == NodeHealth.Draining)
                 {
                     node.Drained.TrySetResult();
                 }
@@ -205,11 +213,13 @@ public sealed partial class TaskDispatcher
         var free = 0;
         foreach (var node in nodes)
         {
-            if (node.Snapshot.IsAcceptingWork)
+            if (node.Snapshot.Health != NodeHealth.Probing)
             {
-                free += node.Snapshot.FreeSlots;
+                node.Snapshot.ProbeTask = null;
             }
-            else if (node.Snapshot.Health == NodeHealth.Draining && node.Snapshot.ActiveTasks == 0)
+
+            free += node.Snapshot.OfferedSlots;
+            if (node.Snapshot.Health == NodeHealth.Draining && node.Snapshot.ActiveTasks == 0)
             {
                 node.Drained.TrySetResult();
             }
@@ -439,9 +449,15 @@ public sealed partial class TaskDispatcher
             return true;
         }
 
+        var offered = target.Snapshot.OfferedSlots;
         target.Snapshot.ActiveTasks++;
         target.Snapshot.TasksAssigned++;
-        _freeSlots--;
+        if (target.Snapshot.Health == NodeHealth.Probing)
+        {
+            target.Snapshot.ProbeTask = task;
+        }
+
+        _freeSlots += target.Snapshot.OfferedSlots - offered;
         if (task.Options.PositiveDemand is { Length: > 0 } demand)
         {
             target.Snapshot.Reserve(demand, +1);

@@ -24,6 +24,7 @@ public sealed partial class TaskDispatcher : ITaskDispatcher, IDisposable
     private readonly ISchedulingPolicy _scheduling;
     private readonly IAllocationStrategy _allocation;
     private readonly IRecoveryPolicy _recovery;
+    private readonly Action<NodeRuntime, NodeHealth> _onBreakerChanged;
     /// <summary>Serialises adding and removing nodes (rare); readers take the current arrays without it.</summary>
     private readonly Lock _nodesLock = new();
 
@@ -93,6 +94,7 @@ public sealed partial class TaskDispatcher : ITaskDispatcher, IDisposable
         _scheduling = scheduling;
         _allocation = allocation;
         _recovery = recovery;
+        _onBreakerChanged = OnBreakerChanged;
         Checkpoints = checkpoints;
         _observers = observers;
         TimeProvider = timeProvider;
@@ -107,7 +109,7 @@ public sealed partial class TaskDispatcher : ITaskDispatcher, IDisposable
         var slots = 0;
         for (var i = 0; i < nodes.Count; i++)
         {
-            runtimes[i] = new NodeRuntime(nodes[i].Key, i, nodes[i].Value) { AddedAt = timeProvider.GetUtcNow() };
+            runtimes[i] = CreateNode(nodes[i].Key, i, nodes[i].Value);
             snapshots[i] = runtimes[i].Snapshot;
             slots += nodes[i].Value.MaxConcurrency;
         }

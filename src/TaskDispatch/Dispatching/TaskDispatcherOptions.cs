@@ -26,7 +26,17 @@ public sealed class TaskDispatcherOptions
     /// <value>The default value is <see langword="false"/>: late tasks still run.</value>
     public bool FailExpiredDeadlines { get; set; }
 
-    internal TaskDispatcherOptions Clone() => (TaskDispatcherOptions)MemberwiseClone();
+    /// <summary>Gets or sets the per-node circuit breaker, which quarantines a node whose attempts keep failing and lets
+    /// it back after a successful probe; allocation strategies never see a quarantined node.</summary>
+    /// <value>The default value is <see langword="null"/>: no breaker, node health changes only when set.</value>
+    public NodeCircuitBreakerOptions? NodeCircuitBreaker { get; set; }
+
+    internal TaskDispatcherOptions Clone()
+    {
+        var clone = (TaskDispatcherOptions)MemberwiseClone();
+        clone.NodeCircuitBreaker = NodeCircuitBreaker?.Clone();
+        return clone;
+    }
 
     internal void Validate()
     {
@@ -44,6 +54,8 @@ public sealed class TaskDispatcherOptions
         {
             throw new ArgumentOutOfRangeException(nameof(ShutdownMode), ShutdownMode, $"{nameof(ShutdownMode)} is not a defined {nameof(TaskDispatch.ShutdownMode)}.");
         }
+
+        NodeCircuitBreaker?.Validate();
 
         if (ShutdownTimeout < TimeSpan.Zero && ShutdownTimeout != Timeout.InfiniteTimeSpan)
         {

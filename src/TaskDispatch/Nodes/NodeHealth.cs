@@ -15,4 +15,12 @@ public enum NodeHealth
 
     /// <summary>Takes no new work and finishes what it runs, before it is removed or made healthy again.</summary>
     Draining = 3,
+
+    /// <summary>Its circuit breaker opened after too many failures: takes no new work until the break is over; its
+    /// running attempts continue.</summary>
+    Quarantined = 4,
+
+    /// <summary>Its circuit breaker is half-open: takes one probe attempt at a time, whose success makes the node
+    /// <see cref="Healthy"/> again and whose failure quarantines it again.</summary>
+    Probing = 5,
 }

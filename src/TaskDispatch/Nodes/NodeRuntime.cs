@@ -61,6 +61,9 @@ internal sealed class NodeRuntime
         }
     }
 
+    /// <summary>The node's circuit breaker, when the dispatcher has one.</summary>
+    internal NodeCircuitBreaker? Breaker { get; set; }
+
     /// <summary>Whether the node has been taken out of the dispatcher.</summary>
     internal bool Removed { get; set; }
 
@@ -70,7 +73,7 @@ internal sealed class NodeRuntime
     /// <summary>Tells whether the node can take the task now: a free slot, plus its placement constraints.</summary>
     internal bool CanRunNow(TaskHandle task, bool constrained)
     {
-        if (Snapshot.FreeSlots <= 0 || !Snapshot.IsAcceptingWork)
+        if (Snapshot.OfferedSlots <= 0)
         {
             return false;
         }

@@ -64,15 +64,28 @@ public sealed class NodeSnapshot
     public IReadOnlyDictionary<string, double> ResourcesInUse => _resourcesInUse;
 
     /// <summary>Gets the node's health; the dispatcher offers only <see cref="NodeHealth.Healthy"/> and
-    /// <see cref="NodeHealth.Degraded"/> nodes to allocation strategies.</summary>
+    /// <see cref="NodeHealth.Degraded"/> nodes to allocation strategies, and a <see cref="NodeHealth.Probing"/> node for
+    /// one probe at a time.</summary>
     public NodeHealth Health
     {
         get => (NodeHealth)Volatile.Read(ref _health);
         internal set => Volatile.Write(ref _health, (int)value);
     }
 
-    /// <summary>Gets whether the node takes new work: it is healthy or degraded.</summary>
-    public bool IsAcceptingWork => Health is NodeHealth.Healthy or NodeHealth.Degraded;
+    /// <summary>Gets whether the node takes new work: it is healthy or degraded, or probing (one attempt at a time).</summary>
+    public bool IsAcceptingWork => Health is NodeHealth.Healthy or NodeHealth.Degraded or NodeHealth.Probing;
+
+    /// <summary>Gets the slots the node offers the scheduler now: its free slots when healthy or degraded, one while
+    /// probing without a probe under way, none otherwise.</summary>
+    internal int OfferedSlots => Health switch
+    {
+        NodeHealth.Healthy or NodeHealth.Degraded => FreeSlots,
+        NodeHealth.Probing => ProbeTask is null && FreeSlots > 0 ? 1 : 0,
+        _ => 0,
+    };
+
+    /// <summary>The task sent to a probing node as its probe, until its slot is freed; owned by scheduler steps.</summary>
+    internal TaskHandle? ProbeTask { get; set; }
 
     /// <summary>Gets the recent processing time of successful attempts on the node: an exponentially weighted moving
     /// average in which the newest attempt weighs one fifth; <see cref="TimeSpan.Zero"/> before the first.</summary>
