@@ -27,6 +27,9 @@ internal sealed class ActionTaskHandle : TaskHandle
 
     internal override ValueTask RunAsync(TaskContext context) => _work(context, _state);
 
+    internal override TaskHandle Recreate(TaskDispatcher dispatcher, TaskOptions options, long sequenceNumber, DateTimeOffset submittedAt) =>
+        new ActionTaskHandle(dispatcher, Id, options, sequenceNumber, submittedAt, _work, _state);
+
     private protected override void SetSucceeded() => _completion.TrySetResult();
 
     private protected override void SetFailed(Exception exception) => _completion.TrySetException(exception);

@@ -15,6 +15,9 @@ public interface ITaskDispatcher : IAsyncDisposable
     /// <summary>Gets where running tasks' checkpoints are kept (see <see cref="TaskContext.SaveCheckpointBytesAsync(ReadOnlyMemory{byte}, CancellationToken)"/>).</summary>
     ICheckpointStore Checkpoints { get; }
 
+    /// <summary>Gets the tasks that ended <see cref="TaskState.Failed"/>, to inspect and resubmit.</summary>
+    DeadLetterList DeadLetters { get; }
+
     /// <summary>Gets the number of accepted tasks that have not yet reached a terminal state.</summary>
     long LiveTaskCount { get; }
 

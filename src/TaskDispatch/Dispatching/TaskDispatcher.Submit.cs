@@ -60,6 +60,14 @@ public sealed partial class TaskDispatcher
 
     private static readonly TimerCallback s_onOverallTimeout = static state => ((TaskHandle)state!).ExpireOverallTimeout();
 
+    /// <summary>Submits a failed task's work again under its id and options; for <see cref="DeadLetterList.ResubmitAsync"/>.</summary>
+    internal async ValueTask<TaskHandle> ResubmitAsync(TaskHandle failed, CancellationToken cancellationToken) =>
+        await SubmitCoreAsync<TaskHandle>(
+            failed.Work ?? failed,
+            failed.Options,
+            (dispatcher, _, options, sequence, now, _) => failed.Recreate(dispatcher, options, sequence, now),
+            cancellationToken).ConfigureAwait(false);
+
     /// <summary>Queues a task for the scheduler.</summary>
     internal void PostReady(TaskHandle task) => Post(SchedulerEvent.Ready(task));
 

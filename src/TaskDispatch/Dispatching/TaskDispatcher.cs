@@ -102,6 +102,7 @@ public sealed partial class TaskDispatcher : ITaskDispatcher, IDisposable
         _services = services;
         _scopeFactory = services?.GetService<IServiceScopeFactory>();
         _pendingPermits = new PendingLimiter(options.MaxPendingTasks);
+        DeadLetters = new DeadLetterList(this, options.DeadLetterCapacity);
 
         var runtimes = new NodeRuntime[nodes.Count];
         var snapshots = new NodeSnapshot[nodes.Count];
@@ -138,6 +139,9 @@ public sealed partial class TaskDispatcher : ITaskDispatcher, IDisposable
 
     /// <inheritdoc />
     public ICheckpointStore Checkpoints { get; }
+
+    /// <inheritdoc />
+    public DeadLetterList DeadLetters { get; }
 
     /// <summary>Gets the dispatcher's clock.</summary>
     internal TimeProvider TimeProvider { get; }
@@ -218,6 +222,11 @@ public sealed partial class TaskDispatcher : ITaskDispatcher, IDisposable
         {
             // It may sit in the ready queue: let the scheduler drop it now rather than when it reaches the head.
             Post(SchedulerEvent.Removed(task));
+        }
+
+        if (terminal == TaskState.Failed)
+        {
+            DeadLetters.Add(task);
         }
 
         if (task.HasCheckpoint && terminal != TaskState.Failed)

@@ -15,6 +15,9 @@ public static class TaskDispatcherDefaults
     /// <summary>The default bound on tasks that are accepted but not yet running: 10,000.</summary>
     public const int MaxPendingTasks = 10_000;
 
+    /// <summary>The default number of failed tasks kept in the dead letters: 1,000.</summary>
+    public const int DeadLetterCapacity = 1_000;
+
     /// <summary>The longest delay a timer can wait (about 49.7 days): the limit of <see cref="TaskOptions.Delay"/>,
     /// <see cref="TaskOptions.NotBefore"/> and retry delays.</summary>
     public static readonly TimeSpan MaxDelay = TimeSpan.FromMilliseconds(uint.MaxValue - 1);

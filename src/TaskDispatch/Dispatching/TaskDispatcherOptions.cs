@@ -26,6 +26,11 @@ public sealed class TaskDispatcherOptions
     /// <value>The default value is <see langword="false"/>: late tasks still run.</value>
     public bool FailExpiredDeadlines { get; set; }
 
+    /// <summary>Gets or sets how many failed tasks <see cref="TaskDispatcher.DeadLetters"/> keeps for inspection and
+    /// resubmission; the oldest make room for new ones.</summary>
+    /// <value>The default value is <see cref="TaskDispatcherDefaults.DeadLetterCapacity"/>. Must not be negative; 0 keeps none (they are still counted).</value>
+    public int DeadLetterCapacity { get; set; } = TaskDispatcherDefaults.DeadLetterCapacity;
+
     /// <summary>Gets or sets the per-node circuit breaker, which quarantines a node whose attempts keep failing and lets
     /// it back after a successful probe; allocation strategies never see a quarantined node.</summary>
     /// <value>The default value is <see langword="null"/>: no breaker, node health changes only when set.</value>
@@ -56,6 +61,11 @@ public sealed class TaskDispatcherOptions
         }
 
         NodeCircuitBreaker?.Validate();
+
+        if (DeadLetterCapacity < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(DeadLetterCapacity), DeadLetterCapacity, $"{nameof(DeadLetterCapacity)} must not be negative, was {DeadLetterCapacity}.");
+        }
 
         if (ShutdownTimeout < TimeSpan.Zero && ShutdownTimeout != Timeout.InfiniteTimeSpan)
         {

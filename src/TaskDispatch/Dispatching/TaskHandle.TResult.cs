@@ -35,6 +35,9 @@ public sealed class TaskHandle<TResult> : TaskHandle
 
     internal override object? Work => _state;
 
+    internal override TaskHandle Recreate(TaskDispatcher dispatcher, TaskOptions options, long sequenceNumber, DateTimeOffset submittedAt) =>
+        new TaskHandle<TResult>(dispatcher, Id, options, sequenceNumber, submittedAt, _work, _state, _requiresScope);
+
     /// <summary>Gets an awaiter so that <c>await handle</c> returns the task's result.</summary>
     /// <returns>The awaiter.</returns>
     public new TaskAwaiter<TResult> GetAwaiter() => _completion.Task.GetAwaiter();

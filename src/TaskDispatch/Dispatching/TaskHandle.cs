@@ -268,6 +268,9 @@ public abstract partial class TaskHandle
     /// <inheritdoc />
     public override string ToString() => $"{Id} ({State})";
 
+    /// <summary>Creates a new task that runs the same work under the same id, for resubmission.</summary>
+    internal abstract TaskHandle Recreate(TaskDispatcher dispatcher, TaskOptions options, long sequenceNumber, DateTimeOffset submittedAt);
+
     /// <summary>Runs one attempt of the work and keeps its result for <see cref="SetSucceeded"/>.</summary>
     internal abstract ValueTask RunAsync(TaskContext context);
 
