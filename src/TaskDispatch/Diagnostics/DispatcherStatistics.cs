@@ -3,9 +3,21 @@ namespace TaskDispatch;
 /// <summary>A point-in-time view of a dispatcher's work and nodes, readable without any metrics exporter.</summary>
 public sealed class DispatcherStatistics
 {
-    internal DispatcherStatistics(DateTimeOffset timestamp, long liveTasks, long allocationDecisions, TimeSpan allocationTime, IReadOnlyList<NodeStatistics> nodes)
+    internal DispatcherStatistics(
+        DateTimeOffset timestamp,
+        long liveTasks,
+        (long Accepted, long Completed, long Failed, long Cancelled) tasks,
+        long allocationDecisions,
+        TimeSpan allocationTime,
+        IReadOnlyList<NodeStatistics> nodes,
+        RecoveryStatistics recovery)
     {
         Timestamp = timestamp;
+        TasksAccepted = tasks.Accepted;
+        TasksCompleted = tasks.Completed;
+        TasksFailed = tasks.Failed;
+        TasksCancelled = tasks.Cancelled;
+        Recovery = recovery;
         LiveTasks = liveTasks;
         AllocationDecisions = allocationDecisions;
         AverageAllocationTime = allocationDecisions == 0 ? TimeSpan.Zero : TimeSpan.FromTicks(allocationTime.Ticks / allocationDecisions);
@@ -17,6 +29,21 @@ public sealed class DispatcherStatistics
 
     /// <summary>Gets the accepted tasks that have not reached a terminal state.</summary>
     public long LiveTasks { get; }
+
+    /// <summary>Gets the tasks accepted since the dispatcher started (idempotent resubmissions of a live task not counted again).</summary>
+    public long TasksAccepted { get; }
+
+    /// <summary>Gets the tasks that ended <see cref="TaskState.Completed"/>.</summary>
+    public long TasksCompleted { get; }
+
+    /// <summary>Gets the tasks that ended <see cref="TaskState.Failed"/>.</summary>
+    public long TasksFailed { get; }
+
+    /// <summary>Gets the tasks that ended <see cref="TaskState.Cancelled"/>.</summary>
+    public long TasksCancelled { get; }
+
+    /// <summary>Gets how the dispatcher recovered from failures: restarts, recovery time, quarantines, dead letters and loss.</summary>
+    public RecoveryStatistics Recovery { get; }
 
     /// <summary>Gets the allocation decisions made (one per placed attempt).</summary>
     public long AllocationDecisions { get; }

@@ -66,7 +66,10 @@ public sealed partial class TaskDispatcher
             Post(SchedulerEvent.SlotFreed(task, node, outcome.SucceededAfter));
             if (outcome.SucceededAfter is not null)
             {
-                task.TryFinishAttempt(outcome.Context!, TaskState.Completed, null);
+                if (task.TryFinishAttempt(outcome.Context!, TaskState.Completed, null) && task.FirstFailureTimestamp != 0)
+                {
+                    CountRecovered(task);
+                }
             }
             else if (outcome.RetryNow)
             {
@@ -106,6 +109,11 @@ public sealed partial class TaskDispatcher
 
         var attempt = task.BeginAttempt();
         node.RecordStart();
+        if (task.LastFailureTimestamp != 0)
+        {
+            CountRestartDelay(task);
+        }
+
         context.IsProbe = ReferenceEquals(node.Snapshot.ProbeTask, task);
         slot.Current = context;
         if (task.Options.HeartbeatTimeout is { } heartbeatTimeout)
@@ -217,6 +225,7 @@ public sealed partial class TaskDispatcher
         }
 
         context.Abandon();
+        CountAbandoned(context.Node);
         Log.AttemptAbandoned(_logger, context.TaskId, context.Attempt, context.NodeName, error.Message);
         context.Node.Breaker?.OnAttemptEnded(error, context.IsProbe);
         if (context.Handle.IsCancellationRequested)
@@ -270,6 +279,7 @@ public sealed partial class TaskDispatcher
         var failedAt = TimeProvider.GetUtcNow();
         var isNodeFault = NodeFailureException.IsNodeFault(error);
         task.RecordFailure(new AttemptFailure(attempt, node.Name, error, failedAt, isNodeFault));
+        CountAttemptFailure(node, error, isNodeFault);
 
         var decision = RecoveryDecision.GiveUp;
         try
@@ -306,6 +316,8 @@ public sealed partial class TaskDispatcher
         {
             return false;
         }
+
+        CountRestart(error, isNodeFault);
 
         // A stop that came while the policy decided found the task Running and at most cancelled a token. It set the
         // flag before reading the state; we changed the state before reading the flag: one of us ends the task.

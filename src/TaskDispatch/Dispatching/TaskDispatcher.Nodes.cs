@@ -136,12 +136,18 @@ public sealed partial class TaskDispatcher
             statistics[i] = new NodeStatistics(node.Snapshot, node.AttemptsStarted, TimeSpan.FromTicks(node.BusyTicks), now - node.AddedAt, node.Breaker?.Quarantines ?? 0);
         }
 
+        // Terminal counts first: a task that finishes meanwhile then shows as accepted and live rather than finished twice.
+        var completed = _completed.Value;
+        var failed = Interlocked.Read(ref _failedTasks);
+        var cancelled = Interlocked.Read(ref _cancelledTasks);
         return new DispatcherStatistics(
             now,
             LiveTaskCount,
+            (_accepted.Value, completed, failed, cancelled),
             Interlocked.Read(ref _allocationDecisions),
             TimeSpan.FromTicks(Interlocked.Read(ref _allocationTicks)),
-            statistics);
+            statistics,
+            GetRecoveryStatistics());
     }
 
     private NodeRuntime CreateNode(string name, int index, NodeOptions options)
@@ -159,6 +165,11 @@ public sealed partial class TaskDispatcher
     private void OnBreakerChanged(NodeRuntime node, NodeHealth health)
     {
         Log.NodeHealthChangedByBreaker(_logger, node.Name, health);
+        if (health == NodeHealth.Quarantined)
+        {
+            CountQuarantine(node);
+        }
+
         Post(SchedulerEvent.NodesChanged());
     }
 

@@ -103,12 +103,20 @@ public sealed partial class TaskDispatcher
         }
 
         Watchers.CompleteAll(Interlocked.Exchange(ref _watchers, null));
+        CountLostTasks();
         if (forced == 0)
         {
-            // Workers exit as soon as their channel is empty; after a forced stop some may still be inside work that ignores its token.
+            // Workers exit as soon as their channel is empty; after a forced stop some may still be inside work that
+            // ignores its token, and so may workers stuck in attempts the engine gave up (a hung node): not waited for.
             foreach (var node in nodes)
             {
-                await Task.WhenAll(node.Workers).ConfigureAwait(false);
+                for (var i = 0; i < node.Workers.Length; i++)
+                {
+                    if (node.Slots[i].Current is not { IsAbandoned: true })
+                    {
+                        await node.Workers[i].ConfigureAwait(false);
+                    }
+                }
             }
         }
 

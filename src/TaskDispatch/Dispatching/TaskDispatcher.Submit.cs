@@ -181,6 +181,7 @@ public sealed partial class TaskDispatcher
             }
         }
 
+        _accepted.Increment();
         OnTransition(handle, TaskState.Pending, TaskState.Pending, 0);
         handle.RegisterCancellation(options.CancellationToken);
         if (options.OverallTimeout is { } overall && overall != Timeout.InfiniteTimeSpan)

@@ -224,6 +224,7 @@ public sealed partial class TaskDispatcher : ITaskDispatcher, IDisposable
             Post(SchedulerEvent.Removed(task));
         }
 
+        CountFinished(terminal);
         if (terminal == TaskState.Failed)
         {
             DeadLetters.Add(task);

@@ -379,9 +379,21 @@ public abstract partial class TaskHandle
         return true;
     }
 
+    /// <summary>Gets the <see cref="TimeProvider"/> timestamp of the first failed attempt, or 0.</summary>
+    internal long FirstFailureTimestamp { get; private set; }
+
+    /// <summary>Gets the <see cref="TimeProvider"/> timestamp of the latest failed attempt, or 0.</summary>
+    internal long LastFailureTimestamp { get; private set; }
+
     /// <summary>Records a failed attempt; called only by the party concluding that attempt, before it changes the state.</summary>
     internal void RecordFailure(AttemptFailure failure)
     {
+        LastFailureTimestamp = Dispatcher.TimeProvider.GetTimestamp();
+        if (FirstFailureTimestamp == 0)
+        {
+            FirstFailureTimestamp = LastFailureTimestamp;
+        }
+
         if (failure.IsNodeFault)
         {
             NodeFaults++;
