@@ -40,19 +40,41 @@ public sealed partial class TaskDispatcher
         var node = GetNode(name);
         lock (node)
         {
-            if (health == NodeHealth.Draining && node.Snapshot.Health != NodeHealth.Draining)
+            if (health == NodeHealth.Draining && node.RequestedHealth != NodeHealth.Draining)
             {
                 node.RearmDrainSignal();
             }
 
-            node.Snapshot.Health = health;
+            node.RequestedHealth = health;
             node.Breaker?.Reset();
         }
 
         Post(SchedulerEvent.NodesChanged());
+        WaitUntilApplied(node, health);
         if (health == NodeHealth.Unavailable)
         {
             AbandonRunningAttempts(node, $"Node '{name}' was marked unavailable.");
+        }
+    }
+
+    /// <summary>Waits for the scheduler step that applies a health set by hand, so that the caller reads back what it set
+    /// and no placement decided after this returns uses the old health. Steps never block, so the wait is short.</summary>
+    private void WaitUntilApplied(NodeRuntime node, NodeHealth health)
+    {
+        var spinner = default(SpinWait);
+        while (node.Snapshot.Health != health
+            && node.RequestedHealth == health
+            && !node.Removed
+            && _fault is null
+            && Volatile.Read(ref _stepThread) != Environment.CurrentManagedThreadId)
+        {
+            // The step that applies it may have been handed to the thread pool: make sure one runs.
+            if (Volatile.Read(ref _stepping) == 0)
+            {
+                RunSchedulerSteps();
+            }
+
+            spinner.SpinOnce();
         }
     }
 
@@ -75,10 +97,10 @@ public sealed partial class TaskDispatcher
         Task drained;
         lock (node)
         {
-            if (node.Snapshot.Health != NodeHealth.Draining)
+            if (node.RequestedHealth != NodeHealth.Draining)
             {
                 node.RearmDrainSignal();
-                node.Snapshot.Health = NodeHealth.Draining;
+                node.RequestedHealth = NodeHealth.Draining;
                 node.Breaker?.Reset();
             }
 
@@ -86,6 +108,7 @@ public sealed partial class TaskDispatcher
         }
 
         Post(SchedulerEvent.NodesChanged());
+        WaitUntilApplied(node, NodeHealth.Draining);
         return drained.WaitAsync(cancellationToken);
     }
 

@@ -13,6 +13,9 @@ public sealed partial class TaskDispatcher
     /// <summary>1 while a thread runs a scheduler step.</summary>
     private int _stepping;
 
+    /// <summary>The managed id of the thread running a step, or 0; so that code called from a step never waits for one.</summary>
+    private int _stepThread;
+
     /// <summary>Total time spent in allocation decisions, in ticks; written only by steps.</summary>
     private long _allocationTicks;
 
@@ -68,12 +71,15 @@ public sealed partial class TaskDispatcher
                 return;
             }
 
+            Volatile.Write(ref _stepThread, Environment.CurrentManagedThreadId);
             try
             {
                 RunSchedulerStep();
             }
             finally
             {
+                Volatile.Write(ref _stepThread, 0);
+
                 // A full fence: the emptiness check below must not be read before the flag is visibly released.
                 Interlocked.Exchange(ref _stepping, 0);
             }
@@ -213,6 +219,8 @@ public sealed partial class TaskDispatcher
         var free = 0;
         foreach (var node in nodes)
         {
+            // Health set by hand or by a breaker takes effect here, between decisions, never in the middle of one.
+            node.Snapshot.Health = node.RequestedHealth;
             if (node.Snapshot.Health != NodeHealth.Probing)
             {
                 node.Snapshot.ProbeTask = null;

@@ -52,7 +52,7 @@ internal sealed class NodeCircuitBreaker
         {
             switch (_state)
             {
-                case CircuitState.Closed when _node.Snapshot.Health is NodeHealth.Healthy or NodeHealth.Degraded:
+                case CircuitState.Closed when _node.RequestedHealth is NodeHealth.Healthy or NodeHealth.Degraded:
                     if (Count(failed))
                     {
                         changed = Open();
@@ -107,7 +107,7 @@ internal sealed class NodeCircuitBreaker
     {
         _state = CircuitState.Open;
         Interlocked.Increment(ref _quarantines);
-        _node.Snapshot.Health = NodeHealth.Quarantined;
+        _node.RequestedHealth = NodeHealth.Quarantined;
         _breakTimer?.Dispose();
         _breakTimer = _timeProvider.CreateTimer(s_onBreakOver, this, _options.BreakDuration, Timeout.InfiniteTimeSpan);
         return NodeHealth.Quarantined;
@@ -116,7 +116,7 @@ internal sealed class NodeCircuitBreaker
     private NodeHealth Close()
     {
         _state = CircuitState.Closed;
-        _node.Snapshot.Health = NodeHealth.Healthy;
+        _node.RequestedHealth = NodeHealth.Healthy;
         StartWindow();
         return NodeHealth.Healthy;
     }
@@ -125,13 +125,13 @@ internal sealed class NodeCircuitBreaker
     {
         lock (_node)
         {
-            if (_state != CircuitState.Open || _node.Snapshot.Health != NodeHealth.Quarantined)
+            if (_state != CircuitState.Open || _node.RequestedHealth != NodeHealth.Quarantined)
             {
                 return;
             }
 
             _state = CircuitState.HalfOpen;
-            _node.Snapshot.Health = NodeHealth.Probing;
+            _node.RequestedHealth = NodeHealth.Probing;
             _breakTimer?.Dispose();
             _breakTimer = null;
         }

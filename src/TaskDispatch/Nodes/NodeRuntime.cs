@@ -61,6 +61,16 @@ internal sealed class NodeRuntime
         }
     }
 
+    private int _requestedHealth;
+
+    /// <summary>The health the node should have, as last set by hand or by its circuit breaker (under the node's lock).
+    /// Scheduler steps apply it to <see cref="NodeSnapshot.Health"/>, so a step always decides on one consistent view.</summary>
+    internal NodeHealth RequestedHealth
+    {
+        get => (NodeHealth)Volatile.Read(ref _requestedHealth);
+        set => Volatile.Write(ref _requestedHealth, (int)value);
+    }
+
     /// <summary>The node's circuit breaker, when the dispatcher has one.</summary>
     internal NodeCircuitBreaker? Breaker { get; set; }
 
