@@ -10,8 +10,15 @@ public sealed class DispatcherStatistics
         long allocationDecisions,
         TimeSpan allocationTime,
         IReadOnlyList<NodeStatistics> nodes,
-        RecoveryStatistics recovery)
+        RecoveryStatistics recovery,
+        long waitingTasks,
+        (TimingStatistics Waiting, TimingStatistics Response, TimingStatistics Processing, TimingStatistics Allocation) timings)
     {
+        WaitingTasks = waitingTasks;
+        WaitingTime = timings.Waiting;
+        ResponseTime = timings.Response;
+        ProcessingTime = timings.Processing;
+        AllocationTime = timings.Allocation;
         Timestamp = timestamp;
         TasksAccepted = tasks.Accepted;
         TasksCompleted = tasks.Completed;
@@ -29,6 +36,21 @@ public sealed class DispatcherStatistics
 
     /// <summary>Gets the accepted tasks that have not reached a terminal state.</summary>
     public long LiveTasks { get; }
+
+    /// <summary>Gets the tasks accepted and not running: waiting for their start time, queued, retrying or parked (the queue length).</summary>
+    public long WaitingTasks { get; }
+
+    /// <summary>Gets the waiting time of tasks that started: from submission to the start of their first attempt.</summary>
+    public TimingStatistics WaitingTime { get; }
+
+    /// <summary>Gets the response time of finished tasks: from submission to their terminal state.</summary>
+    public TimingStatistics ResponseTime { get; }
+
+    /// <summary>Gets the processing time of attempts, successful or not.</summary>
+    public TimingStatistics ProcessingTime { get; }
+
+    /// <summary>Gets the time allocation decisions took.</summary>
+    public TimingStatistics AllocationTime { get; }
 
     /// <summary>Gets the tasks accepted since the dispatcher started (idempotent resubmissions of a live task not counted again).</summary>
     public long TasksAccepted { get; }

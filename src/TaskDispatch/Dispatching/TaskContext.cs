@@ -72,6 +72,9 @@ public sealed partial class TaskContext
     /// returns cannot overwrite it.</summary>
     internal object? ResultBox { get; set; }
 
+    /// <summary>Gets or sets the attempt's activity, for traced tasks.</summary>
+    internal System.Diagnostics.Activity? Activity { get; set; }
+
     /// <summary>Gets or sets whether the attempt is the probe of its node's half-open circuit.</summary>
     internal bool IsProbe { get; set; }
 

@@ -109,6 +109,8 @@ public sealed partial class TaskDispatcher
 
         var attempt = task.BeginAttempt();
         node.RecordStart();
+        MeasureAttemptStarted(task, node, attempt);
+        TraceAttemptStarted(task, context);
         if (task.LastFailureTimestamp != 0)
         {
             CountRestartDelay(task);
@@ -179,6 +181,7 @@ public sealed partial class TaskDispatcher
 
         var processingTime = TimeProvider.GetElapsedTime(startedAt);
         node.RecordBusy(processingTime);
+        MeasureAttemptEnded(node, processingTime, error is null);
         if (!context.TryConclude())
         {
             // The engine gave the attempt up while it ran (its node failed or it stopped heartbeating) and has moved the
@@ -190,6 +193,7 @@ public sealed partial class TaskDispatcher
         {
             // The caller marks the task Completed once it has reported the duration.
             node.Breaker?.OnAttemptEnded(null, context.IsProbe);
+            TraceAttemptEnded(context, "completed", null, null);
             return new AttemptOutcome(context, false, processingTime);
         }
 
@@ -202,6 +206,7 @@ public sealed partial class TaskDispatcher
                 task.RecordFailure(new AttemptFailure(attempt, node.Name, stopError, TimeProvider.GetUtcNow(), isNodeFault: false));
             }
 
+            TraceAttemptEnded(context, TaskDispatchMetrics.OutcomeName(state), stopError, null);
             task.TryFinishAttempt(context, state, stopError);
             return default;
         }
@@ -297,6 +302,15 @@ public sealed partial class TaskDispatcher
         }
 
         Log.AttemptFailed(_logger, task.Id, attempt, node.Name, decision.ShouldRetry, decision.Delay, error);
+        if (context.Activity is not null)
+        {
+            TraceAttemptEnded(
+                context,
+                context.IsAbandoned ? "abandoned" : "failed",
+                error,
+                !decision.ShouldRetry ? "give up" : isNodeFault ? $"fail over to another node after {decision.Delay}" : $"retry after {decision.Delay}");
+        }
+
         if (!decision.ShouldRetry)
         {
             if (task.TryFinishAttempt(context, TaskState.Failed, error))

@@ -151,13 +151,7 @@ public sealed partial class TaskDispatcher
     public DispatcherStatistics GetStatistics()
     {
         var now = TimeProvider.GetUtcNow();
-        var nodes = _nodes;
-        var statistics = new NodeStatistics[nodes.Length];
-        for (var i = 0; i < nodes.Length; i++)
-        {
-            var node = nodes[i];
-            statistics[i] = new NodeStatistics(node.Snapshot, node.AttemptsStarted, TimeSpan.FromTicks(node.BusyTicks), now - node.AddedAt, node.Breaker?.Quarantines ?? 0);
-        }
+        var statistics = GetNodeStatistics(now);
 
         // Terminal counts first: a task that finishes meanwhile then shows as accepted and live rather than finished twice.
         var completed = _completed.Value;
@@ -170,7 +164,23 @@ public sealed partial class TaskDispatcher
             Interlocked.Read(ref _allocationDecisions),
             TimeSpan.FromTicks(Interlocked.Read(ref _allocationTicks)),
             statistics,
-            GetRecoveryStatistics());
+            GetRecoveryStatistics(),
+            WaitingTaskCount,
+            (_waitingTimes.Snapshot(), _responseTimes.Snapshot(), _processingTimes.Snapshot(), _allocationTimes.Snapshot()));
+    }
+
+    /// <summary>Gets how each current node has been used, as of <paramref name="now"/>.</summary>
+    internal NodeStatistics[] GetNodeStatistics(DateTimeOffset now)
+    {
+        var nodes = _nodes;
+        var statistics = new NodeStatistics[nodes.Length];
+        for (var i = 0; i < nodes.Length; i++)
+        {
+            var node = nodes[i];
+            statistics[i] = new NodeStatistics(node.Snapshot, node.AttemptsStarted, TimeSpan.FromTicks(node.BusyTicks), now - node.AddedAt, node.Breaker?.Quarantines ?? 0);
+        }
+
+        return statistics;
     }
 
     private NodeRuntime CreateNode(string name, int index, NodeOptions options)

@@ -432,7 +432,9 @@ public sealed partial class TaskDispatcher
         {
             var decisionStarted = TimeProvider.GetTimestamp();
             chosen = _allocation.SelectNode(task, new ReadOnlySpan<NodeSnapshot>(_candidates, 0, count));
-            _allocationTicks += TimeProvider.GetElapsedTime(decisionStarted).Ticks;
+            var decisionTime = TimeProvider.GetElapsedTime(decisionStarted);
+            _allocationTicks += decisionTime.Ticks;
+            MeasureAllocation(decisionTime);
             _allocationDecisions++;
             if (chosen >= count || chosen < -1)
             {
@@ -452,6 +454,7 @@ public sealed partial class TaskDispatcher
         }
 
         var target = _candidates[chosen].Runtime;
+        TracePlacement(task, target.Snapshot, count);
         if (!task.TryBeginAssigning())
         {
             return true;

@@ -104,6 +104,7 @@ public sealed partial class TaskDispatcher
 
         Watchers.CompleteAll(Interlocked.Exchange(ref _watchers, null));
         CountLostTasks();
+        TaskDispatchMetrics.Unregister(this);
         if (forced == 0)
         {
             // Workers exit as soon as their channel is empty; after a forced stop some may still be inside work that

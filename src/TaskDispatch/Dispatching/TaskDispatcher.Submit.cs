@@ -94,6 +94,7 @@ public sealed partial class TaskDispatcher
 
         if (_options.FullMode == QueueFullMode.Reject)
         {
+            MeasureRejected();
             throw new TaskRejectedException($"Dispatcher '{Name}' already holds {_options.MaxPendingTasks} pending tasks ({nameof(TaskDispatcherOptions.MaxPendingTasks)}); the task was rejected.");
         }
 
@@ -115,6 +116,7 @@ public sealed partial class TaskDispatcher
 
         if (reentrant is null && !_pendingPermits.TryAcquire())
         {
+            MeasureRejected();
             handle = null;
             return false;
         }
@@ -182,6 +184,8 @@ public sealed partial class TaskDispatcher
         }
 
         _accepted.Increment();
+        MeasureAccepted(handle);
+        TraceAccepted(handle);
         OnTransition(handle, TaskState.Pending, TaskState.Pending, 0);
         handle.RegisterCancellation(options.CancellationToken);
         if (options.OverallTimeout is { } overall && overall != Timeout.InfiniteTimeSpan)

@@ -22,6 +22,8 @@ public sealed partial class TaskDispatcher : ITaskDispatcher, IDisposable
 
     private readonly TaskDispatcherOptions _options;
     private readonly ISchedulingPolicy _scheduling;
+    private readonly string _schedulingName;
+    private readonly string _allocationName;
     private readonly IAllocationStrategy _allocation;
     private readonly IRecoveryPolicy _recovery;
     private readonly Action<NodeRuntime, NodeHealth> _onBreakerChanged;
@@ -92,6 +94,8 @@ public sealed partial class TaskDispatcher : ITaskDispatcher, IDisposable
         Name = name;
         _options = options;
         _scheduling = scheduling;
+        _schedulingName = scheduling.GetType().Name;
+        _allocationName = allocation.GetType().Name;
         _allocation = allocation;
         _recovery = recovery;
         _onBreakerChanged = OnBreakerChanged;
@@ -125,6 +129,7 @@ public sealed partial class TaskDispatcher : ITaskDispatcher, IDisposable
             StartWorkers(node);
         }
 
+        TaskDispatchMetrics.Register(this);
         Log.DispatcherStarted(_logger, name, runtimes.Length, slots);
     }
 
@@ -225,6 +230,8 @@ public sealed partial class TaskDispatcher : ITaskDispatcher, IDisposable
         }
 
         CountFinished(terminal);
+        MeasureFinished(task, terminal);
+        TraceFinished(task, terminal);
         if (terminal == TaskState.Failed)
         {
             DeadLetters.Add(task);

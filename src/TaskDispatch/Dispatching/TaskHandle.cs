@@ -379,6 +379,15 @@ public abstract partial class TaskHandle
         return true;
     }
 
+    /// <summary>Gets or sets the task's activity when someone listens to <see cref="TaskDispatchTracing.SourceName"/>.</summary>
+    internal System.Diagnostics.Activity? TraceActivity { get; set; }
+
+    /// <summary>Gets or sets why the scheduler chose the current attempt's node; set only for traced tasks.</summary>
+    internal string? PlacementReason { get; set; }
+
+    /// <summary>Gets or sets the <see cref="TimeProvider"/> timestamp of the submission, when the dispatcher measures timings.</summary>
+    internal long SubmittedTimestamp { get; set; }
+
     /// <summary>Gets the <see cref="TimeProvider"/> timestamp of the first failed attempt, or 0.</summary>
     internal long FirstFailureTimestamp { get; private set; }
 

@@ -1,4 +1,3 @@
-using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Time.Testing;
 using TaskDispatch.Tests.Support;
 
@@ -12,35 +11,7 @@ public sealed class RecoveryMetricsTests
     public async Task RetriedAndFailedTasks_AreMeasuredLiveAndOnTheSnapshot_OnAFakeClock()
     {
         var name = $"recovery-metrics-{Guid.NewGuid():N}";
-        var measurements = new List<(string Instrument, double Value, Dictionary<string, object?> Tags)>();
-        using var listener = new MeterListener();
-        listener.InstrumentPublished = (instrument, l) =>
-        {
-            if (instrument.Meter.Name == TaskDispatchMetrics.MeterName)
-            {
-                l.EnableMeasurementEvents(instrument);
-            }
-        };
-        void Record(Instrument instrument, double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
-        {
-            var tagMap = new Dictionary<string, object?>();
-            foreach (var tag in tags)
-            {
-                tagMap[tag.Key] = tag.Value;
-            }
-
-            if (Equals(tagMap.GetValueOrDefault(TaskDispatchMetrics.DispatcherTag), name))
-            {
-                lock (measurements)
-                {
-                    measurements.Add((instrument.Name, value, tagMap));
-                }
-            }
-        }
-
-        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) => Record(instrument, value, tags));
-        listener.SetMeasurementEventCallback<double>((instrument, value, tags, _) => Record(instrument, value, tags));
-        listener.Start();
+        using var collector = new MeterCollector(name);
 
         var time = new FakeTimeProvider();
         var dispatcher = new TaskDispatcherBuilder(name)
@@ -75,23 +46,16 @@ public sealed class RecoveryMetricsTests
             Assert.That(recovery.LossRate, Is.Zero);
         });
 
-        List<(string Instrument, double Value, Dictionary<string, object?> Tags)> seen;
-        lock (measurements)
-        {
-            seen = [.. measurements];
-        }
-
-        double Sum(string instrument) => seen.Where(m => m.Instrument == instrument).Sum(static m => m.Value);
         Assert.Multiple(() =>
         {
-            Assert.That(Sum(TaskDispatchMetrics.AttemptFailures), Is.EqualTo(3));
-            Assert.That(seen.Where(static m => m.Instrument == TaskDispatchMetrics.AttemptFailures).Select(static m => m.Tags[TaskDispatchMetrics.FaultTag]), Is.All.EqualTo("task"));
-            Assert.That(seen.Where(static m => m.Instrument == TaskDispatchMetrics.AttemptFailures).Select(static m => m.Tags[TaskDispatchMetrics.NodeTag]), Is.All.EqualTo("n1"));
-            Assert.That(Sum(TaskDispatchMetrics.Restarts), Is.EqualTo(2));
-            Assert.That(seen.Where(static m => m.Instrument == TaskDispatchMetrics.RestartDelay).Select(static m => m.Value), Is.EqualTo(new[] { 10.0, 10.0 }));
-            Assert.That(seen.Where(static m => m.Instrument == TaskDispatchMetrics.RecoveryDuration).Select(static m => m.Value), Is.EqualTo(new[] { 10.0 }));
-            Assert.That(Sum(TaskDispatchMetrics.DeadLetters), Is.EqualTo(1));
-            Assert.That(Sum(TaskDispatchMetrics.LostTasks), Is.Zero);
+            Assert.That(collector.Sum(TaskDispatchMetrics.AttemptFailures), Is.EqualTo(3));
+            Assert.That(collector.Of(TaskDispatchMetrics.AttemptFailures).Select(static m => m.Tags[TaskDispatchMetrics.FaultTag]), Is.All.EqualTo("task"));
+            Assert.That(collector.Of(TaskDispatchMetrics.AttemptFailures).Select(static m => m.Tags[TaskDispatchMetrics.NodeTag]), Is.All.EqualTo("n1"));
+            Assert.That(collector.Sum(TaskDispatchMetrics.Restarts), Is.EqualTo(2));
+            Assert.That(collector.Of(TaskDispatchMetrics.RestartDelay).Select(static m => m.Value), Is.EqualTo(new[] { 10.0, 10.0 }));
+            Assert.That(collector.Of(TaskDispatchMetrics.RecoveryDuration).Select(static m => m.Value), Is.EqualTo(new[] { 10.0 }));
+            Assert.That(collector.Sum(TaskDispatchMetrics.DeadLetters), Is.EqualTo(1));
+            Assert.That(collector.Sum(TaskDispatchMetrics.LostTasks), Is.Zero);
         });
     }
 }
