@@ -81,7 +81,9 @@ public sealed partial class TaskDispatcher
     /// <summary>Runs one attempt and carries out the outcome.</summary>
     /// <returns>The attempt's context; whether the task should be queued again at once (after its slot is freed); and
     /// how long the attempt ran if it succeeded, in which case the caller marks the task completed.</returns>
+#if !COYOTE // Coyote 1.7.11 rewrites pooling-builder methods into invalid IL; see eng/coyote-test.sh.
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+#endif
     private async ValueTask<AttemptOutcome> RunAttemptAsync(TaskHandle task, NodeRuntime node, WorkerSlot slot)
     {
         if (task.IsCancellationRequested)

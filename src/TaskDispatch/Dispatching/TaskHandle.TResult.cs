@@ -43,7 +43,9 @@ public sealed class TaskHandle<TResult> : TaskHandle
     public new TaskAwaiter<TResult> GetAwaiter() => _completion.Task.GetAwaiter();
 
     // Pooled: an attempt whose work completes asynchronously would otherwise allocate a state machine box per attempt.
+#if !COYOTE // Coyote 1.7.11 rewrites pooling-builder methods into invalid IL; see eng/coyote-test.sh.
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+#endif
     internal override async ValueTask RunAsync(TaskContext context) =>
         SetAttemptResult(context, await _work(context, _state).ConfigureAwait(false));
 

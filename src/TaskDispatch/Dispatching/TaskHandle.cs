@@ -193,7 +193,7 @@ public abstract partial class TaskHandle
         }
 
         // The first reason stands: a cancellation after the overall timeout does not turn the failure into a cancellation.
-        Interlocked.CompareExchange(ref _stopReason, reason, 0);
+        var first = Interlocked.CompareExchange(ref _stopReason, reason, 0) == 0;
         while (true)
         {
             var word = Volatile.Read(ref _stateWord);
@@ -217,10 +217,14 @@ public abstract partial class TaskHandle
                     return true;
 
                 default:
-                    return false;
+                    // Ended meanwhile. If by this request (a worker saw the flag we set and stopped the task before we
+                    // read the state), the request was made in time; any other ending came first.
+                    return first && state == StopOutcomeState(reason);
             }
         }
     }
+
+    private static TaskState StopOutcomeState(int reason) => reason == StopTimedOut ? TaskState.Failed : TaskState.Cancelled;
 
     /// <summary>Streams this task's state changes: first the current state, then every later change, ending with the terminal one.</summary>
     /// <param name="cancellationToken">Stops the stream early.</param>
