@@ -111,15 +111,26 @@ public sealed partial class TaskDispatcher
 
         var attempt = task.BeginAttempt();
         node.RecordStart();
+        context.IsProbe = ReferenceEquals(node.Snapshot.ProbeTask, task);
+        slot.Current = context;
+
+        // A node marked unavailable gives up the attempts in its slots. Publishing ours (full fence) before reading the
+        // health pairs with SetNodeHealth, which writes the health (full fence) before reading the slots: one of us sees
+        // the other, so an attempt starting as its node fails is given up too, by whichever side gets there first.
+        Interlocked.MemoryBarrier();
+        if (node.RequestedHealth == NodeHealth.Unavailable)
+        {
+            AbandonAttempt(context, new NodeFailureException($"Node '{node.Name}' was marked unavailable as task '{task.Id}' attempt {attempt} started on it.") { NodeName = node.Name });
+            context.End();
+            return default;
+        }
+
         MeasureAttemptStarted(task, node, attempt);
         TraceAttemptStarted(task, context);
         if (task.LastFailureTimestamp != 0)
         {
             CountRestartDelay(task);
         }
-
-        context.IsProbe = ReferenceEquals(node.Snapshot.ProbeTask, task);
-        slot.Current = context;
         if (task.Options.HeartbeatTimeout is { } heartbeatTimeout)
         {
             context.Watchdog = TimeProvider.CreateTimer(s_onHeartbeatCheck, context, heartbeatTimeout, Timeout.InfiniteTimeSpan);

@@ -53,6 +53,8 @@ public sealed partial class TaskDispatcher
         WaitUntilApplied(node, health);
         if (health == NodeHealth.Unavailable)
         {
+            // See RunAttemptAsync: the health is visible before the slots are read.
+            Interlocked.MemoryBarrier();
             AbandonRunningAttempts(node, $"Node '{name}' was marked unavailable.");
         }
     }

@@ -5,8 +5,8 @@ namespace TaskDispatch;
 
 /// <summary>Builds a <see cref="TaskDispatcher"/> without a dependency-injection container; <c>services.AddTaskDispatch()</c> uses it too.</summary>
 /// <remarks>
-/// Defaults: first-come-first-served scheduling, round-robin allocation, <see cref="AttemptLimitRecoveryPolicy"/>
-/// recovery, and one node named <see cref="TaskDispatcherDefaults.NodeName"/> with <see cref="Environment.ProcessorCount"/>
+/// Defaults: first-come-first-served scheduling, round-robin allocation, <see cref="RecoveryPolicy.Default"/> recovery
+/// and one node named <see cref="TaskDispatcherDefaults.NodeName"/> with <see cref="Environment.ProcessorCount"/>
 /// slots when no node is added. A builder builds one dispatcher; policies are per dispatcher and not shared.
 /// </remarks>
 public sealed class TaskDispatcherBuilder

@@ -62,8 +62,9 @@ public sealed class TaskOptions
     public TimeSpan? Timeout { get; init; }
 
     /// <summary>Gets the limit on the task's whole life, from submission to its end, waits and retries included. When it
-    /// passes, a waiting task fails at once and a running attempt has its token cancelled; either way the task ends
-    /// <see cref="TaskState.Failed"/> with a <see cref="TimeoutException"/> and is not retried.</summary>
+    /// passes, a waiting task fails at once with a <see cref="TimeoutException"/>; a running attempt has its token
+    /// cancelled, and unless it still completes, the task fails with a <see cref="TimeoutException"/> and is not retried.
+    /// As with <see cref="Timeout"/>, cancellation is cooperative: work that ignores its token and succeeds completes the task.</summary>
     /// <value>The default value is <see langword="null"/> (no limit). Must be positive or <see cref="Timeout.InfiniteTimeSpan"/>.</value>
     public TimeSpan? OverallTimeout { get; init; }
 
@@ -75,7 +76,9 @@ public sealed class TaskOptions
     public TimeSpan? HeartbeatTimeout { get; init; }
 
     /// <summary>Gets the most attempts the task may make, the first one included; the recovery policy may stop earlier, never later.</summary>
-    /// <value>The default value is <see langword="null"/>: the recovery policy decides (the default policy makes one attempt). Must be at least 1.</value>
+    /// <value>The default value is <see langword="null"/>: the recovery policy decides (the default policy makes one
+    /// attempt, plus up to three more on other nodes after node faults). The limit counts every attempt, those after node
+    /// faults included. Must be at least 1.</value>
     public int? MaxAttempts { get; init; }
 
     /// <summary>Gets the earliest time the task may start; until then it waits on the dispatcher's clock without holding a slot.</summary>

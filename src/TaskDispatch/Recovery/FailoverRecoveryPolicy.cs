@@ -1,7 +1,8 @@
 namespace TaskDispatch;
 
 /// <summary>Moves a task to another node at once when its node fails (<see cref="RecoveryContext.IsNodeFault"/>), up to
-/// a number of node faults; every other failure, and node faults beyond that number, go to the inner policy.</summary>
+/// a number of node faults; every other failure, and node faults beyond that number, go to the inner policy, which
+/// counts attempts as if the failed-over ones had not happened.</summary>
 /// <remarks>
 /// The dispatcher keeps a node that failed a task away from that task's later attempts, as long as some other node
 /// could run it. Wrap any policy: <c>RecoveryPolicy.Retry(...).WithFailover()</c> retries task faults with backoff and
@@ -31,6 +32,30 @@ public sealed class FailoverRecoveryPolicy : IRecoveryPolicy
     public int MaxFailovers { get; }
 
     /// <inheritdoc />
-    public RecoveryDecision Decide(in RecoveryContext context) =>
-        context.IsNodeFault && context.NodeFaults <= MaxFailovers ? RecoveryDecision.Retry() : _inner.Decide(context);
+    /// <remarks>The inner policy sees the attempt numbered without the attempts this policy failed over, so that node
+    /// faults spend neither its retry budget nor its backoff: after two failovers, a task fault on attempt 3 is the
+    /// inner policy's attempt 1. <see cref="TaskOptions.MaxAttempts"/> still counts every attempt.</remarks>
+    public RecoveryDecision Decide(in RecoveryContext context)
+    {
+        if (context.IsNodeFault && context.NodeFaults <= MaxFailovers)
+        {
+            return RecoveryDecision.Retry();
+        }
+
+        var failedOver = Math.Min(context.IsNodeFault ? context.NodeFaults - 1 : context.NodeFaults, MaxFailovers);
+        if (failedOver <= 0)
+        {
+            return _inner.Decide(context);
+        }
+
+        var own = new RecoveryContext(
+            context.Task,
+            Math.Max(1, context.Attempt - failedOver),
+            context.Exception,
+            context.NodeName,
+            context.FailedAt,
+            context.IsNodeFault,
+            context.NodeFaults);
+        return _inner.Decide(own);
+    }
 }
