@@ -8,4 +8,7 @@ public enum WorkKind
 
     /// <summary>Yields once to the thread pool, as work with real I/O would.</summary>
     Yield,
+
+    /// <summary>Spins for one microsecond: a little real CPU work per task.</summary>
+    OneMicrosecond,
 }
