@@ -17,7 +17,8 @@ if [ "${#filters[@]}" -eq 0 ]; then
 fi
 
 artifacts="$root/artifacts/benchmarks"
-dotnet build -c Release benchmarks/TaskDispatch.Benchmarks eng/BenchmarkCharts -nologo -v:q
+dotnet build -c Release benchmarks/TaskDispatch.Benchmarks -nologo -v:q
+dotnet build -c Release eng/BenchmarkCharts -nologo -v:q
 dotnet run -c Release --no-build --project benchmarks/TaskDispatch.Benchmarks -- \
   --filter "${filters[@]}" --job "$job" --inProcess --exporters csv github --artifacts "$artifacts"
 
