@@ -17,12 +17,16 @@ if [ "${#filters[@]}" -eq 0 ]; then
 fi
 
 artifacts="$root/artifacts/benchmarks"
+mkdir -p "$artifacts"
+started="$artifacts/.started"
+touch "$started"
 dotnet build -c Release benchmarks/TaskDispatch.Benchmarks -nologo -v:q
 dotnet build -c Release eng/BenchmarkCharts -nologo -v:q
 dotnet run -c Release --no-build --project benchmarks/TaskDispatch.Benchmarks -- \
   --filter "${filters[@]}" --job "$job" --inProcess --exporters csv github --artifacts "$artifacts"
 
 mkdir -p docs/benchmark-results
-cp "$artifacts"/results/*-report-github.md docs/benchmark-results/
+# Only the reports of this run: older ones in the artifacts folder describe other code.
+find "$artifacts/results" -name '*-report-github.md' -newer "$started" -exec cp {} docs/benchmark-results/ \;
 dotnet run -c Release --no-build --project eng/BenchmarkCharts -- "$artifacts/results" docs/images
 echo "benchmark-report: tables in docs/benchmark-results, charts in docs/images"

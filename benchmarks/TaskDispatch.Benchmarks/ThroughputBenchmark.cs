@@ -6,7 +6,8 @@ namespace TaskDispatch.Benchmarks;
 /// Throughput, end to end: <see cref="TaskCount"/> tasks submitted and awaited, with <see cref="Slots"/> workers
 /// everywhere, side by side in one run: a bare <see cref="System.Threading.Channels.Channel{T}"/> with consumer loops
 /// (the physical limit), the hand-rolled channel loop completing a <see cref="TaskCompletionSource{TResult}"/> per item
-/// (the baseline: what users write by hand), TPL Dataflow's <c>ActionBlock</c> with completions, and TaskDispatch with
+/// (the baseline: what users write by hand), TPL Dataflow's <c>ActionBlock</c> with completions, a lock around a
+/// <see cref="PriorityQueue{TElement, TPriority}"/> with completions (the hand-written priority loop), and TaskDispatch with
 /// several policies and strategies over two nodes of <see cref="Slots"/>/2 slots each.
 /// </summary>
 [MemoryDiagnoser]
@@ -19,6 +20,7 @@ public class ThroughputBenchmark
     private BareChannelLoop? _bare;
     private HandRolledChannelLoop? _handRolled;
     private DataflowLoop? _dataflow;
+    private LockedPriorityQueueLoop? _lockedPriority;
     private TaskDispatcher? _dispatcher;
     private Task<int>[] _results = [];
     private TaskHandle<int>[] _handles = [];
@@ -56,6 +58,14 @@ public class ThroughputBenchmark
         _plainWork = Benchmarks.Work.Plain(Work);
     }
 
+    [GlobalSetup(Target = nameof(LockedPriorityQueue))]
+    public void SetupLockedPriorityQueue()
+    {
+        _lockedPriority = new LockedPriorityQueueLoop(Slots);
+        _results = new Task<int>[TaskCount];
+        _plainWork = Benchmarks.Work.Plain(Work);
+    }
+
     [GlobalSetup(Target = nameof(TaskDispatchFcfsRoundRobin))]
     public void SetupFcfs() => Build(null, null);
 
@@ -77,8 +87,9 @@ public class ThroughputBenchmark
         _bare?.Dispose();
         _handRolled?.Dispose();
         _dataflow?.Dispose();
+        _lockedPriority?.Dispose();
         _dispatcher?.Dispose();
-        (_bare, _handRolled, _dataflow, _dispatcher) = (null, null, null, null);
+        (_bare, _handRolled, _dataflow, _lockedPriority, _dispatcher) = (null, null, null, null, null);
     }
 
     [Benchmark(Description = "Bare Channel<T>, K consumers, no completions")]
@@ -89,6 +100,9 @@ public class ThroughputBenchmark
 
     [Benchmark(Description = "Dataflow ActionBlock + TCS per item")]
     public Task<int> Dataflow() => _dataflow!.RunAsync(_plainWork, _results);
+
+    [Benchmark(Description = "lock + PriorityQueue + TCS per item")]
+    public Task<int> LockedPriorityQueue() => _lockedPriority!.RunAsync(_plainWork, _results);
 
     [Benchmark(Description = "TaskDispatch FCFS + round-robin")]
     public Task<int> TaskDispatchFcfsRoundRobin() => SubmitAndAwaitAllAsync(null);

@@ -22,6 +22,12 @@ internal sealed class BenchmarkReport
         var path = Path.Combine(resultsDirectory, $"TaskDispatch.Benchmarks.{benchmarkClass}-report.csv");
         if (!File.Exists(path))
         {
+            // Classes in a sub-namespace (External) carry it in the file name.
+            path = Directory.EnumerateFiles(resultsDirectory, $"*.{benchmarkClass}-report.csv").FirstOrDefault() ?? path;
+        }
+
+        if (!File.Exists(path))
+        {
             return null;
         }
 

@@ -67,6 +67,22 @@ if (BenchmarkReport.Load(results, "LatencyBenchmark") is { } latency)
     drawn++;
 }
 
+if (BenchmarkReport.Load(results, "ExternalLibrariesBenchmark") is { } external)
+{
+    var systems = external.Rows.Select(r => external.Text(r, "Method")).ToArray();
+    GroupedBars(
+        Path.Combine(output, "libraries.png"),
+        "10,000 no-op jobs, 2 workers: jobs per second (median), log scale",
+        "log10(jobs per second)",
+        ["jobs per second"],
+        systems,
+        (_, system) => external.Rows
+            .Where(r => external.Text(r, "Method") == system)
+            .Select(r => Math.Log10(external.Number(r, "JobCount") / external.Seconds(r, "Median")))
+            .First());
+    drawn++;
+}
+
 Console.WriteLine($"BenchmarkCharts: {drawn} chart(s) written to {output}");
 return drawn > 0 ? 0 : 1;
 
