@@ -6,22 +6,12 @@ namespace TaskDispatch.Benchmarks;
 /// <see cref="TaskCompletionSource{TResult}"/> per item: the library answer to "run these with K workers".</summary>
 internal sealed class DataflowLoop : IDisposable
 {
-    private readonly ActionBlock<WorkItem> _block;
+    private readonly ActionBlock<CompletionItem> _block;
 
     internal DataflowLoop(int maxDegreeOfParallelism)
     {
-        _block = new ActionBlock<WorkItem>(
-            static async item =>
-            {
-                try
-                {
-                    item.Completion.TrySetResult(await item.Work().ConfigureAwait(false));
-                }
-                catch (Exception exception)
-                {
-                    item.Completion.TrySetException(exception);
-                }
-            },
+        _block = new ActionBlock<CompletionItem>(
+            static item => item.RunAsync().AsTask(),
             new ExecutionDataflowBlockOptions { MaxDegreeOfParallelism = maxDegreeOfParallelism, SingleProducerConstrained = true });
     }
 
@@ -30,30 +20,17 @@ internal sealed class DataflowLoop : IDisposable
     {
         for (var i = 0; i < results.Length; i++)
         {
-            var item = new WorkItem(work);
+            var item = new CompletionItem(work);
             _block.Post(item);
             results[i] = item.Completion.Task;
         }
 
-        var sum = 0;
-        foreach (var result in results)
-        {
-            sum += await result.ConfigureAwait(false);
-        }
-
-        return sum;
+        return await CompletionItem.SumAsync(results).ConfigureAwait(false);
     }
 
     public void Dispose()
     {
         _block.Complete();
         _block.Completion.Wait();
-    }
-
-    private sealed class WorkItem(Func<ValueTask<int>> work)
-    {
-        public Func<ValueTask<int>> Work { get; } = work;
-
-        public TaskCompletionSource<int> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }

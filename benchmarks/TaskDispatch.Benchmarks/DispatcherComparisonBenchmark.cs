@@ -52,20 +52,6 @@ public abstract class DispatcherComparisonBenchmark
     }
 
     /// <summary>Submits <see cref="TaskCount"/> no-op tasks, with <paramref name="options"/>[i] if given, and awaits them all.</summary>
-    protected async Task<int> SubmitAndAwaitAllAsync(TaskOptions[]? options = null)
-    {
-        var dispatcher = _dispatcher!;
-        for (var i = 0; i < TaskCount; i++)
-        {
-            _handles[i] = await dispatcher.SubmitAsync(s_noOp, options?[i]).ConfigureAwait(false);
-        }
-
-        var sum = 0;
-        foreach (var handle in _handles)
-        {
-            sum += await handle;
-        }
-
-        return sum;
-    }
+    protected Task<int> SubmitAndAwaitAllAsync(TaskOptions[]? options = null) =>
+        DispatcherWorkload.SubmitAndAwaitAllAsync(_dispatcher!, s_noOp, _handles, options);
 }

@@ -8,7 +8,7 @@ namespace TaskDispatch.Benchmarks;
 /// </summary>
 internal sealed class HandRolledChannelLoop : IDisposable
 {
-    private readonly Channel<WorkItem> _channel = Channel.CreateUnbounded<WorkItem>(new UnboundedChannelOptions { SingleReader = false, SingleWriter = true });
+    private readonly Channel<CompletionItem> _channel = Channel.CreateUnbounded<CompletionItem>(new UnboundedChannelOptions { SingleReader = false, SingleWriter = true });
     private readonly Task[] _consumers;
 
     internal HandRolledChannelLoop(int consumers)
@@ -26,18 +26,12 @@ internal sealed class HandRolledChannelLoop : IDisposable
         var writer = _channel.Writer;
         for (var i = 0; i < results.Length; i++)
         {
-            var item = new WorkItem(work);
+            var item = new CompletionItem(work);
             writer.TryWrite(item);
             results[i] = item.Completion.Task;
         }
 
-        var sum = 0;
-        foreach (var result in results)
-        {
-            sum += await result.ConfigureAwait(false);
-        }
-
-        return sum;
+        return await CompletionItem.SumAsync(results).ConfigureAwait(false);
     }
 
     public void Dispose()
@@ -53,22 +47,8 @@ internal sealed class HandRolledChannelLoop : IDisposable
         {
             while (reader.TryRead(out var item))
             {
-                try
-                {
-                    item.Completion.TrySetResult(await item.Work().ConfigureAwait(false));
-                }
-                catch (Exception exception)
-                {
-                    item.Completion.TrySetException(exception);
-                }
+                await item.RunAsync().ConfigureAwait(false);
             }
         }
-    }
-
-    private sealed class WorkItem(Func<ValueTask<int>> work)
-    {
-        public Func<ValueTask<int>> Work { get; } = work;
-
-        public TaskCompletionSource<int> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }

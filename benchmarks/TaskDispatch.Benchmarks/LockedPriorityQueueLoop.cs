@@ -5,7 +5,7 @@ namespace TaskDispatch.Benchmarks;
 /// consumer loops that take the most urgent item and complete its <see cref="TaskCompletionSource{TResult}"/>.</summary>
 internal sealed class LockedPriorityQueueLoop : IDisposable
 {
-    private readonly PriorityQueue<WorkItem, (int Priority, long Sequence)> _queue = new();
+    private readonly PriorityQueue<CompletionItem, (int Priority, long Sequence)> _queue = new();
     private readonly Lock _lock = new();
     private readonly SemaphoreSlim _available = new(0);
     private readonly CancellationTokenSource _stop = new();
@@ -26,7 +26,7 @@ internal sealed class LockedPriorityQueueLoop : IDisposable
     {
         for (var i = 0; i < results.Length; i++)
         {
-            var item = new WorkItem(work);
+            var item = new CompletionItem(work);
             lock (_lock)
             {
                 // Higher priority first, then arrival order, as TaskDispatch's priority policy does.
@@ -37,13 +37,7 @@ internal sealed class LockedPriorityQueueLoop : IDisposable
             results[i] = item.Completion.Task;
         }
 
-        var sum = 0;
-        foreach (var result in results)
-        {
-            sum += await result.ConfigureAwait(false);
-        }
-
-        return sum;
+        return await CompletionItem.SumAsync(results).ConfigureAwait(false);
     }
 
     public void Dispose()
@@ -67,27 +61,13 @@ internal sealed class LockedPriorityQueueLoop : IDisposable
         while (true)
         {
             await _available.WaitAsync(_stop.Token).ConfigureAwait(false);
-            WorkItem item;
+            CompletionItem item;
             lock (_lock)
             {
                 item = _queue.Dequeue();
             }
 
-            try
-            {
-                item.Completion.TrySetResult(await item.Work().ConfigureAwait(false));
-            }
-            catch (Exception exception)
-            {
-                item.Completion.TrySetException(exception);
-            }
+            await item.RunAsync().ConfigureAwait(false);
         }
-    }
-
-    private sealed class WorkItem(Func<ValueTask<int>> work)
-    {
-        public Func<ValueTask<int>> Work { get; } = work;
-
-        public TaskCompletionSource<int> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }

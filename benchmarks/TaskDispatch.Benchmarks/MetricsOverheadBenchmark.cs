@@ -96,19 +96,5 @@ public class MetricsOverheadBenchmark
         _handles = new TaskHandle<int>[TaskCount];
     }
 
-    private async Task<int> SubmitAndAwaitAllAsync()
-    {
-        for (var i = 0; i < _handles.Length; i++)
-        {
-            _handles[i] = await _dispatcher.SubmitAsync(s_noOp).ConfigureAwait(false);
-        }
-
-        var sum = 0;
-        foreach (var handle in _handles)
-        {
-            sum += await handle;
-        }
-
-        return sum;
-    }
+    private Task<int> SubmitAndAwaitAllAsync() => DispatcherWorkload.SubmitAndAwaitAllAsync(_dispatcher, s_noOp, _handles);
 }

@@ -45,19 +45,5 @@ public class NodeScaleBenchmark
     public void Cleanup() => _dispatcher.Dispose();
 
     [Benchmark(Description = "100,000 no-op tasks")]
-    public async Task<int> SubmitAndAwaitAll()
-    {
-        for (var i = 0; i < _handles.Length; i++)
-        {
-            _handles[i] = await _dispatcher.SubmitAsync(s_noOp).ConfigureAwait(false);
-        }
-
-        var sum = 0;
-        foreach (var handle in _handles)
-        {
-            sum += await handle;
-        }
-
-        return sum;
-    }
+    public Task<int> SubmitAndAwaitAll() => DispatcherWorkload.SubmitAndAwaitAllAsync(_dispatcher, s_noOp, _handles);
 }

@@ -140,20 +140,6 @@ public class ThroughputBenchmark
         _dispatcherWork = Benchmarks.Work.ForDispatcher(Work);
     }
 
-    private async Task<int> SubmitAndAwaitAllAsync(TaskOptions[]? options)
-    {
-        var dispatcher = _dispatcher!;
-        for (var i = 0; i < _handles.Length; i++)
-        {
-            _handles[i] = await dispatcher.SubmitAsync(_dispatcherWork, options?[i & 3]).ConfigureAwait(false);
-        }
-
-        var sum = 0;
-        foreach (var handle in _handles)
-        {
-            sum += await handle;
-        }
-
-        return sum;
-    }
+    private Task<int> SubmitAndAwaitAllAsync(TaskOptions[]? options) =>
+        DispatcherWorkload.SubmitAndAwaitAllAsync(_dispatcher!, _dispatcherWork, _handles, options);
 }

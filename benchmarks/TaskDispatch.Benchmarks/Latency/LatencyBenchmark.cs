@@ -2,6 +2,14 @@ using System.Diagnostics;
 using System.Threading.Channels;
 using System.Threading.Tasks.Dataflow;
 using BenchmarkDotNet.Attributes;
+using Coravel;
+using Coravel.Queuing.Interfaces;
+using Hangfire;
+using Hangfire.Common;
+using Hangfire.InMemory;
+using Microsoft.Extensions.DependencyInjection;
+using Quartz;
+using CoravelQueue = Coravel.Queuing.Queue;
 
 namespace TaskDispatch.Benchmarks;
 
@@ -11,6 +19,13 @@ namespace TaskDispatch.Benchmarks;
 /// two workers. The columns give p50, p99 and max of submit-to-start and submit-to-done over every run of the process;
 /// the measured time is just the length of a run.
 /// </summary>
+/// <remarks>
+/// Hangfire, Quartz and Coravel are set up as in <see cref="External.ExternalLibrariesBenchmark"/>, for the lowest
+/// latency each offers. None of them completes anything per job that a submitter could await, so for them, as for
+/// <see cref="LatencySystem.BareChannel"/>, start is when the job body begins and done is when it returns. Every
+/// system runs one task before the first run, so that its start-up (Hangfire's server starting its workers, Quartz's
+/// scheduler thread, first calls being compiled) is not counted as the first tasks' latency.
+/// </remarks>
 [Config(typeof(LatencyConfig))]
 public class LatencyBenchmark
 {
@@ -26,6 +41,18 @@ public class LatencyBenchmark
     private TaskDispatcher? _dispatcher;
     private CountdownEvent _remaining = null!;
 
+    private InMemoryStorage? _hangfireStorage;
+    private BackgroundJobServer? _hangfireServer;
+    private BackgroundJobClient? _hangfireClient;
+
+    private StandaloneSchedulerFactory? _quartzFactory;
+    private IScheduler? _quartzScheduler;
+
+    private ServiceProvider? _coravelServices;
+    private IQueue? _coravelQueue;
+    private CancellationTokenSource? _coravelStop;
+    private Task? _coravelDrain;
+
     /// <summary>Arrivals per second.</summary>
     [Params(10_000)]
     public int Rate { get; set; }
@@ -39,7 +66,7 @@ public class LatencyBenchmark
     public LatencySystem System { get; set; }
 
     [GlobalSetup]
-    public void Setup()
+    public async Task Setup()
     {
         _scheduled = new long[Count];
         _started = new long[Count];
@@ -54,6 +81,15 @@ public class LatencyBenchmark
                 break;
             case LatencySystem.Dataflow:
                 _block = new ActionBlock<Item>(item => Run(item.Index, item.Completion), new ExecutionDataflowBlockOptions { MaxDegreeOfParallelism = Workers });
+                break;
+            case LatencySystem.Hangfire:
+                SetupHangfire();
+                break;
+            case LatencySystem.Quartz:
+                await SetupQuartzAsync().ConfigureAwait(false);
+                break;
+            case LatencySystem.Coravel:
+                SetupCoravel();
                 break;
             default:
                 _dispatcher = new TaskDispatcherBuilder()
@@ -71,16 +107,120 @@ public class LatencyBenchmark
                 LatencySamples.Clear(System);
             }
         }
+
+        // One task through the system before the first run (see the remarks); RunAsync overwrites what it recorded.
+        _remaining.Reset(1);
+        await SubmitAsync(0).ConfigureAwait(false);
+        if (!await Task.Run(() => _remaining.Wait(TimeSpan.FromSeconds(60))).ConfigureAwait(false))
+        {
+            throw new InvalidOperationException($"{System} did not run its first task within 60 s.");
+        }
+    }
+
+    private void SetupHangfire()
+    {
+        LatencyJobs.Current = this;
+
+        // As in ExternalLibrariesBenchmark: the storage is handed to the server and the client directly rather than set
+        // process-wide; it fetches by blocking on a signal (no polling interval); finished jobs expire after a second so
+        // the store stays at a steady size; no job filters, for this client and server only; a lightweight server (the
+        // workers and the required watchdogs, no schedulers polling the storage) with one worker per slot.
+        _hangfireStorage = new InMemoryStorage(new InMemoryStorageOptions { MaxExpirationTime = TimeSpan.FromSeconds(1) });
+        var noFilters = new JobFilterCollection();
+        _hangfireServer = new BackgroundJobServer(
+            new BackgroundJobServerOptions
+            {
+                ServerName = nameof(LatencyBenchmark),
+                WorkerCount = Workers,
+                IsLightweightServer = true,
+                FilterProvider = noFilters,
+            },
+            _hangfireStorage);
+        _hangfireClient = new BackgroundJobClient(_hangfireStorage, noFilters);
+    }
+
+    private async Task SetupQuartzAsync()
+    {
+        LatencyJobs.Current = this;
+
+        // As in ExternalLibrariesBenchmark: a standalone scheduler (nothing left in the process-wide repository), the
+        // in-memory store, two threads, the least idle wait Quartz accepts (scheduling a job wakes the scheduler thread
+        // at once anyway) and one trigger per acquisition round.
+        _quartzFactory = QuartzSchedulerBuilder.Create(quartz => quartz
+                .ConfigureScheduler(scheduler =>
+                {
+                    scheduler.InstanceName = nameof(LatencyBenchmark);
+                    scheduler.IdleWaitTime = TimeSpan.FromSeconds(1);
+                    scheduler.MaxBatchSize = 1;
+                })
+                .UseDefaultThreadPool(Workers)
+                .UseInMemoryStore(_ => { }))
+            .Build();
+        _quartzScheduler = await _quartzFactory.GetScheduler().ConfigureAwait(false);
+        await _quartzScheduler.Start().ConfigureAwait(false);
+    }
+
+    private void SetupCoravel()
+    {
+        // Coravel's hosted consumer (QueuingHost) drains the queue on a timer of whole seconds, 1 s at the least, so
+        // with it a task would wait for the next tick: up to a second. It is never started; instead a loop of the
+        // benchmark's own calls Queue.ConsumeQueueAsync, the call each tick makes, over and over. Between drains it
+        // pauses 1 ms (about what Task.Delay can wait here) rather than yielding: a loop that only yields would keep
+        // one of the machine's two cores busy polling an empty queue while the submitter spins on the other, and would
+        // measure that contention rather than Coravel. So a task waits up to about 1 ms for the next drain, and a
+        // drain runs the tasks it dequeued one after another (Coravel has no worker count).
+        var services = new ServiceCollection();
+        services.AddQueue();
+        _coravelServices = services.BuildServiceProvider();
+        _coravelQueue = _coravelServices.GetRequiredService<IQueue>();
+        var consumer = (CoravelQueue)_coravelQueue;
+        _coravelStop = new CancellationTokenSource();
+        var stop = _coravelStop.Token;
+        _coravelDrain = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                await consumer.ConsumeQueueAsync().ConfigureAwait(false);
+                await Task.Delay(TimeSpan.FromMilliseconds(1), stop).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+        });
     }
 
     [GlobalCleanup]
-    public void Cleanup()
+    public async Task Cleanup()
     {
         _channel?.Writer.TryComplete();
         Task.WaitAll(_consumers);
         _block?.Complete();
         _block?.Completion.Wait();
         _dispatcher?.Dispose();
+
+        // The server first: its workers use the storage until they stop.
+        _hangfireServer?.Dispose();
+        _hangfireStorage?.Dispose();
+        if (_quartzScheduler is not null)
+        {
+            await _quartzScheduler.Shutdown(waitForJobsToComplete: true).ConfigureAwait(false);
+        }
+
+        if (_quartzFactory is not null)
+        {
+            await _quartzFactory.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (_coravelStop is not null)
+        {
+            await _coravelStop.CancelAsync().ConfigureAwait(false);
+            await _coravelDrain!.ConfigureAwait(false);
+            _coravelStop.Dispose();
+        }
+
+        if (_coravelServices is not null)
+        {
+            await _coravelServices.DisposeAsync().ConfigureAwait(false);
+        }
+
+        LatencyJobs.Current = null;
         s_samples[System].Save(System);
         _remaining.Dispose();
     }
@@ -130,6 +270,16 @@ public class LatencyBenchmark
             case LatencySystem.HandRolledChannel:
                 _channel!.Writer.TryWrite(index);
                 break;
+            case LatencySystem.Hangfire:
+                _hangfireClient!.Enqueue(() => LatencyJobs.Run(index));
+                break;
+            case LatencySystem.Quartz:
+                var job = JobBuilder.Create<LatencyQuartzJob>().UsingJobData(LatencyQuartzJob.IndexKey, index).Build();
+                await _quartzScheduler!.ScheduleJob(job, TriggerBuilder.Create().StartNow().Build()).ConfigureAwait(false);
+                break;
+            case LatencySystem.Coravel:
+                _coravelQueue!.QueueTask(() => RunJob(index));
+                break;
             case LatencySystem.Dataflow:
                 var item = new Item(index);
                 ObserveDone(item.Completion.Task, index);
@@ -167,6 +317,13 @@ public class LatencyBenchmark
                 }
             }
         }
+    }
+
+    /// <summary>The job body of the systems with no per-job completion: done is when it returns.</summary>
+    internal void RunJob(int index)
+    {
+        _started[index] = Stopwatch.GetTimestamp();
+        MarkDone(index);
     }
 
     private void Run(int index, TaskCompletionSource<int> completion)

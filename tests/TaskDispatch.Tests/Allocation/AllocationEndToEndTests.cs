@@ -140,7 +140,7 @@ public sealed class AllocationEndToEndTests
                         violations.Enqueue($"{context.NodeName}: {now} cpu in flight, capacity {capacity[context.NodeName]}");
                     }
 
-                    InterlockedMax(ref box.Max, now);
+                    AtomicMax.Update(ref box.Max, now);
                     await Task.Yield();
                     Interlocked.Add(ref box.Value, -demand);
                 },
@@ -165,21 +165,6 @@ public sealed class AllocationEndToEndTests
             .AddNode("gpu", node => node.WithConcurrency(1).WithTags("gpu"))
             .AddNode("cpu", node => node.WithConcurrency(1))
             .Build();
-
-    private static void InterlockedMax(ref int target, int value)
-    {
-        var current = Volatile.Read(ref target);
-        while (value > current)
-        {
-            var seen = Interlocked.CompareExchange(ref target, value, current);
-            if (seen == current)
-            {
-                return;
-            }
-
-            current = seen;
-        }
-    }
 
     private sealed class StrongBox
     {

@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 
+using TaskDispatch.Tests.Support;
+
 namespace TaskDispatch.Tests.Recovery;
 
 /// <summary>A seeded fault-injection run: 100,000 tasks over 4 nodes with random attempt failures, a node that dies for
@@ -51,7 +53,7 @@ public sealed class ChaosTests
         {
             var node = context.NodeName[1] - '1';
             var now = Interlocked.Increment(ref running[node]);
-            InterlockedMax(ref maxRunning[node], now);
+            AtomicMax.Update(ref maxRunning[node], now);
             try
             {
                 if (node == 1 && Volatile.Read(ref n2Dead) != 0)
@@ -192,21 +194,6 @@ public sealed class ChaosTests
     {
         var hash = HashCode.Combine(seed, index, attempt);
         return (uint)hash % 100 < percent;
-    }
-
-    private static void InterlockedMax(ref int target, int value)
-    {
-        var current = Volatile.Read(ref target);
-        while (value > current)
-        {
-            var seen = Interlocked.CompareExchange(ref target, value, current);
-            if (seen == current)
-            {
-                return;
-            }
-
-            current = seen;
-        }
     }
 
     /// <summary>Checks what the scheduler offers the strategy: never a node that takes no work, and a probing node only

@@ -19,7 +19,7 @@ public sealed class FailoverTests
                 ? throw new NodeFailureException($"Node '{context.NodeName}' lost its worker process.") { NodeName = context.NodeName }
                 : ValueTask.FromResult(context.NodeName));
 
-        var completedOn = await OutcomeAsync(handle);
+        var completedOn = await Outcomes.OutcomeAsync(handle);
 
         Assert.That(completedOn, Is.EqualTo("b"));
         Assert.That(handle.State, Is.EqualTo(TaskState.Completed));
@@ -55,7 +55,7 @@ public sealed class FailoverTests
                 : ValueTask.FromResult(context.Attempt);
         });
 
-        Assert.That(await OutcomeAsync(handle), Is.EqualTo(2));
+        Assert.That(await Outcomes.OutcomeAsync(handle), Is.EqualTo(2));
         Assert.That(runs, Is.EqualTo(new[] { "a", "b" }));
         var offers = strategy.Offers.Where(offer => offer.TaskId == handle.Id).Select(static offer => offer.Candidates).ToArray();
         Assert.That(offers, Has.Length.EqualTo(2));
@@ -86,7 +86,7 @@ public sealed class FailoverTests
             await TestTimeouts.WaitUntilAsync(
                 () => handle.AttemptFailures.Count > 0 && Node(dispatcher, "a").ActiveTasks == 0,
                 "attempt 1 failed on a and a's slot is free");
-            Assert.That(await OutcomeAsync(await dispatcher.SubmitAsync(static context => ValueTask.FromResult(context.NodeName))), Is.EqualTo("a"), "a takes other work meanwhile");
+            Assert.That(await Outcomes.OutcomeAsync(await dispatcher.SubmitAsync(static context => ValueTask.FromResult(context.NodeName))), Is.EqualTo("a"), "a takes other work meanwhile");
             Assert.That(handle.State, Is.EqualTo(TaskState.Retrying));
             Assert.That(handle.Attempts, Is.EqualTo(1));
         }
@@ -95,7 +95,7 @@ public sealed class FailoverTests
             await blockerOnB.ReleaseAndWaitAsync();
         }
 
-        Assert.That(await OutcomeAsync(handle), Is.EqualTo("b"));
+        Assert.That(await Outcomes.OutcomeAsync(handle), Is.EqualTo("b"));
         Assert.That(runs, Is.EqualTo(new[] { "a", "b" }));
         Assert.That(handle.AttemptFailures, Has.Count.EqualTo(1));
     }
@@ -115,7 +115,7 @@ public sealed class FailoverTests
             throw new NodeFailureException($"Crash #{run} on '{context.NodeName}'.") { NodeName = context.NodeName };
         });
 
-        var error = await Assert.ThrowsAsync<NodeFailureException>(async () => await OutcomeAsync(handle));
+        var error = await Assert.ThrowsAsync<NodeFailureException>(async () => await Outcomes.OutcomeAsync(handle));
 
         // Node faults 1-3 are failed over (back to the only node, as no other could run the task); the 4th is beyond
         // DefaultMaxFailovers and the attempt limit (1 attempt) gives up.
@@ -142,7 +142,7 @@ public sealed class FailoverTests
             throw new NodeFailureException($"Node '{context.NodeName}' failed.") { NodeName = context.NodeName };
         });
 
-        await Assert.ThrowsAsync<NodeFailureException>(async () => await OutcomeAsync(handle));
+        await Assert.ThrowsAsync<NodeFailureException>(async () => await Outcomes.OutcomeAsync(handle));
 
         // a fails it, so b; b fails it too, so no node is left and the exclusion is lifted (round-robin wraps to a);
         // a fails it again, so b; the 4th node fault is beyond the failovers.
@@ -165,7 +165,7 @@ public sealed class FailoverTests
             },
             new TaskOptions { MaxAttempts = 2 });
 
-        await Assert.ThrowsAsync<NodeFailureException>(async () => await OutcomeAsync(handle));
+        await Assert.ThrowsAsync<NodeFailureException>(async () => await Outcomes.OutcomeAsync(handle));
 
         Assert.That(runs, Is.EqualTo(2));
         Assert.That(handle.Attempts, Is.EqualTo(2));
@@ -184,7 +184,7 @@ public sealed class FailoverTests
             return ValueTask.FromException<int>(new InvalidOperationException("The input is malformed."));
         });
 
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(async () => await OutcomeAsync(handle));
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(async () => await Outcomes.OutcomeAsync(handle));
 
         Assert.That(runs, Is.EqualTo(1));
         Assert.That(handle.State, Is.EqualTo(TaskState.Failed));
@@ -205,7 +205,7 @@ public sealed class FailoverTests
                 ? throw new IOException("The call to the worker failed.", new NodeFailureException("Worker unreachable.") { NodeName = context.NodeName })
                 : ValueTask.FromResult(context.NodeName));
 
-        Assert.That(await OutcomeAsync(handle), Is.EqualTo("b"));
+        Assert.That(await Outcomes.OutcomeAsync(handle), Is.EqualTo("b"));
         Assert.That(handle.AttemptFailures, Has.Count.EqualTo(1));
         Assert.That(handle.AttemptFailures[0].IsNodeFault, Is.True);
         Assert.That(handle.AttemptFailures[0].Exception, Is.InstanceOf<IOException>(), "the failure keeps the exception as thrown");
@@ -244,7 +244,7 @@ public sealed class FailoverTests
 
         dispatcher.SetNodeHealth("a", NodeHealth.Unavailable);
 
-        Assert.That(await OutcomeAsync(handle), Is.EqualTo("b"));
+        Assert.That(await Outcomes.OutcomeAsync(handle), Is.EqualTo("b"));
         await attemptOneCancelled.WaitAsync();
         Assert.That(handle.State, Is.EqualTo(TaskState.Completed));
         Assert.That(handle.Attempts, Is.EqualTo(2));
@@ -274,7 +274,7 @@ public sealed class FailoverTests
 
         var handle = await dispatcher.SubmitAsync(static context => ValueTask.FromResult($"{context.NodeName}#{context.Attempt}"));
 
-        Assert.That(await OutcomeAsync(handle), Is.EqualTo("b#2"));
+        Assert.That(await Outcomes.OutcomeAsync(handle), Is.EqualTo("b#2"));
         Assert.That(handle.AttemptFailures.Single().IsNodeFault, Is.True);
         Assert.That(handle.AttemptFailures.Single().NodeName, Is.EqualTo("a"));
     }
@@ -319,7 +319,7 @@ public sealed class FailoverTests
 
         time.Advance(TimeSpan.FromSeconds(1));
 
-        Assert.That(await OutcomeAsync(handle), Is.EqualTo(2));
+        Assert.That(await Outcomes.OutcomeAsync(handle), Is.EqualTo(2));
         Assert.That(stuckToken.IsCancellationRequested, Is.True, "the given-up attempt's token is cancelled");
         Assert.That(handle.Attempts, Is.EqualTo(2));
         Assert.That(handle.NodeName, Is.EqualTo("b"));
@@ -334,7 +334,7 @@ public sealed class FailoverTests
         releaseStuck.SetResult();
         await TestTimeouts.WaitUntilAsync(() => Node(dispatcher, "a").ActiveTasks == 0, "the given-up attempt returned and freed its slot");
 
-        Assert.That(await OutcomeAsync(handle), Is.EqualTo(2));
+        Assert.That(await Outcomes.OutcomeAsync(handle), Is.EqualTo(2));
         Assert.That(handle.Completion.Result, Is.EqualTo(2));
         Assert.That(handle.State, Is.EqualTo(TaskState.Completed));
         Assert.That(handle.AttemptFailures, Has.Count.EqualTo(1));
@@ -385,7 +385,7 @@ public sealed class FailoverTests
 
         time.Advance(TimeSpan.FromSeconds(10));
 
-        Assert.That(await OutcomeAsync(handle), Is.EqualTo("retry on b"));
+        Assert.That(await Outcomes.OutcomeAsync(handle), Is.EqualTo("retry on b"));
         Assert.That(executor.Calls, Is.EqualTo(1));
         Assert.That(handle.Attempts, Is.EqualTo(2));
         Assert.That(handle.AttemptFailures.Select(static f => (f.NodeName, f.IsNodeFault)), Is.EqualTo(new[] { ("a", true) }));
@@ -441,7 +441,7 @@ public sealed class FailoverTests
             Assert.That(await beaten.WaitAsync(TestTimeouts.Generous), Is.True, "the work heartbeated");
         }
 
-        Assert.That(await OutcomeAsync(handle), Is.EqualTo(1));
+        Assert.That(await Outcomes.OutcomeAsync(handle), Is.EqualTo(1));
         Assert.That(handle.Attempts, Is.EqualTo(1));
         Assert.That(handle.AttemptFailures, Is.Empty);
         Assert.That(handle.NodeName, Is.EqualTo("a"));
@@ -459,40 +459,13 @@ public sealed class FailoverTests
 
         var handle = await dispatcher.SubmitAsync(static context => ValueTask.FromResult(context.NodeName));
 
-        Assert.That(await OutcomeAsync(handle), Is.EqualTo("local"));
+        Assert.That(await Outcomes.OutcomeAsync(handle), Is.EqualTo("local"));
         Assert.That(executor.Calls, Is.EqualTo(1));
         Assert.That(handle.Attempts, Is.EqualTo(2));
         Assert.That(handle.AttemptFailures, Has.Count.EqualTo(1));
         Assert.That(handle.AttemptFailures[0].NodeName, Is.EqualTo("remote"));
         Assert.That(handle.AttemptFailures[0].IsNodeFault, Is.True);
         Assert.That(handle.AttemptFailures[0].Exception, Is.InstanceOf<NodeFailureException>());
-    }
-
-    /// <summary>Waits for the task's outcome, failing the test rather than hanging it if the task never ends.</summary>
-    private static async Task<T> OutcomeAsync<T>(TaskHandle<T> handle)
-    {
-        await WaitForEndAsync(handle);
-        return await handle;
-    }
-
-    private static async Task OutcomeAsync(TaskHandle handle)
-    {
-        await WaitForEndAsync(handle);
-        await handle;
-    }
-
-    private static async Task WaitForEndAsync(TaskHandle handle)
-    {
-        // Observes the end without its exception, so a timeout here can only mean the wait ran out.
-        var ended = handle.Completion.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        try
-        {
-            await ended.WaitAsync(TestTimeouts.Generous);
-        }
-        catch (TimeoutException)
-        {
-            Assert.Fail($"Task '{handle.Id}' did not finish; it is {handle.State} after {handle.Attempts} attempt(s).");
-        }
     }
 
     private static TaskDispatcher BuildTwoNodes() =>

@@ -53,7 +53,7 @@ public sealed class TimeoutTests
 
         time.Advance(TimeSpan.FromSeconds(1));
 
-        var error = await Assert.ThrowsAsync<TimeoutException>(async () => await OutcomeAsync(handle));
+        var error = await Assert.ThrowsAsync<TimeoutException>(async () => await Outcomes.OutcomeAsync(handle));
         Assert.That(error?.Message, Does.Contain(handle.Id));
         Assert.That(handle.State, Is.EqualTo(TaskState.Failed));
         Assert.That(handle.Exception, Is.SameAs(error));
@@ -62,7 +62,7 @@ public sealed class TimeoutTests
 
         // FIFO: had the timed-out task stayed queued, it would run on the freed slot before this one.
         await blocker.ReleaseAndWaitAsync();
-        await OutcomeAsync(await dispatcher.SubmitAsync(static _ => ValueTask.CompletedTask));
+        await Outcomes.OutcomeAsync(await dispatcher.SubmitAsync(static _ => ValueTask.CompletedTask));
         Assert.That(runs, Is.Zero);
         Assert.That(handle.Attempts, Is.Zero);
     }
@@ -101,7 +101,7 @@ public sealed class TimeoutTests
 
         time.Advance(TimeSpan.FromSeconds(1));
 
-        var error = await Assert.ThrowsAsync<TimeoutException>(async () => await OutcomeAsync(handle));
+        var error = await Assert.ThrowsAsync<TimeoutException>(async () => await Outcomes.OutcomeAsync(handle));
         Assert.That(attemptToken.IsCancellationRequested, Is.True);
         Assert.That(handle.State, Is.EqualTo(TaskState.Failed));
         Assert.That(handle.Attempts, Is.EqualTo(1), "the retry policy is not asked after the overall timeout");
@@ -131,14 +131,14 @@ public sealed class TimeoutTests
 
         time.Advance(TimeSpan.FromSeconds(1));
 
-        var error = await Assert.ThrowsAsync<TimeoutException>(async () => await OutcomeAsync(handle));
+        var error = await Assert.ThrowsAsync<TimeoutException>(async () => await Outcomes.OutcomeAsync(handle));
         Assert.That(handle.State, Is.EqualTo(TaskState.Failed));
         Assert.That(handle.Exception, Is.SameAs(error));
         Assert.That(handle.AttemptFailures.Select(static f => f.Exception), Has.Exactly(1).Items.And.All.InstanceOf<IOException>());
 
         // The retry would have been due at 1 min: it never comes.
         time.Advance(TimeSpan.FromMinutes(1));
-        await OutcomeAsync(await dispatcher.SubmitAsync(static _ => ValueTask.CompletedTask));
+        await Outcomes.OutcomeAsync(await dispatcher.SubmitAsync(static _ => ValueTask.CompletedTask));
         Assert.That(runs, Is.EqualTo(1));
         Assert.That(handle.Attempts, Is.EqualTo(1));
     }
@@ -169,7 +169,7 @@ public sealed class TimeoutTests
 
         time.Advance(TimeSpan.FromSeconds(1));
 
-        Assert.That(await OutcomeAsync(handle), Is.EqualTo(2));
+        Assert.That(await Outcomes.OutcomeAsync(handle), Is.EqualTo(2));
         Assert.That(handle.State, Is.EqualTo(TaskState.Completed));
         Assert.That(handle.Attempts, Is.EqualTo(2));
         Assert.That(handle.AttemptFailures, Has.Count.EqualTo(1));
@@ -220,11 +220,11 @@ public sealed class TimeoutTests
 
         if (expected == TaskState.Failed)
         {
-            await Assert.ThrowsAsync<TimeoutException>(async () => await OutcomeAsync(handle));
+            await Assert.ThrowsAsync<TimeoutException>(async () => await Outcomes.OutcomeAsync(handle));
         }
         else
         {
-            await Assert.CatchAsync<OperationCanceledException>(async () => await OutcomeAsync(handle));
+            await Assert.CatchAsync<OperationCanceledException>(async () => await Outcomes.OutcomeAsync(handle));
         }
 
         Assert.That(handle.State, Is.EqualTo(expected));
@@ -244,7 +244,7 @@ public sealed class TimeoutTests
         Assert.That(handle.Cancel(), Is.False);
         Assert.That(handle.State, Is.EqualTo(TaskState.Failed));
         Assert.That(handle.Exception, Is.InstanceOf<TimeoutException>());
-        await Assert.ThrowsAsync<TimeoutException>(async () => await OutcomeAsync(handle));
+        await Assert.ThrowsAsync<TimeoutException>(async () => await Outcomes.OutcomeAsync(handle));
         await blocker.ReleaseAndWaitAsync();
     }
 
@@ -256,7 +256,7 @@ public sealed class TimeoutTests
 
         var handle = await dispatcher.SubmitAsync(static _ => ValueTask.FromResult("done"), new TaskOptions { OverallTimeout = s_overall });
 
-        Assert.That(await OutcomeAsync(handle), Is.EqualTo("done"));
+        Assert.That(await Outcomes.OutcomeAsync(handle), Is.EqualTo("done"));
         time.Advance(s_overall * 2);
         Assert.That(handle.State, Is.EqualTo(TaskState.Completed));
         Assert.That(handle.Exception, Is.Null);
@@ -270,7 +270,7 @@ public sealed class TimeoutTests
 
         var handle = await dispatcher.SubmitAsync(static _ => ValueTask.FromResult(7), new TaskOptions { OverallTimeout = Timeout.InfiniteTimeSpan });
 
-        Assert.That(await OutcomeAsync(handle), Is.EqualTo(7));
+        Assert.That(await Outcomes.OutcomeAsync(handle), Is.EqualTo(7));
     }
 
     [TestCaseSource(nameof(InvalidTimeLimits))]
@@ -299,34 +299,6 @@ public sealed class TimeoutTests
         yield return new TestCaseData("options.HeartbeatTimeout", TimeSpan.FromSeconds(-1)).SetArgDisplayNames("HeartbeatTimeout", "negative");
         yield return new TestCaseData("options.HeartbeatTimeout", Timeout.InfiniteTimeSpan).SetArgDisplayNames("HeartbeatTimeout", "infinite");
         yield return new TestCaseData("options.HeartbeatTimeout", tooLong).SetArgDisplayNames("HeartbeatTimeout", "beyond MaxDelay");
-    }
-
-    /// <summary>Waits for the task's outcome, failing the test rather than hanging it if the task never ends; a task
-    /// that does end with a <see cref="TimeoutException"/> rethrows it as such.</summary>
-    private static async Task<T> OutcomeAsync<T>(TaskHandle<T> handle)
-    {
-        await WaitForEndAsync(handle);
-        return await handle;
-    }
-
-    private static async Task OutcomeAsync(TaskHandle handle)
-    {
-        await WaitForEndAsync(handle);
-        await handle;
-    }
-
-    private static async Task WaitForEndAsync(TaskHandle handle)
-    {
-        // Observes the end without its exception, so a timeout here can only mean the wait ran out.
-        var ended = handle.Completion.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        try
-        {
-            await ended.WaitAsync(TestTimeouts.Generous);
-        }
-        catch (TimeoutException)
-        {
-            Assert.Fail($"Task '{handle.Id}' did not finish; it is {handle.State} after {handle.Attempts} attempt(s).");
-        }
     }
 
     private static TaskDispatcher Build(FakeTimeProvider time, IRecoveryPolicy? recovery = null)
