@@ -26,7 +26,6 @@ public sealed partial class TaskContext
         _task = task;
         Attempt = attempt;
         Node = node;
-        NodeName = node.Name;
     }
 
     /// <summary>Gets the task's id.</summary>
@@ -39,7 +38,7 @@ public sealed partial class TaskContext
     public int Attempt { get; }
 
     /// <summary>Gets the name of the node running this attempt.</summary>
-    public string NodeName { get; }
+    public string NodeName => Node.Name;
 
     /// <summary>Gets the token cancelled when the task is cancelled, its attempt or overall time runs out, the engine
     /// gives the attempt up (its node failed, or it stopped heartbeating), or the dispatcher stops.</summary>
@@ -115,12 +114,15 @@ public sealed partial class TaskContext
     /// <summary>Claims the right to conclude the attempt; exactly one caller (its worker or the engine giving it up) wins.</summary>
     internal bool TryConclude() => Interlocked.CompareExchange(ref _concluded, 1, 0) == 0;
 
-    /// <summary>Installs the attempt's token source before it starts (for a timeout) and marks its start as a heartbeat.</summary>
+    /// <summary>Installs the attempt's token source before it starts (for a timeout) and, for tasks that heartbeat, marks its start as one.</summary>
     internal void Start(CancellationTokenSource? timeout)
     {
         _timeout = timeout;
         _cancellation = timeout;
-        Heartbeat();
+        if (_task.Options.HeartbeatTimeout is not null)
+        {
+            Heartbeat();
+        }
     }
 
     /// <summary>Cancels the attempt's token if it has been handed out; later reads see the request through the flags.</summary>

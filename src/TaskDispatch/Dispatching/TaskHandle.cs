@@ -23,7 +23,6 @@ public abstract partial class TaskHandle
     /// <summary>The per-task watchers, copy-on-write; <see langword="null"/> until the first <see cref="WatchAsync"/>.</summary>
     private Channel<TaskStateChange>[]? _watchers;
 
-    private TaskProgress? _progress;
     private Exception? _exception;
 
     /// <summary>1 while the task counts against <see cref="TaskDispatcherOptions.MaxPendingTasks"/>.</summary>
@@ -36,16 +35,6 @@ public abstract partial class TaskHandle
     /// <summary>The current (or last) attempt's context, so that a stop reaches a running attempt.</summary>
     private TaskContext? _context;
 
-    private CancellationTokenRegistration _cancellationRegistration;
-
-    /// <summary>The timer of a delayed start or a delayed retry.</summary>
-    private ITimer? _readyTimer;
-
-    /// <summary>The timer of <see cref="TaskOptions.OverallTimeout"/>.</summary>
-    private ITimer? _overallTimer;
-
-    /// <summary>The failed attempts so far, copy-on-write; written only by the owner of the attempt that failed.</summary>
-    private AttemptFailure[] _failures = [];
 
     private int _attempts;
     private string? _nodeName;
@@ -117,7 +106,7 @@ public abstract partial class TaskHandle
     public string? NodeName => Volatile.Read(ref _nodeName);
 
     /// <summary>Gets the latest progress the task reported, or <see langword="null"/> if it reported none.</summary>
-    public TaskProgress? Progress => Volatile.Read(ref _progress);
+    public TaskProgress? Progress => Volatile.Read(ref _extras)?.Progress;
 
     /// <summary>Gets the exception the task failed with, once it is <see cref="TaskState.Failed"/>.</summary>
     public Exception? Exception => Volatile.Read(ref _exception);
@@ -126,7 +115,28 @@ public abstract partial class TaskHandle
     public abstract Task Completion { get; }
 
     /// <summary>Raised on the reporting thread whenever the running task reports progress.</summary>
-    public event EventHandler<TaskProgress>? ProgressChanged;
+    public event EventHandler<TaskProgress>? ProgressChanged
+    {
+        add
+        {
+            var extras = Side;
+            lock (extras)
+            {
+                extras.ProgressChanged += value;
+            }
+        }
+
+        remove
+        {
+            if (Volatile.Read(ref _extras) is { } extras)
+            {
+                lock (extras)
+                {
+                    extras.ProgressChanged -= value;
+                }
+            }
+        }
+    }
 
     /// <summary>Gets the dispatcher that owns the task.</summary>
     internal TaskDispatcher Dispatcher { get; }
@@ -144,17 +154,8 @@ public abstract partial class TaskHandle
     /// <summary>Gets every failed attempt so far, oldest first: its number, node, exception and time, and whether it was
     /// a node fault. A task that ended <see cref="TaskState.Failed"/> after several attempts has them all here; awaiting
     /// it throws the last one's exception, which is also <see cref="Exception"/>.</summary>
-    public IReadOnlyList<AttemptFailure> AttemptFailures => Volatile.Read(ref _failures);
+    public IReadOnlyList<AttemptFailure> AttemptFailures => Volatile.Read(ref _extras) is { } extras ? Volatile.Read(ref extras.Failures) : [];
 
-    /// <summary>Gets or sets whether an attempt saved a checkpoint, which the dispatcher deletes when the task completes or is cancelled.</summary>
-    internal bool HasCheckpoint { get; set; }
-
-    /// <summary>Gets how many attempts ended in a node fault, which moved the task to another node.</summary>
-    internal int NodeFaults { get; private set; }
-
-    /// <summary>The nodes a retry must avoid because an attempt of the task failed there with a node fault; written by
-    /// the owner of the failed attempt before the retry is posted, read by scheduler steps.</summary>
-    internal NodeRuntime[]? ExcludedNodes { get; set; }
 
     /// <summary>Gets whether someone watches this task, so that transitions must be published.</summary>
     internal bool HasWatchers => Volatile.Read(ref _watchers) is not null;
@@ -306,13 +307,13 @@ public abstract partial class TaskHandle
     {
         if (token.CanBeCanceled)
         {
-            _cancellationRegistration = token.UnsafeRegister(static state => ((TaskHandle)state!).Cancel(), this);
+            Side.CancellationRegistration = token.UnsafeRegister(static state => ((TaskHandle)state!).Cancel(), this);
         }
     }
 
     internal void SetReadyTimer(ITimer timer)
     {
-        Volatile.Write(ref _readyTimer, timer);
+        Volatile.Write(ref Side.ReadyTimer, timer);
 
         // A cancellation that finished the task before the timer was stored could not dispose it.
         if (IsFinished)
@@ -321,14 +322,21 @@ public abstract partial class TaskHandle
         }
     }
 
-    internal void DisposeReadyTimer() => Interlocked.Exchange(ref _readyTimer, null)?.Dispose();
+    internal void DisposeReadyTimer()
+    {
+        if (Volatile.Read(ref _extras) is { } extras)
+        {
+            Interlocked.Exchange(ref extras.ReadyTimer, null)?.Dispose();
+        }
+    }
 
     internal void SetOverallTimer(ITimer timer)
     {
-        Volatile.Write(ref _overallTimer, timer);
+        var extras = Side;
+        Volatile.Write(ref extras.OverallTimer, timer);
         if (IsFinished)
         {
-            Interlocked.Exchange(ref _overallTimer, null)?.Dispose();
+            Interlocked.Exchange(ref extras.OverallTimer, null)?.Dispose();
         }
     }
 
@@ -383,42 +391,32 @@ public abstract partial class TaskHandle
         return true;
     }
 
-    /// <summary>Gets or sets the task's activity when someone listens to <see cref="TaskDispatchTracing.SourceName"/>.</summary>
-    internal System.Diagnostics.Activity? TraceActivity { get; set; }
-
-    /// <summary>Gets or sets why the scheduler chose the current attempt's node; set only for traced tasks.</summary>
-    internal string? PlacementReason { get; set; }
-
     /// <summary>Gets or sets the <see cref="TimeProvider"/> timestamp of the submission, when the dispatcher measures timings.</summary>
     internal long SubmittedTimestamp { get; set; }
-
-    /// <summary>Gets the <see cref="TimeProvider"/> timestamp of the first failed attempt, or 0.</summary>
-    internal long FirstFailureTimestamp { get; private set; }
-
-    /// <summary>Gets the <see cref="TimeProvider"/> timestamp of the latest failed attempt, or 0.</summary>
-    internal long LastFailureTimestamp { get; private set; }
 
     /// <summary>Records a failed attempt; called only by the party concluding that attempt, before it changes the state.</summary>
     internal void RecordFailure(AttemptFailure failure)
     {
-        LastFailureTimestamp = Dispatcher.TimeProvider.GetTimestamp();
-        if (FirstFailureTimestamp == 0)
+        var extras = Side;
+        extras.LastFailureTimestamp = Dispatcher.TimeProvider.GetTimestamp();
+        if (extras.FirstFailureTimestamp == 0)
         {
-            FirstFailureTimestamp = LastFailureTimestamp;
+            extras.FirstFailureTimestamp = extras.LastFailureTimestamp;
         }
 
         if (failure.IsNodeFault)
         {
-            NodeFaults++;
+            extras.NodeFaults++;
         }
 
-        Volatile.Write(ref _failures, [.. _failures, failure]);
+        Volatile.Write(ref extras.Failures, [.. extras.Failures, failure]);
     }
 
     internal void ReportProgress(TaskProgress progress)
     {
-        Volatile.Write(ref _progress, progress);
-        ProgressChanged?.Invoke(this, progress);
+        var extras = Side;
+        Volatile.Write(ref extras.Progress, progress);
+        Volatile.Read(ref extras.ProgressChanged)?.Invoke(this, progress);
     }
 
     /// <summary>Moves from <paramref name="from"/> to the non-terminal <paramref name="to"/>.</summary>
@@ -496,9 +494,12 @@ public abstract partial class TaskHandle
         }
 
         ReleasePermit();
-        _cancellationRegistration.Unregister();
-        DisposeReadyTimer();
-        Interlocked.Exchange(ref _overallTimer, null)?.Dispose();
+        if (Volatile.Read(ref _extras) is { } extras)
+        {
+            extras.CancellationRegistration.Unregister();
+            Interlocked.Exchange(ref extras.ReadyTimer, null)?.Dispose();
+            Interlocked.Exchange(ref extras.OverallTimer, null)?.Dispose();
+        }
         Dispatcher.OnFinished(this, previous, terminal, next >> VersionShift);
 
         // Observers and watchers have heard before the awaiter resumes, so an awaiting caller sees them consistent.
