@@ -2,8 +2,6 @@ using BenchmarkDotNet.Attributes;
 using Coravel;
 using Coravel.Queuing.Interfaces;
 using Hangfire;
-using Hangfire.Common;
-using Hangfire.InMemory;
 using Microsoft.Extensions.DependencyInjection;
 using Quartz;
 using CoravelQueue = Coravel.Queuing.Queue;
@@ -39,12 +37,8 @@ public class ExternalLibrariesBenchmark
     private TaskDispatcher? _dispatcher;
     private TaskHandle<int>[] _handles = [];
 
-    private InMemoryStorage? _hangfireStorage;
-    private BackgroundJobServer? _hangfireServer;
-    private BackgroundJobClient? _hangfireClient;
-
-    private StandaloneSchedulerFactory? _quartzFactory;
-    private IScheduler? _quartzScheduler;
+    private HangfireHost? _hangfire;
+    private QuartzHost? _quartz;
 
     private ServiceProvider? _coravelServices;
     private IQueue? _coravelQueue;
@@ -78,62 +72,14 @@ public class ExternalLibrariesBenchmark
     {
         HangfireSignalJob.Countdown = _countdown;
 
-        // The storage is handed to the server and the client directly instead of through
-        // GlobalConfiguration.UseInMemoryStorage, which would set the process-wide JobStorage.Current for every
-        // benchmark class that runs after this one. Hangfire.InMemory fetches from its queues by blocking on a signal,
-        // so it has no polling interval to lower.
-        _hangfireStorage = new InMemoryStorage(new InMemoryStorageOptions
-        {
-            // Succeeded jobs are kept 3 hours by default: every iteration's 10,000 would pile up in the store and each
-            // operation would run against a larger one. Expired after a second (the store evicts every 5 s), they keep
-            // it at a steady size. This caps only the expiry of finished jobs, never of jobs still waiting to run.
-            MaxExpirationTime = TimeSpan.FromSeconds(1),
-        });
-
-        // No job filters. Hangfire's defaults (GlobalJobFilters: culture capture, automatic retry, statistics history,
-        // continuations) each read or write the storage for every job, and none of them serves a no-op job that never
-        // fails and has no continuation: with them an operation measured about 250 ms and 257 MB instead of about
-        // 140 ms and 76 MB. The empty collection is handed to this client and server only; GlobalJobFilters, which
-        // every other Hangfire user in the process would see, is left as it is.
-        var noFilters = new JobFilterCollection();
-        _hangfireServer = new BackgroundJobServer(
-            new BackgroundJobServerOptions
-            {
-                ServerName = nameof(ExternalLibrariesBenchmark),
-                WorkerCount = WorkerSlots,
-                // Only the workers and the two required watchdogs: no delayed or recurring job schedulers polling the
-                // storage on the same two cores. Enqueued jobs never go through those schedulers, so their
-                // SchedulePollingInterval has no bearing on latency here.
-                IsLightweightServer = true,
-                FilterProvider = noFilters,
-            },
-            _hangfireStorage);
-        _hangfireClient = new BackgroundJobClient(_hangfireStorage, noFilters);
+        _hangfire = new HangfireHost(nameof(ExternalLibrariesBenchmark), WorkerSlots);
     }
 
     [GlobalSetup(Target = nameof(Quartz))]
     public async Task SetupQuartz()
     {
-        // The standalone builder keeps the scheduler in a container of its own, so nothing is left in a process-wide
-        // scheduler repository for later benchmark classes.
-        _quartzFactory = QuartzSchedulerBuilder.Create(quartz => quartz
-                .ConfigureScheduler(scheduler =>
-                {
-                    scheduler.InstanceName = nameof(ExternalLibrariesBenchmark);
-                    // The minimum Quartz accepts. Scheduling a job wakes the scheduler thread at once anyway; this only
-                    // bounds how long an idle scheduler sleeps before it looks at the store again.
-                    scheduler.IdleWaitTime = TimeSpan.FromSeconds(1);
-                    // One trigger per acquisition round (quartz.scheduler.batchTriggerAcquisitionMaxCount), which is what
-                    // the in-memory store picks by itself, stated so nobody "tunes" it: acquiring as many as there are
-                    // threads (2) measured 3-7 % slower on this burst of one-off triggers, as Quartz's own docs report.
-                    scheduler.MaxBatchSize = 1;
-                })
-                .UseDefaultThreadPool(WorkerSlots)
-                .UseInMemoryStore(_ => { }))
-            .Build();
-        _quartzScheduler = await _quartzFactory.GetScheduler();
-        _quartzScheduler.Context[QuartzSignalJob.CountdownKey] = _countdown;
-        await _quartzScheduler.Start();
+        _quartz = await QuartzHost.StartAsync(nameof(ExternalLibrariesBenchmark), WorkerSlots).ConfigureAwait(false);
+        _quartz.Scheduler.Context[QuartzSignalJob.CountdownKey] = _countdown;
     }
 
     [GlobalSetup(Target = nameof(Coravel))]
@@ -162,24 +108,14 @@ public class ExternalLibrariesBenchmark
         _dispatcher?.Dispose();
         _dispatcher = null;
 
-        // The server first: its workers use the storage until they stop.
-        _hangfireServer?.Dispose();
-        _hangfireServer = null;
-        _hangfireStorage?.Dispose();
-        _hangfireStorage = null;
-        _hangfireClient = null;
+        _hangfire?.Dispose();
+        _hangfire = null;
         HangfireSignalJob.Countdown = null;
 
-        if (_quartzScheduler is not null)
+        if (_quartz is not null)
         {
-            await _quartzScheduler.Shutdown(waitForJobsToComplete: true);
-            _quartzScheduler = null;
-        }
-
-        if (_quartzFactory is not null)
-        {
-            await _quartzFactory.DisposeAsync();
-            _quartzFactory = null;
+            await _quartz.DisposeAsync();
+            _quartz = null;
         }
 
         if (_coravelServices is not null)
@@ -203,7 +139,7 @@ public class ExternalLibrariesBenchmark
     [Benchmark(Description = "Hangfire, InMemory storage, 2 workers")]
     public Task Hangfire()
     {
-        var client = _hangfireClient!;
+        var client = _hangfire!.Client;
         _countdown.Reset(JobCount);
         for (var i = 0; i < JobCount; i++)
         {
@@ -225,7 +161,7 @@ public class ExternalLibrariesBenchmark
             jobs.Add(JobBuilder.Create<QuartzSignalJob>().Build(), [TriggerBuilder.Create().StartNow().Build()]);
         }
 
-        await _quartzScheduler!.ScheduleJobs(jobs).AsTask().WaitAsync(s_operationTimeout);
+        await _quartz!.Scheduler.ScheduleJobs(jobs).AsTask().WaitAsync(s_operationTimeout);
         await _countdown.WaitAsync(nameof(Quartz), s_operationTimeout);
     }
 

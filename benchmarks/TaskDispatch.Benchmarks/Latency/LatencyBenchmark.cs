@@ -5,10 +5,9 @@ using BenchmarkDotNet.Attributes;
 using Coravel;
 using Coravel.Queuing.Interfaces;
 using Hangfire;
-using Hangfire.Common;
-using Hangfire.InMemory;
 using Microsoft.Extensions.DependencyInjection;
 using Quartz;
+using TaskDispatch.Benchmarks.External;
 using CoravelQueue = Coravel.Queuing.Queue;
 
 namespace TaskDispatch.Benchmarks;
@@ -41,12 +40,8 @@ public class LatencyBenchmark
     private TaskDispatcher? _dispatcher;
     private CountdownEvent _remaining = null!;
 
-    private InMemoryStorage? _hangfireStorage;
-    private BackgroundJobServer? _hangfireServer;
-    private BackgroundJobClient? _hangfireClient;
-
-    private StandaloneSchedulerFactory? _quartzFactory;
-    private IScheduler? _quartzScheduler;
+    private HangfireHost? _hangfire;
+    private QuartzHost? _quartz;
 
     private ServiceProvider? _coravelServices;
     private IQueue? _coravelQueue;
@@ -121,43 +116,14 @@ public class LatencyBenchmark
     {
         LatencyJobs.Current = this;
 
-        // As in ExternalLibrariesBenchmark: the storage is handed to the server and the client directly rather than set
-        // process-wide; it fetches by blocking on a signal (no polling interval); finished jobs expire after a second so
-        // the store stays at a steady size; no job filters, for this client and server only; a lightweight server (the
-        // workers and the required watchdogs, no schedulers polling the storage) with one worker per slot.
-        _hangfireStorage = new InMemoryStorage(new InMemoryStorageOptions { MaxExpirationTime = TimeSpan.FromSeconds(1) });
-        var noFilters = new JobFilterCollection();
-        _hangfireServer = new BackgroundJobServer(
-            new BackgroundJobServerOptions
-            {
-                ServerName = nameof(LatencyBenchmark),
-                WorkerCount = Workers,
-                IsLightweightServer = true,
-                FilterProvider = noFilters,
-            },
-            _hangfireStorage);
-        _hangfireClient = new BackgroundJobClient(_hangfireStorage, noFilters);
+        _hangfire = new HangfireHost(nameof(LatencyBenchmark), Workers);
     }
 
     private async Task SetupQuartzAsync()
     {
         LatencyJobs.Current = this;
 
-        // As in ExternalLibrariesBenchmark: a standalone scheduler (nothing left in the process-wide repository), the
-        // in-memory store, two threads, the least idle wait Quartz accepts (scheduling a job wakes the scheduler thread
-        // at once anyway) and one trigger per acquisition round.
-        _quartzFactory = QuartzSchedulerBuilder.Create(quartz => quartz
-                .ConfigureScheduler(scheduler =>
-                {
-                    scheduler.InstanceName = nameof(LatencyBenchmark);
-                    scheduler.IdleWaitTime = TimeSpan.FromSeconds(1);
-                    scheduler.MaxBatchSize = 1;
-                })
-                .UseDefaultThreadPool(Workers)
-                .UseInMemoryStore(_ => { }))
-            .Build();
-        _quartzScheduler = await _quartzFactory.GetScheduler().ConfigureAwait(false);
-        await _quartzScheduler.Start().ConfigureAwait(false);
+        _quartz = await QuartzHost.StartAsync(nameof(LatencyBenchmark), Workers).ConfigureAwait(false);
     }
 
     private void SetupCoravel()
@@ -195,17 +161,10 @@ public class LatencyBenchmark
         _block?.Completion.Wait();
         _dispatcher?.Dispose();
 
-        // The server first: its workers use the storage until they stop.
-        _hangfireServer?.Dispose();
-        _hangfireStorage?.Dispose();
-        if (_quartzScheduler is not null)
+        _hangfire?.Dispose();
+        if (_quartz is not null)
         {
-            await _quartzScheduler.Shutdown(waitForJobsToComplete: true).ConfigureAwait(false);
-        }
-
-        if (_quartzFactory is not null)
-        {
-            await _quartzFactory.DisposeAsync().ConfigureAwait(false);
+            await _quartz.DisposeAsync().ConfigureAwait(false);
         }
 
         if (_coravelStop is not null)
@@ -271,11 +230,11 @@ public class LatencyBenchmark
                 _channel!.Writer.TryWrite(index);
                 break;
             case LatencySystem.Hangfire:
-                _hangfireClient!.Enqueue(() => LatencyJobs.Run(index));
+                _hangfire!.Client.Enqueue(() => LatencyJobs.Run(index));
                 break;
             case LatencySystem.Quartz:
                 var job = JobBuilder.Create<LatencyQuartzJob>().UsingJobData(LatencyQuartzJob.IndexKey, index).Build();
-                await _quartzScheduler!.ScheduleJob(job, TriggerBuilder.Create().StartNow().Build()).ConfigureAwait(false);
+                await _quartz!.Scheduler.ScheduleJob(job, TriggerBuilder.Create().StartNow().Build()).ConfigureAwait(false);
                 break;
             case LatencySystem.Coravel:
                 _coravelQueue!.QueueTask(() => RunJob(index));
