@@ -97,10 +97,16 @@ public interface ITaskDispatcher : IAsyncDisposable
     /// <exception cref="InvalidOperationException">Thrown when the dispatcher is stopping.</exception>
     NodeSnapshot AddNode(string name, Action<NodeOptions>? configure = null);
 
-    /// <summary>Sets a node's health: only healthy and degraded nodes get new work; running tasks continue either way.</summary>
+    /// <summary>Sets a node's health: only healthy and degraded nodes get new work. Marking a node
+    /// <see cref="NodeHealth.Unavailable"/> gives up its running attempts as node faults (their tasks move to other
+    /// nodes); other healths let running attempts finish. Setting a health by hand resets the node's circuit breaker.</summary>
     /// <param name="name">The node's name.</param>
     /// <param name="health">The new health.</param>
     /// <exception cref="ArgumentException">Thrown when no node has that name.</exception>
+    /// <remarks>The change takes effect in a scheduler step, between two placement decisions, and the call waits for that
+    /// step, so that no placement decided after it returns uses the old health. Steps call observers and policies: do not
+    /// call this while holding a lock that an observer or a policy also takes. Called from inside a step (from an
+    /// observer or a policy), it does not wait, and the step under way may still place work by the old health.</remarks>
     void SetNodeHealth(string name, NodeHealth health);
 
     /// <summary>Stops giving a node new work and waits until the tasks it runs have finished; <see cref="SetNodeHealth"/>

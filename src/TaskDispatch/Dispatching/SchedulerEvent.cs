@@ -3,12 +3,13 @@ namespace TaskDispatch;
 /// <summary>A message to the scheduler, the single owner of the ready queue and of slot accounting.</summary>
 internal readonly struct SchedulerEvent
 {
-    private SchedulerEvent(SchedulerEventKind kind, TaskHandle task, NodeRuntime? node, long processingTicks = -1)
+    private SchedulerEvent(SchedulerEventKind kind, TaskHandle task, NodeRuntime? node, long processingTicks = -1, long placement = 0)
     {
         Kind = kind;
         Task = task;
         Node = node;
         ProcessingTicks = processingTicks;
+        Placement = placement;
     }
 
     internal SchedulerEventKind Kind { get; }
@@ -23,8 +24,11 @@ internal readonly struct SchedulerEvent
 
     internal static SchedulerEvent Ready(TaskHandle task) => new(SchedulerEventKind.Ready, task, null);
 
-    internal static SchedulerEvent SlotFreed(TaskHandle task, NodeRuntime node, TimeSpan? succeededAfter) =>
-        new(SchedulerEventKind.SlotFreed, task, node, succeededAfter?.Ticks ?? -1);
+    /// <summary>The placement whose slot is freed (<see cref="TaskHandle.Placement"/> when it was handed to the node).</summary>
+    internal long Placement { get; }
+
+    internal static SchedulerEvent SlotFreed(TaskHandle task, NodeRuntime node, TimeSpan? succeededAfter, long placement) =>
+        new(SchedulerEventKind.SlotFreed, task, node, succeededAfter?.Ticks ?? -1, placement);
 
     internal static SchedulerEvent Removed(TaskHandle task) => new(SchedulerEventKind.Removed, task, null);
 

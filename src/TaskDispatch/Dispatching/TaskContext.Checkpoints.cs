@@ -17,11 +17,12 @@ public sealed partial class TaskContext
         Heartbeat();
         ThrowIfNotCurrent(cancellationToken);
         var store = Owner.Checkpoints;
-        await store.SaveAsync(new TaskCheckpoint(TaskId, Attempt, data, TimeProvider.GetUtcNow()), cancellationToken).ConfigureAwait(false);
+        await store.SaveAsync(new TaskCheckpoint(TaskId, Attempt, data, TimeProvider.GetUtcNow(), _task.SequenceNumber), cancellationToken).ConfigureAwait(false);
         _task.HasCheckpoint = true;
 
-        // A task that completed while this (given-up) attempt was saving must not leave a checkpoint for a new task with its id.
-        if (_task.State == TaskState.Completed)
+        // A task that completed or was cancelled while this attempt was saving found no checkpoint to delete when it
+        // ended; it must not leave one behind for a new task with its id. (A failed task keeps it on purpose.)
+        if (_task.State is TaskState.Completed or TaskState.Cancelled)
         {
             await store.DeleteAsync(TaskId, CancellationToken.None).ConfigureAwait(false);
         }

@@ -39,6 +39,8 @@ public sealed partial class TaskDispatcher
                 }
             }
 
+            // Read before the attempt starts: the task is placed again only after this attempt has ended.
+            var placement = task.Placement;
             AttemptOutcome outcome = default;
             try
             {
@@ -48,12 +50,15 @@ public sealed partial class TaskDispatcher
             {
                 // RunAttemptAsync contains the task's own failures; anything here is an engine defect. Never strand the task.
                 Log.EngineFailed(_logger, Name, exception);
+                // From the attempt's state word: ends the task only if this attempt still owns it, whether or not the
+                // attempt was already concluded when the defect struck.
                 if (slot.Current is not { } context)
                 {
                     task.TryFinish(TaskState.Failed, exception);
                 }
-                else if (context.TryConclude())
+                else
                 {
+                    context.TryConclude();
                     task.TryFinishAttempt(context, TaskState.Failed, exception);
                 }
             }
@@ -63,7 +68,7 @@ public sealed partial class TaskDispatcher
             // Freeing the slot runs a scheduler step here when none is running, which hands this worker its next task.
             // A success is reported before the task is marked finished: the intake is FIFO, so a learning policy has the
             // duration before it sees any task its submitter sends after awaiting this one.
-            Post(SchedulerEvent.SlotFreed(task, node, outcome.SucceededAfter));
+            Post(SchedulerEvent.SlotFreed(task, node, outcome.SucceededAfter, placement));
             if (outcome.SucceededAfter is not null)
             {
                 if (task.TryFinishAttempt(outcome.Context!, TaskState.Completed, null) && task.FirstFailureTimestamp != 0)
@@ -111,7 +116,16 @@ public sealed partial class TaskDispatcher
 
         var attempt = task.BeginAttempt();
         node.RecordStart();
-        context.IsProbe = ReferenceEquals(node.Snapshot.ProbeTask, task);
+        context.IsProbe = node.Snapshot.ProbePlacement == task.Placement;
+
+        // Measured and traced before the attempt is published: whoever concludes it from then on ends its activity.
+        MeasureAttemptStarted(task, node, attempt);
+        TraceAttemptStarted(task, context);
+        if (task.LastFailureTimestamp != 0)
+        {
+            CountRestartDelay(task);
+        }
+
         slot.Current = context;
 
         // A node marked unavailable gives up the attempts in its slots. Publishing ours (full fence) before reading the
@@ -123,13 +137,6 @@ public sealed partial class TaskDispatcher
             AbandonAttempt(context, new NodeFailureException($"Node '{node.Name}' was marked unavailable as task '{task.Id}' attempt {attempt} started on it.") { NodeName = node.Name });
             context.End();
             return default;
-        }
-
-        MeasureAttemptStarted(task, node, attempt);
-        TraceAttemptStarted(task, context);
-        if (task.LastFailureTimestamp != 0)
-        {
-            CountRestartDelay(task);
         }
         if (task.Options.HeartbeatTimeout is { } heartbeatTimeout)
         {
@@ -155,6 +162,7 @@ public sealed partial class TaskDispatcher
                     task.Cancel();
                     if (context.TryConclude())
                     {
+                        TraceAttemptEnded(context, "cancelled", null, null);
                         task.TryFinishAttempt(context, TaskState.Cancelled, null);
                     }
 
@@ -249,6 +257,7 @@ public sealed partial class TaskDispatcher
         if (context.Handle.IsCancellationRequested)
         {
             var (state, stopError) = context.Handle.StopOutcome();
+            TraceAttemptEnded(context, "abandoned", error, null);
             context.Handle.TryFinishAttempt(context, state, stopError);
             return;
         }

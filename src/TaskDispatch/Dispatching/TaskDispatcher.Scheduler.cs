@@ -31,6 +31,9 @@ public sealed partial class TaskDispatcher
     /// <summary>Dequeued tasks that no node can take now (constraints or a strategy that declined), in policy order.</summary>
     private readonly List<TaskHandle> _parked = [];
 
+    /// <summary>Hand-offs to nodes so far, numbering each (<see cref="TaskHandle.Placement"/>); owned by the running step.</summary>
+    private long _placements;
+
     /// <summary>Free slots over all nodes; owned by the running step.</summary>
     private int _freeSlots;
 
@@ -161,10 +164,10 @@ public sealed partial class TaskDispatcher
                 var node = item.Node!;
                 var offered = node.Snapshot.OfferedSlots;
                 node.Snapshot.ActiveTasks--;
-                if (ReferenceEquals(node.Snapshot.ProbeTask, task))
+                if (node.Snapshot.ProbePlacement == item.Placement)
                 {
                     // The probe is over; if it decided nothing (it never ran), the next task may probe.
-                    node.Snapshot.ProbeTask = null;
+                    node.Snapshot.ProbePlacement = 0;
                 }
 
                 if (!node.Removed)
@@ -223,7 +226,7 @@ public sealed partial class TaskDispatcher
             node.Snapshot.Health = node.RequestedHealth;
             if (node.Snapshot.Health != NodeHealth.Probing)
             {
-                node.Snapshot.ProbeTask = null;
+                node.Snapshot.ProbePlacement = 0;
             }
 
             free += node.Snapshot.OfferedSlots;
@@ -463,9 +466,10 @@ public sealed partial class TaskDispatcher
         var offered = target.Snapshot.OfferedSlots;
         target.Snapshot.ActiveTasks++;
         target.Snapshot.TasksAssigned++;
+        task.Placement = ++_placements;
         if (target.Snapshot.Health == NodeHealth.Probing)
         {
-            target.Snapshot.ProbeTask = task;
+            target.Snapshot.ProbePlacement = task.Placement;
         }
 
         _freeSlots += target.Snapshot.OfferedSlots - offered;

@@ -141,6 +141,11 @@ public abstract partial class TaskHandle
     /// <summary>Gets the dispatcher that owns the task.</summary>
     internal TaskDispatcher Dispatcher { get; }
 
+    /// <summary>The number of the task's latest hand-off to a node, unique within the dispatcher; written by the step that
+    /// places it, read by the worker that takes it (through the node's channel). A probe is known by it, not by its
+    /// task, so a given-up attempt of the same task that frees its slot later cannot end the probe.</summary>
+    internal long Placement { get; set; }
+
     /// <summary>Where the scheduler keeps the task; read and written only inside scheduler steps.</summary>
     internal TaskLocation Location { get; set; }
 

@@ -3,7 +3,8 @@ namespace TaskDispatch;
 /// <summary>One node's circuit breaker: counts attempt outcomes and drives the node's health through
 /// <see cref="NodeHealth.Quarantined"/> and <see cref="NodeHealth.Probing"/> back to <see cref="NodeHealth.Healthy"/>.</summary>
 /// <remarks>State changes happen under the node's lock, which <c>SetNodeHealth</c> also takes; outcomes come from the
-/// node's workers and its break timer. After each health change the dispatcher recounts slots in a scheduler step.</remarks>
+/// node's workers and its break timer. A success on a closed circuit only counts, without the lock; failures, probes and
+/// window changes take it. After each health change the dispatcher recounts slots in a scheduler step.</remarks>
 internal sealed class NodeCircuitBreaker
 {
     private static readonly TimerCallback s_onBreakOver = static state => ((NodeCircuitBreaker)state!).OnBreakOver();
@@ -13,7 +14,7 @@ internal sealed class NodeCircuitBreaker
     private readonly TimeProvider _timeProvider;
     private readonly Action<NodeRuntime, NodeHealth> _onHealthChanged;
 
-    private CircuitState _state;
+    private volatile CircuitState _state;
     private int _consecutiveFailures;
     private int _windowAttempts;
     private int _windowFailures;
@@ -45,8 +46,21 @@ internal sealed class NodeCircuitBreaker
     /// <param name="isProbe">Whether the attempt was the probe of a half-open circuit.</param>
     internal void OnAttemptEnded(Exception? error, bool isProbe)
     {
-        // As in Polly, a failure the predicate does not handle counts as a success.
-        var failed = error is not null && (_options.ShouldHandle is not { } shouldHandle || shouldHandle(error));
+        // As in Polly, a failure the predicate does not handle counts as a success; a predicate that throws counts the
+        // failure (the engine must carry on whatever user code does here).
+        var failed = error is not null && Handles(error);
+        if (!failed && !isProbe && _state == CircuitState.Closed && _timeProvider.GetElapsedTime(Volatile.Read(ref _windowStart)) <= _options.SamplingDuration)
+        {
+            // The common case, a success on a healthy node, takes no lock: it only counts.
+            Interlocked.Increment(ref _windowAttempts);
+            if (Volatile.Read(ref _consecutiveFailures) != 0)
+            {
+                Interlocked.Exchange(ref _consecutiveFailures, 0);
+            }
+
+            return;
+        }
+
         NodeHealth? changed = null;
         lock (_node)
         {
@@ -72,6 +86,18 @@ internal sealed class NodeCircuitBreaker
         }
     }
 
+    private bool Handles(Exception error)
+    {
+        try
+        {
+            return _options.ShouldHandle is not { } shouldHandle || shouldHandle(error);
+        }
+        catch (Exception)
+        {
+            return true;
+        }
+    }
+
     /// <summary>Forgets everything after someone set the node's health by hand; called under the node's lock.</summary>
     internal void Reset()
     {
@@ -90,15 +116,15 @@ internal sealed class NodeCircuitBreaker
             StartWindow();
         }
 
-        _windowAttempts++;
+        Interlocked.Increment(ref _windowAttempts);
         if (!failed)
         {
-            _consecutiveFailures = 0;
+            Interlocked.Exchange(ref _consecutiveFailures, 0);
             return false;
         }
 
         _windowFailures++;
-        _consecutiveFailures++;
+        Interlocked.Increment(ref _consecutiveFailures);
         return _consecutiveFailures >= _options.ConsecutiveFailures
             || (_windowAttempts >= _options.MinimumThroughput && _windowFailures >= _options.FailureRatio * _windowAttempts);
     }
@@ -141,9 +167,9 @@ internal sealed class NodeCircuitBreaker
 
     private void StartWindow()
     {
-        _windowStart = _timeProvider.GetTimestamp();
-        _windowAttempts = 0;
+        Volatile.Write(ref _windowStart, _timeProvider.GetTimestamp());
+        Interlocked.Exchange(ref _windowAttempts, 0);
         _windowFailures = 0;
-        _consecutiveFailures = 0;
+        Interlocked.Exchange(ref _consecutiveFailures, 0);
     }
 }

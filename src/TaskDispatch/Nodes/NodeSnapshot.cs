@@ -80,12 +80,13 @@ public sealed class NodeSnapshot
     internal int OfferedSlots => Health switch
     {
         NodeHealth.Healthy or NodeHealth.Degraded => FreeSlots,
-        NodeHealth.Probing => ProbeTask is null && FreeSlots > 0 ? 1 : 0,
+        NodeHealth.Probing => ProbePlacement == 0 && FreeSlots > 0 ? 1 : 0,
         _ => 0,
     };
 
-    /// <summary>The task sent to a probing node as its probe, until its slot is freed; owned by scheduler steps.</summary>
-    internal TaskHandle? ProbeTask { get; set; }
+    /// <summary>The placement (<see cref="TaskHandle.Placement"/>) sent to a probing node as its probe, until its slot is
+    /// freed, or 0; owned by scheduler steps.</summary>
+    internal long ProbePlacement { get; set; }
 
     /// <summary>Gets the recent processing time of successful attempts on the node: an exponentially weighted moving
     /// average in which the newest attempt weighs one fifth; <see cref="TimeSpan.Zero"/> before the first.</summary>

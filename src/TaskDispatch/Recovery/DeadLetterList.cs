@@ -92,8 +92,8 @@ public sealed class DeadLetterList
         }
         catch
         {
-            // Not resubmitted (the dispatcher is stopping, or the wait was cancelled): keep it listed.
-            Add(failed);
+            // Not resubmitted (the dispatcher is stopping, or the wait was cancelled): keep it listed, without counting it again.
+            List(failed);
             throw;
         }
     }
@@ -102,6 +102,11 @@ public sealed class DeadLetterList
     internal void Add(TaskHandle task)
     {
         Interlocked.Increment(ref _total);
+        List(task);
+    }
+
+    private void List(TaskHandle task)
+    {
         if (_capacity == 0)
         {
             return;

@@ -19,7 +19,7 @@ public sealed class InMemoryCheckpointStore : ICheckpointStore
         _checkpoints.AddOrUpdate(
             checkpoint.TaskId,
             static (_, added) => added,
-            static (_, stored, added) => added.Attempt >= stored.Attempt ? added : stored,
+            static (_, stored, added) => added.Incarnation != stored.Incarnation || added.Attempt >= stored.Attempt ? added : stored,
             checkpoint);
         return ValueTask.CompletedTask;
     }

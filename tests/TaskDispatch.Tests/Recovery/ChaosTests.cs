@@ -209,7 +209,7 @@ public sealed class ChaosTests
             foreach (var node in candidates)
             {
                 if (node.Health is not (NodeHealth.Healthy or NodeHealth.Degraded or NodeHealth.Probing)
-                    || (node.Health == NodeHealth.Probing && node.ProbeTask is not null))
+                    || (node.Health == NodeHealth.Probing && node.ProbePlacement != 0))
                 {
                     Interlocked.Increment(ref _violations);
                 }
