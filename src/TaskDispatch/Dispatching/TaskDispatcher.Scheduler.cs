@@ -457,6 +457,12 @@ public sealed partial class TaskDispatcher
         }
 
         var target = _candidates[chosen].Runtime;
+        if (target.Removed)
+        {
+            // Taken out of the dispatcher after it drained (a health set back by hand can make it a candidate again).
+            return false;
+        }
+
         TracePlacement(task, target.Snapshot, count);
         if (!task.TryBeginAssigning())
         {
@@ -479,12 +485,33 @@ public sealed partial class TaskDispatcher
         }
 
         task.SetNode(target.Name);
-        if (!target.Queue.Writer.TryWrite(task))
+        if (target.Queue.Writer.TryWrite(task))
+        {
+            return true;
+        }
+
+        if (!target.Removed)
         {
             // Only after a forced stop: the task was already forced to a terminal state.
             task.TryFinish(TaskState.Cancelled, null);
+            return true;
         }
 
-        return true;
+        // The node was removed between the check above and the hand-off: take the placement back; the task waits.
+        offered = target.Snapshot.OfferedSlots;
+        target.Snapshot.ActiveTasks--;
+        target.Snapshot.TasksAssigned--;
+        if (target.Snapshot.ProbePlacement == task.Placement)
+        {
+            target.Snapshot.ProbePlacement = 0;
+        }
+
+        _freeSlots += target.Snapshot.OfferedSlots - offered;
+        if (task.Options.PositiveDemand is { Length: > 0 } taken)
+        {
+            target.Snapshot.Reserve(taken, -1);
+        }
+
+        return !task.TryTransition(TaskState.Assigning, TaskState.Pending);
     }
 }
