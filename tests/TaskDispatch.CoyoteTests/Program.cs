@@ -45,6 +45,7 @@ internal static class Program
                 continue;
             }
 
+            RaceTests.Outcomes.Clear();
             var watch = Stopwatch.StartNew();
             engine.Run();
             watch.Stop();
@@ -57,6 +58,16 @@ internal static class Program
             foreach (var invocation in report.UncontrolledInvocations)
             {
                 Console.WriteLine($"  uncontrolled: {invocation}");
+            }
+
+            var outcomes = RaceTests.Outcomes.ToArray();
+            Console.WriteLine($"  outcomes: {string.Join(", ", outcomes.OrderBy(static o => o.Key, StringComparer.Ordinal).Select(static o => $"{o.Key} {o.Value}"))}");
+            if (report.NumOfFoundBugs == 0 && outcomes.Length < 2)
+            {
+                // Every iteration took the same side of the race: the test explored nothing worth the name.
+                Console.WriteLine("  NOT EXPLORED: every iteration ended the same way; the race was never reached");
+                failed++;
+                continue;
             }
 
             if (report.NumOfFoundBugs == 0)

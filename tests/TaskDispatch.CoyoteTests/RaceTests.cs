@@ -8,6 +8,12 @@ namespace TaskDispatch.CoyoteTests;
 /// <see cref="Specification.Assert(bool, string)"/> or unhandled exception is a bug with a reproducible trace.</summary>
 internal static class RaceTests
 {
+    /// <summary>How each iteration of the running test ended, by label, so the runner can tell that the exploration
+    /// reached both sides of the race and not only the easy one.</summary>
+    public static ConcurrentDictionary<string, int> Outcomes { get; } = new();
+
+    private static void Record(string outcome) => Outcomes.AddOrUpdate(outcome, 1, static (_, n) => n + 1);
+
     /// <summary>(1) Attempt 1 fails and is retried (up to 3 attempts; the default is 1) while another task cancels the
     /// handle; also checks Cancel()'s documented result: a cancellation that ends the task Cancelled returns true (this
     /// test found the race in which the worker finished the task Cancelled between the flag and the state read).</summary>
@@ -48,6 +54,7 @@ internal static class RaceTests
         await dispatcher.DisposeAsync();
 
         var terminal = observer.CheckSingleTerminal(handle);
+        Record(terminal.ToString());
         Specification.Assert(
             terminal is TaskState.Completed or TaskState.Cancelled,
             $"Expected Completed or Cancelled, was {terminal}.");
@@ -63,7 +70,8 @@ internal static class RaceTests
         }
     }
 
-    /// <summary>(2) A running attempt is cancelled while it completes successfully.</summary>
+    /// <summary>(2) A running attempt is cancelled while it completes successfully: the work checks its token once,
+    /// so the cancellation wins if it lands before the check and the success wins after it.</summary>
     public static async Task CancelRacesSuccessfulCompletion()
     {
         var observer = new RecordingObserver();
@@ -74,8 +82,10 @@ internal static class RaceTests
         var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var handle = await dispatcher.SubmitAsync(async context =>
         {
+            var token = context.CancellationToken;
             started.TrySetResult();
             await Task.Yield();
+            token.ThrowIfCancellationRequested();
             return 42;
         });
 
@@ -90,6 +100,7 @@ internal static class RaceTests
         await dispatcher.DisposeAsync();
 
         var terminal = observer.CheckSingleTerminal(handle);
+        Record(terminal.ToString());
         Specification.Assert(
             terminal is TaskState.Completed or TaskState.Cancelled,
             $"Expected Completed or Cancelled, was {terminal}.");
@@ -131,6 +142,7 @@ internal static class RaceTests
         await dispatcher.DisposeAsync();
 
         var terminal = observer.CheckSingleTerminal(handle);
+        Record(handle.Attempts == 1 ? "completed on its first node" : "failed over");
         Specification.Assert(terminal == TaskState.Completed, $"Expected Completed, was {terminal}: {handle.Exception}");
         var result = handle.Completion.Result;
         Specification.Assert(returned.Contains(result), $"Result '{result}' is not what any attempt returned ({string.Join(", ", returned)}).");
