@@ -8,7 +8,6 @@ public sealed class DispatcherStatistics
         long liveTasks,
         (long Accepted, long Completed, long Failed, long Cancelled) tasks,
         long allocationDecisions,
-        TimeSpan allocationTime,
         IReadOnlyList<NodeStatistics> nodes,
         RecoveryStatistics recovery,
         long waitingTasks,
@@ -27,7 +26,7 @@ public sealed class DispatcherStatistics
         Recovery = recovery;
         LiveTasks = liveTasks;
         AllocationDecisions = allocationDecisions;
-        AverageAllocationTime = allocationDecisions == 0 ? TimeSpan.Zero : TimeSpan.FromTicks(allocationTime.Ticks / allocationDecisions);
+        AverageAllocationTime = timings.Allocation.Average;
         Nodes = nodes;
     }
 
@@ -70,7 +69,8 @@ public sealed class DispatcherStatistics
     /// <summary>Gets the allocation decisions made (one per placed attempt).</summary>
     public long AllocationDecisions { get; }
 
-    /// <summary>Gets the mean time the allocation strategy took to choose a node.</summary>
+    /// <summary>Gets the mean time the allocation strategy took to choose a node (the mean of <see cref="AllocationTime"/>;
+    /// zero when <see cref="TaskDispatcherOptions.MeasureTimings"/> is off).</summary>
     public TimeSpan AverageAllocationTime { get; }
 
     /// <summary>Gets the current nodes.</summary>

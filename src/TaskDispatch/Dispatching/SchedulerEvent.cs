@@ -32,6 +32,9 @@ internal readonly struct SchedulerEvent
 
     internal static SchedulerEvent Removed(TaskHandle task) => new(SchedulerEventKind.Removed, task, null);
 
+    /// <summary>A node was taken out of the dispatcher; carries the node, no task.</summary>
+    internal static SchedulerEvent NodeRemoved(NodeRuntime node) => new(SchedulerEventKind.NodeRemoved, null!, node);
+
     /// <summary>Nodes were added, removed or changed health; carries no task.</summary>
     internal static SchedulerEvent NodesChanged() => new(SchedulerEventKind.NodesChanged, null!, null);
 }

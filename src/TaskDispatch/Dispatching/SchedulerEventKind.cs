@@ -14,4 +14,7 @@ internal enum SchedulerEventKind
 
     /// <summary>Nodes were added, removed or changed health: recount the free slots and look at waiting tasks again.</summary>
     NodesChanged = 3,
+
+    /// <summary>A node was taken out: close its hand-off channel (inside a step, so no placement is under way), then as <see cref="NodesChanged"/>.</summary>
+    NodeRemoved = 4,
 }

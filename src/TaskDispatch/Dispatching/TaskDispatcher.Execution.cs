@@ -93,8 +93,7 @@ public sealed partial class TaskDispatcher
     {
         if (task.IsCancellationRequested)
         {
-            var (state, stopError) = task.StopOutcome();
-            task.TryFinish(state, stopError);
+            task.TryFinishStopped();
             return default;
         }
 
@@ -118,8 +117,10 @@ public sealed partial class TaskDispatcher
         node.RecordStart();
         context.IsProbe = node.Snapshot.ProbePlacement == task.Placement;
 
-        // Measured and traced before the attempt is published: whoever concludes it from then on ends its activity.
-        MeasureAttemptStarted(task, node, attempt);
+        // Measured and traced before the attempt is published: whoever concludes it from then on ends its activity. The
+        // start's one clock read serves the waiting time and the processing time.
+        var startedAt = TimeProvider.GetTimestamp();
+        MeasureAttemptStarted(task, node, attempt, startedAt);
         TraceAttemptStarted(task, context);
         if (task.LastFailureTimestamp != 0)
         {
@@ -138,13 +139,13 @@ public sealed partial class TaskDispatcher
             context.End();
             return default;
         }
+
         if (task.Options.HeartbeatTimeout is { } heartbeatTimeout)
         {
             context.Watchdog = TimeProvider.CreateTimer(s_onHeartbeatCheck, context, heartbeatTimeout, Timeout.InfiniteTimeSpan);
         }
 
         Exception? error = null;
-        var startedAt = TimeProvider.GetTimestamp();
         AsyncServiceScope scope = default;
         var hasScope = false;
         try
@@ -359,8 +360,7 @@ public sealed partial class TaskDispatcher
         // flag before reading the state; we changed the state before reading the flag: one of us ends the task.
         if (task.IsCancellationRequested)
         {
-            var (state, stopError) = task.StopOutcome();
-            task.TryFinish(state, stopError);
+            task.TryFinishStopped();
             return false;
         }
 

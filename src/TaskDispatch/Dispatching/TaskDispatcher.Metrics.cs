@@ -1,3 +1,5 @@
+using System.Diagnostics.Metrics;
+
 namespace TaskDispatch;
 
 public sealed partial class TaskDispatcher
@@ -27,11 +29,9 @@ public sealed partial class TaskDispatcher
 
     private void MeasureAccepted(TaskHandle handle)
     {
-        if (MeasureTimings)
-        {
-            handle.SubmittedTimestamp = TimeProvider.GetTimestamp();
-        }
-
+        // Always stamped, one clock read per task: the waiting and response times derive from it for the snapshot
+        // (MeasureTimings) and for the live instruments alike, whichever is on.
+        handle.SubmittedTimestamp = TimeProvider.GetTimestamp();
         if (TaskDispatchMetrics.SubmittedCounter.Enabled)
         {
             TaskDispatchMetrics.SubmittedCounter.Add(1, TaskDispatchMetrics.Tags(Name));
@@ -46,79 +46,61 @@ public sealed partial class TaskDispatcher
         }
     }
 
-    /// <summary>Counts an attempt's start and, for the first attempt, the task's waiting time.</summary>
-    private void MeasureAttemptStarted(TaskHandle task, NodeRuntime node, int attempt)
+    /// <summary>Whether a duration is wanted at all: by the snapshot, or by a listener of <paramref name="instrument"/>.</summary>
+    private bool IsTimed(Histogram<double> instrument) => MeasureTimings || instrument.Enabled;
+
+    /// <summary>Counts an attempt's start and, for the first attempt, the task's waiting time up to <paramref name="startedAt"/>.</summary>
+    private void MeasureAttemptStarted(TaskHandle task, NodeRuntime node, int attempt, long startedAt)
     {
         if (TaskDispatchMetrics.StartedCounter.Enabled)
         {
             TaskDispatchMetrics.StartedCounter.Add(1, TaskDispatchMetrics.Tags(Name, node.Name));
         }
 
-        if (attempt != 1 || !MeasureTimings)
+        if (attempt == 1 && IsTimed(TaskDispatchMetrics.WaitHistogram))
         {
-            return;
-        }
-
-        var waited = TimeProvider.GetElapsedTime(task.SubmittedTimestamp);
-        _waitingTimes.Record(waited);
-        if (TaskDispatchMetrics.WaitHistogram.Enabled)
-        {
-            var tags = TaskDispatchMetrics.Tags(Name);
-            tags.Add(TaskDispatchMetrics.SchedulingPolicyTag, _schedulingName);
-            TaskDispatchMetrics.WaitHistogram.Record(waited.TotalSeconds, tags);
+            var waited = TimeProvider.GetElapsedTime(task.SubmittedTimestamp, startedAt);
+            RecordDuration(_waitingTimes, TaskDispatchMetrics.WaitHistogram, waited, new(TaskDispatchMetrics.SchedulingPolicyTag, _schedulingName));
         }
     }
 
-    private void MeasureAttemptEnded(NodeRuntime node, TimeSpan processingTime, bool succeeded)
-    {
-        if (MeasureTimings)
-        {
-            _processingTimes.Record(processingTime);
-        }
+    private void MeasureAttemptEnded(NodeRuntime node, TimeSpan processingTime, bool succeeded) =>
+        RecordDuration(_processingTimes, TaskDispatchMetrics.AttemptHistogram, processingTime, new(TaskDispatchMetrics.OutcomeTag, succeeded ? "completed" : "failed"), node.Name);
 
-        if (TaskDispatchMetrics.AttemptHistogram.Enabled)
-        {
-            var tags = TaskDispatchMetrics.Tags(Name, node.Name);
-            tags.Add(TaskDispatchMetrics.OutcomeTag, succeeded ? "completed" : "failed");
-            TaskDispatchMetrics.AttemptHistogram.Record(processingTime.TotalSeconds, tags);
-        }
-    }
-
-    private void MeasureAllocation(TimeSpan decisionTime)
-    {
-        if (MeasureTimings)
-        {
-            _allocationTimes.Record(decisionTime);
-        }
-
-        if (TaskDispatchMetrics.AllocationHistogram.Enabled)
-        {
-            var tags = TaskDispatchMetrics.Tags(Name);
-            tags.Add(TaskDispatchMetrics.AllocationStrategyTag, _allocationName);
-            TaskDispatchMetrics.AllocationHistogram.Record(decisionTime.TotalSeconds, tags);
-        }
-    }
+    private void MeasureAllocation(TimeSpan decisionTime) =>
+        RecordDuration(_allocationTimes, TaskDispatchMetrics.AllocationHistogram, decisionTime, new(TaskDispatchMetrics.AllocationStrategyTag, _allocationName));
 
     /// <summary>Records a task's response time and outcome; called once per task as it finishes.</summary>
     private void MeasureFinished(TaskHandle task, TaskState terminal)
     {
-        if (MeasureTimings)
+        var outcome = new KeyValuePair<string, object?>(TaskDispatchMetrics.OutcomeTag, TaskDispatchMetrics.OutcomeName(terminal));
+        if (IsTimed(TaskDispatchMetrics.ResponseHistogram))
         {
-            var response = TimeProvider.GetElapsedTime(task.SubmittedTimestamp);
-            _responseTimes.Record(response);
-            if (TaskDispatchMetrics.ResponseHistogram.Enabled)
-            {
-                var tags = TaskDispatchMetrics.Tags(Name);
-                tags.Add(TaskDispatchMetrics.OutcomeTag, TaskDispatchMetrics.OutcomeName(terminal));
-                TaskDispatchMetrics.ResponseHistogram.Record(response.TotalSeconds, tags);
-            }
+            RecordDuration(_responseTimes, TaskDispatchMetrics.ResponseHistogram, TimeProvider.GetElapsedTime(task.SubmittedTimestamp), outcome);
         }
 
         if (TaskDispatchMetrics.FinishedCounter.Enabled)
         {
             var tags = TaskDispatchMetrics.Tags(Name);
-            tags.Add(TaskDispatchMetrics.OutcomeTag, TaskDispatchMetrics.OutcomeName(terminal));
+            tags.Add(outcome);
             TaskDispatchMetrics.FinishedCounter.Add(1, tags);
+        }
+    }
+
+    /// <summary>Records a duration in the snapshot's histogram (when <see cref="MeasureTimings"/>) and on the live
+    /// instrument (when someone listens), tagged with the dispatcher, the node if given, and <paramref name="tag"/>.</summary>
+    private void RecordDuration(LatencyHistogram snapshot, Histogram<double> instrument, TimeSpan duration, KeyValuePair<string, object?> tag, string? node = null)
+    {
+        if (MeasureTimings)
+        {
+            snapshot.Record(duration);
+        }
+
+        if (instrument.Enabled)
+        {
+            var tags = node is null ? TaskDispatchMetrics.Tags(Name) : TaskDispatchMetrics.Tags(Name, node);
+            tags.Add(tag);
+            instrument.Record(duration.TotalSeconds, tags);
         }
     }
 }

@@ -144,9 +144,9 @@ public sealed partial class TaskDispatcher
             _nodeSnapshots = Array.ConvertAll(_nodes, static candidate => candidate.Snapshot);
         }
 
-        // Its workers finish and exit; waiting tasks that only it could run are failed by the next step.
-        node.Queue.Writer.TryComplete();
-        Post(SchedulerEvent.NodesChanged());
+        // A step closes its channel, between placements: its workers finish what they were handed and exit; waiting
+        // tasks that only it could run are failed by that step.
+        Post(SchedulerEvent.NodeRemoved(node));
     }
 
     /// <inheritdoc />
@@ -164,7 +164,6 @@ public sealed partial class TaskDispatcher
             LiveTaskCount,
             (_accepted.Value, completed, failed, cancelled),
             Interlocked.Read(ref _allocationDecisions),
-            TimeSpan.FromTicks(Interlocked.Read(ref _allocationTicks)),
             statistics,
             GetRecoveryStatistics(),
             WaitingTaskCount,

@@ -20,6 +20,9 @@ public sealed partial class TaskDispatcher
     private long _quarantines;
     private long _lostTasks;
 
+    /// <summary>Gets how many tasks ended failed: the dead letters ever listed.</summary>
+    internal long FailedTaskCount => Interlocked.Read(ref _failedTasks);
+
     /// <summary>Counts a task reaching its terminal state.</summary>
     private void CountFinished(TaskState terminal)
     {

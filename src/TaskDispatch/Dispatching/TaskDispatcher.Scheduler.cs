@@ -16,9 +16,6 @@ public sealed partial class TaskDispatcher
     /// <summary>The managed id of the thread running a step, or 0; so that code called from a step never waits for one.</summary>
     private int _stepThread;
 
-    /// <summary>Total time spent in allocation decisions, in ticks; written only by steps.</summary>
-    private long _allocationTicks;
-
     /// <summary>Allocation decisions made; written only by steps.</summary>
     private long _allocationDecisions;
 
@@ -196,6 +193,11 @@ public sealed partial class TaskDispatcher
                 break;
 
             case SchedulerEventKind.NodesChanged:
+                OnNodesChanged();
+                break;
+
+            case SchedulerEventKind.NodeRemoved:
+                item.Node!.Queue.Writer.TryComplete();
                 OnNodesChanged();
                 break;
 
@@ -433,11 +435,14 @@ public sealed partial class TaskDispatcher
         int chosen;
         try
         {
-            var decisionStarted = TimeProvider.GetTimestamp();
+            var timed = IsTimed(TaskDispatchMetrics.AllocationHistogram);
+            var decisionStarted = timed ? TimeProvider.GetTimestamp() : 0;
             chosen = _allocation.SelectNode(task, new ReadOnlySpan<NodeSnapshot>(_candidates, 0, count));
-            var decisionTime = TimeProvider.GetElapsedTime(decisionStarted);
-            _allocationTicks += decisionTime.Ticks;
-            MeasureAllocation(decisionTime);
+            if (timed)
+            {
+                MeasureAllocation(TimeProvider.GetElapsedTime(decisionStarted));
+            }
+
             _allocationDecisions++;
             if (chosen >= count || chosen < -1)
             {
@@ -459,7 +464,8 @@ public sealed partial class TaskDispatcher
         var target = _candidates[chosen].Runtime;
         if (target.Removed)
         {
-            // Taken out of the dispatcher after it drained (a health set back by hand can make it a candidate again).
+            // Taken out after it drained, and a health set back by hand made it a candidate again: its channel closes
+            // in a later step, so the task waits for another node.
             return false;
         }
 
@@ -485,33 +491,13 @@ public sealed partial class TaskDispatcher
         }
 
         task.SetNode(target.Name);
-        if (target.Queue.Writer.TryWrite(task))
+        if (!target.Queue.Writer.TryWrite(task))
         {
-            return true;
-        }
-
-        if (!target.Removed)
-        {
-            // Only after a forced stop: the task was already forced to a terminal state.
+            // Only after a stop: a removed node's channel is closed by a step, never during one, so only a stop, which
+            // forced every live task to a terminal state first, can have closed it under us.
             task.TryFinish(TaskState.Cancelled, null);
-            return true;
         }
 
-        // The node was removed between the check above and the hand-off: take the placement back; the task waits.
-        offered = target.Snapshot.OfferedSlots;
-        target.Snapshot.ActiveTasks--;
-        target.Snapshot.TasksAssigned--;
-        if (target.Snapshot.ProbePlacement == task.Placement)
-        {
-            target.Snapshot.ProbePlacement = 0;
-        }
-
-        _freeSlots += target.Snapshot.OfferedSlots - offered;
-        if (task.Options.PositiveDemand is { Length: > 0 } taken)
-        {
-            target.Snapshot.Reserve(taken, -1);
-        }
-
-        return !task.TryTransition(TaskState.Assigning, TaskState.Pending);
+        return true;
     }
 }

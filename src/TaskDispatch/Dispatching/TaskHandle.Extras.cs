@@ -33,7 +33,19 @@ public abstract partial class TaskHandle
     }
 
     /// <summary>Gets how many attempts ended in a node fault, which moved the task to another node.</summary>
-    internal int NodeFaults => Volatile.Read(ref _extras)?.NodeFaults ?? 0;
+    internal int NodeFaults
+    {
+        get
+        {
+            var faults = 0;
+            foreach (var failure in Volatile.Read(ref _extras) is { } extras ? Volatile.Read(ref extras.Failures) : [])
+            {
+                faults += failure.IsNodeFault ? 1 : 0;
+            }
+
+            return faults;
+        }
+    }
 
     /// <summary>The nodes a retry must avoid because an attempt of the task failed there with a node fault; written by
     /// the owner of the failed attempt before the retry is posted, read by scheduler steps.</summary>
@@ -78,7 +90,6 @@ public abstract partial class TaskHandle
         public ITimer? ReadyTimer;
         public ITimer? OverallTimer;
         public AttemptFailure[] Failures = [];
-        public int NodeFaults;
         public bool HasCheckpoint;
         public NodeRuntime[]? ExcludedNodes;
         public long FirstFailureTimestamp;

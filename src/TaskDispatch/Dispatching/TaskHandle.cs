@@ -191,6 +191,13 @@ public abstract partial class TaskHandle
         ? (TaskState.Failed, new TimeoutException($"Task '{Id}' did not finish within its overall timeout of {Options.OverallTimeout}."))
         : (TaskState.Cancelled, null);
 
+    /// <summary>Ends a task that was asked to stop, as its first stop reason says, unless it already ended.</summary>
+    internal bool TryFinishStopped()
+    {
+        var (terminal, exception) = StopOutcome();
+        return TryFinish(terminal, exception);
+    }
+
     private bool RequestStop(int reason)
     {
         if (IsFinished)
@@ -407,11 +414,6 @@ public abstract partial class TaskHandle
         if (extras.FirstFailureTimestamp == 0)
         {
             extras.FirstFailureTimestamp = extras.LastFailureTimestamp;
-        }
-
-        if (failure.IsNodeFault)
-        {
-            extras.NodeFaults++;
         }
 
         Volatile.Write(ref extras.Failures, [.. extras.Failures, failure]);

@@ -14,7 +14,6 @@ public sealed class DeadLetterList
     private readonly Dictionary<string, LinkedListNode<TaskHandle>> _byId = new(StringComparer.Ordinal);
     private readonly TaskDispatcher _dispatcher;
     private readonly int _capacity;
-    private long _total;
     private long _evicted;
 
     internal DeadLetterList(TaskDispatcher dispatcher, int capacity)
@@ -36,7 +35,7 @@ public sealed class DeadLetterList
     }
 
     /// <summary>Gets how many tasks have failed since the dispatcher started, listed or not.</summary>
-    public long TotalCount => Interlocked.Read(ref _total);
+    public long TotalCount => _dispatcher.FailedTaskCount;
 
     /// <summary>Gets how many entries were dropped to stay within the capacity.</summary>
     public long Evicted => Interlocked.Read(ref _evicted);
@@ -92,20 +91,14 @@ public sealed class DeadLetterList
         }
         catch
         {
-            // Not resubmitted (the dispatcher is stopping, or the wait was cancelled): keep it listed, without counting it again.
-            List(failed);
+            // Not resubmitted (the dispatcher is stopping, or the wait was cancelled): keep it listed.
+            Add(failed);
             throw;
         }
     }
 
     /// <summary>Lists a task that has just failed.</summary>
     internal void Add(TaskHandle task)
-    {
-        Interlocked.Increment(ref _total);
-        List(task);
-    }
-
-    private void List(TaskHandle task)
     {
         if (_capacity == 0)
         {
