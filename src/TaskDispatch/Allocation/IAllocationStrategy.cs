@@ -6,6 +6,8 @@ namespace TaskDispatch;
 /// The dispatcher filters the candidates first: every candidate has a free slot, carries the task's required tags
 /// and has the free resources its demand asks for. A strategy is a pure decision: no I/O, no threads. Use one
 /// instance per dispatcher.
+/// <para>What a throw costs: an exception from <see cref="SelectNode"/>, or an index out of range, fails only the task
+/// being placed, with that exception; the dispatcher keeps placing other tasks.</para>
 /// </remarks>
 public interface IAllocationStrategy
 {

@@ -17,6 +17,10 @@ internal static partial class Log
         Message = "Dispatcher {DispatcherName} stopped; {ForcedTasks} task(s) were force-cancelled at the deadline.")]
     internal static partial void DispatcherStopped(ILogger logger, string dispatcherName, int forcedTasks);
 
+    [LoggerMessage(EventId = 106, EventName = nameof(WorkersOutlivedStop), Level = LogLevel.Warning,
+        Message = "Dispatcher {DispatcherName} stopped at its deadline while {WorkerCount} worker(s) were still inside work that ignores its cancellation token.")]
+    internal static partial void WorkersOutlivedStop(ILogger logger, string dispatcherName, int workerCount);
+
     [LoggerMessage(EventId = 103, EventName = nameof(TaskFailed), Level = LogLevel.Debug,
         Message = "Task {TaskId} failed after {Attempt} attempt(s).")]
     internal static partial void TaskFailed(ILogger logger, string taskId, int attempt, Exception exception);
@@ -32,6 +36,14 @@ internal static partial class Log
     [LoggerMessage(EventId = 200, EventName = nameof(SchedulingPolicyFailed), Level = LogLevel.Error,
         Message = "The scheduling policy threw while enqueuing task {TaskId}; the task failed.")]
     internal static partial void SchedulingPolicyFailed(ILogger logger, string taskId, Exception exception);
+
+    [LoggerMessage(EventId = 201, EventName = nameof(SchedulingPolicyRemoveFailed), Level = LogLevel.Error,
+        Message = "The scheduling policy threw while removing ended task {TaskId}; the dispatcher skips the task if the policy returns it later.")]
+    internal static partial void SchedulingPolicyRemoveFailed(ILogger logger, string taskId, Exception exception);
+
+    [LoggerMessage(EventId = 202, EventName = nameof(SchedulingPolicyLearningFailed), Level = LogLevel.Error,
+        Message = "The scheduling policy threw while learning from completed task {TaskId}; the task's outcome stands.")]
+    internal static partial void SchedulingPolicyLearningFailed(ILogger logger, string taskId, Exception exception);
 
     [LoggerMessage(EventId = 300, EventName = nameof(AllocationStrategyFailed), Level = LogLevel.Error,
         Message = "The allocation strategy threw or answered out of range for task {TaskId}; the task failed.")]

@@ -122,14 +122,9 @@ public sealed partial class TaskDispatcher
         }
         catch (Exception exception)
         {
-            // Only a broken scheduling policy (TryDequeue/Remove threw) gets here. Fail loudly rather than strand tasks.
-            _fault = exception;
-            Log.EngineFailed(_logger, Name, exception);
-            var failure = new InvalidOperationException($"Dispatcher '{Name}' failed: its scheduling policy threw. See the inner exception.", exception);
-            foreach (var task in _tasks.Values)
-            {
-                task.TryFinish(TaskState.Failed, failure);
-            }
+            // Only a scheduling policy whose TryDequeue threw gets here: no single task is concerned, and what the policy
+            // still holds can no longer be trusted. Fail loudly rather than strand tasks.
+            Fault(exception);
         }
     }
 
@@ -187,7 +182,18 @@ public sealed partial class TaskDispatcher
                 {
                     var processingTime = TimeSpan.FromTicks(item.ProcessingTicks);
                     node.Snapshot.RecordProcessingTime(processingTime);
-                    (_scheduling as ILearningSchedulingPolicy)?.OnAttemptSucceeded(task, processingTime);
+                    if (_scheduling is ILearningSchedulingPolicy learning)
+                    {
+                        try
+                        {
+                            learning.OnAttemptSucceeded(task, processingTime);
+                        }
+                        catch (Exception exception)
+                        {
+                            // The task has completed; a policy that failed to learn from it orders later tasks less well.
+                            Log.SchedulingPolicyLearningFailed(_logger, task.Id, exception);
+                        }
+                    }
                 }
 
                 break;
@@ -204,7 +210,15 @@ public sealed partial class TaskDispatcher
             case SchedulerEventKind.Removed:
                 if (task.Location == TaskLocation.Queued)
                 {
-                    _scheduling.Remove(task);
+                    try
+                    {
+                        _scheduling.Remove(task);
+                    }
+                    catch (Exception exception)
+                    {
+                        // The task has already ended; if the policy still holds it, the dequeue that returns it skips it.
+                        Log.SchedulingPolicyRemoveFailed(_logger, task.Id, exception);
+                    }
                 }
                 else if (task.Location == TaskLocation.Parked)
                 {
@@ -214,6 +228,25 @@ public sealed partial class TaskDispatcher
                 task.Location = TaskLocation.None;
                 break;
         }
+    }
+
+    /// <summary>Puts the dispatcher in its failed state: every live task fails with <paramref name="cause"/>, running
+    /// attempts have their tokens cancelled so their work can return, and no new task is accepted.</summary>
+    private void Fault(Exception cause)
+    {
+        _fault = cause;
+        Log.EngineFailed(_logger, Name, cause);
+        var failure = new InvalidOperationException($"Dispatcher '{Name}' failed: its scheduling policy threw from TryDequeue. See the inner exception.", cause);
+        foreach (var task in _tasks.Values)
+        {
+            if (task.TryFinish(TaskState.Failed, failure))
+            {
+                // The attempt no longer owns the task, but its work still holds a slot: ask it to return.
+                task.Context?.CancelAttempt();
+            }
+        }
+
+        // Submitters waiting for room are released by the permits the failed tasks returned, and then see the fault.
     }
 
     /// <summary>Recounts the free slots of the nodes that take work, signals drained nodes, and fails waiting tasks

@@ -57,6 +57,8 @@ public sealed partial class TaskDispatcher
 
     private async Task StopCoreAsync(ShutdownMode mode, TimeSpan timeout, CancellationToken cancellationToken)
     {
+        var stopStarted = TimeProvider.GetTimestamp();
+
         // Setting the state before reading the live count pairs with Accept: see the comment there.
         Interlocked.Exchange(ref _stopState, mode == ShutdownMode.Drain ? Draining : Cancelling);
         Log.DispatcherStopping(_logger, Name, mode, LiveTaskCount);
@@ -105,19 +107,30 @@ public sealed partial class TaskDispatcher
         Watchers.CompleteAll(Interlocked.Exchange(ref _watchers, null));
         CountLostTasks();
         TaskDispatchMetrics.Unregister(this);
-        if (forced == 0)
+        // Workers exit as soon as their channel is empty. Those still inside work (work that ignores its token, or an
+        // attempt the engine gave up on a hung node) are waited for only until the deadline: a stop always returns.
+        var busy = new List<Task>();
+        foreach (var node in nodes)
         {
-            // Workers exit as soon as their channel is empty; after a forced stop some may still be inside work that
-            // ignores its token, and so may workers stuck in attempts the engine gave up (a hung node): not waited for.
-            foreach (var node in nodes)
+            for (var i = 0; i < node.Workers.Length; i++)
             {
-                for (var i = 0; i < node.Workers.Length; i++)
+                if (!node.Workers[i].IsCompleted && node.Slots[i].Current is not { IsAbandoned: true })
                 {
-                    if (node.Slots[i].Current is not { IsAbandoned: true })
-                    {
-                        await node.Workers[i].ConfigureAwait(false);
-                    }
+                    busy.Add(node.Workers[i]);
                 }
+            }
+        }
+
+        if (busy.Count > 0)
+        {
+            var remaining = timeout == Timeout.InfiniteTimeSpan ? timeout : timeout - TimeProvider.GetElapsedTime(stopStarted);
+            try
+            {
+                await Task.WhenAll(busy).WaitAsync(remaining > TimeSpan.Zero || remaining == Timeout.InfiniteTimeSpan ? remaining : TimeSpan.Zero, TimeProvider, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception exception) when (exception is TimeoutException or OperationCanceledException)
+            {
+                Log.WorkersOutlivedStop(_logger, Name, busy.Count(static worker => !worker.IsCompleted));
             }
         }
 

@@ -5,6 +5,8 @@ namespace TaskDispatch;
 /// A pure decision: the dispatcher carries it out. It may be called from several node workers at once, so an
 /// implementation must be thread-safe; the built-ins are stateless. The dispatcher never exceeds
 /// <see cref="TaskOptions.MaxAttempts"/>, whatever the policy answers. A cancelled task is never offered for recovery.
+/// <para>What a throw costs: an exception from <see cref="Decide"/> is logged and counts as giving up, so only the task
+/// concerned fails, with its attempt's exception.</para>
 /// </remarks>
 public interface IRecoveryPolicy
 {

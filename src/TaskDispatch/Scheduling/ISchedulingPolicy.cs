@@ -8,6 +8,13 @@ namespace TaskDispatch;
 /// A policy is a pure decision component: it does no I/O, starts nothing and owns no threads. Use one instance per
 /// dispatcher. It reads what it needs from the task (<see cref="TaskHandle.Options"/>,
 /// <see cref="TaskHandle.SequenceNumber"/>, <see cref="TaskHandle.SubmittedAt"/>).
+/// <para>What a throw costs: where a call concerns one task, only that task is affected. An exception from
+/// <see cref="Enqueue"/> fails the task being enqueued; one from <see cref="Remove"/> is logged (the task has already
+/// ended, and the dispatcher skips it if <see cref="TryDequeue"/> returns it later); one from
+/// <see cref="ILearningSchedulingPolicy.OnAttemptSucceeded"/> is logged and the task stays completed. An exception from
+/// <see cref="TryDequeue"/> concerns no known task and leaves the queue's content unknown, so it faults the dispatcher:
+/// every live task fails with it, running attempts have their tokens cancelled, new submissions are refused, and
+/// <see cref="ITaskDispatcher.StopAsync"/> still returns within its timeout.</para>
 /// </remarks>
 public interface ISchedulingPolicy
 {
