@@ -152,7 +152,7 @@ public static class TaskDispatchBuilderExtensions
 
     /// <summary>Adds a callback run exactly once per task when it reaches its terminal state.</summary>
     /// <param name="builder">The dispatcher's builder.</param>
-    /// <param name="onCompleted">The callback; it runs on the dispatcher's threads, so keep it short.</param>
+    /// <param name="onCompleted">The callback; it runs on the observers' consumer, never on a submitter's thread, before the task's awaitable completes.</param>
     /// <returns>The builder.</returns>
     public static ITaskDispatchBuilder OnTaskCompleted(this ITaskDispatchBuilder builder, Action<TaskHandle> onCompleted)
     {

@@ -2,8 +2,11 @@ namespace TaskDispatch;
 
 /// <summary>Hears about every task of a dispatcher. Register one with the dispatcher's builder.</summary>
 /// <remarks>
-/// Calls are made synchronously on the dispatcher's threads: keep them short and non-blocking. An exception thrown
-/// by an observer is logged and swallowed; it never changes a task's outcome.
+/// Calls are made one at a time, in the order the transitions happened, by one consumer the dispatcher runs for its
+/// observers; never on a submitter's thread nor inside a scheduling decision. A slow or blocked observer therefore
+/// never holds back submissions, scheduling or running work, but a finished task's awaitable completes only after
+/// every observer has heard of its end, so it delays awaiters. An exception thrown by an observer is logged and
+/// swallowed; it never changes a task's outcome.
 /// </remarks>
 public interface ITaskObserver
 {

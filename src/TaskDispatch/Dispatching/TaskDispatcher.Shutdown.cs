@@ -81,7 +81,8 @@ public sealed partial class TaskDispatcher
         catch (Exception exception) when (exception is TimeoutException or OperationCanceledException)
         {
             // The deadline passed: every task still live ends Cancelled now, even if its work ignores its token.
-            while (!_drained.Task.IsCompleted)
+            // Until only tasks that have ended and wait for a blocked observer remain: their outcome is settled.
+            while (!_drained.Task.IsCompleted && Interlocked.Read(ref _liveCount) > _notifier.UnannouncedEnds)
             {
                 forced += ForceCancelAll();
                 if (!_drained.Task.IsCompleted)
@@ -104,7 +105,7 @@ public sealed partial class TaskDispatcher
             }
         }
 
-        Watchers.CompleteAll(Interlocked.Exchange(ref _watchers, null));
+        _notifier.Complete();
         CountLostTasks();
         TaskDispatchMetrics.Unregister(this);
         // Workers exit as soon as their channel is empty. Those still inside work (work that ignores its token, or an

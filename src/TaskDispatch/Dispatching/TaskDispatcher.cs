@@ -38,7 +38,7 @@ public sealed partial class TaskDispatcher : ITaskDispatcher, IDisposable
 
     /// <summary>The index the next added node gets; indexes are never reused.</summary>
     private int _nextNodeIndex;
-    private readonly ITaskObserver[] _observers;
+    private readonly TaskNotifier _notifier;
     private readonly ILogger _logger;
     private readonly IServiceProvider? _services;
     private readonly IServiceScopeFactory? _scopeFactory;
@@ -64,9 +64,6 @@ public sealed partial class TaskDispatcher : ITaskDispatcher, IDisposable
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private readonly Lock _stopLock = new();
-
-    /// <summary>The dispatcher-wide watchers, copy-on-write.</summary>
-    private Channel<TaskStateChange>[]? _watchers;
 
     private long _sequence;
 
@@ -100,9 +97,9 @@ public sealed partial class TaskDispatcher : ITaskDispatcher, IDisposable
         _recovery = recovery;
         _onBreakerChanged = OnBreakerChanged;
         Checkpoints = checkpoints;
-        _observers = observers;
         TimeProvider = timeProvider;
         _logger = loggerFactory.CreateLogger<TaskDispatcher>();
+        _notifier = new TaskNotifier(observers, timeProvider, _logger);
         _services = services;
         _scopeFactory = services?.GetService<IServiceScopeFactory>();
         _pendingPermits = new PendingLimiter(options.MaxPendingTasks);
@@ -162,64 +159,15 @@ public sealed partial class TaskDispatcher : ITaskDispatcher, IDisposable
     public bool Cancel(string id) => TryGetHandle(id, out var handle) && handle.Cancel();
 
     /// <inheritdoc />
-    public async IAsyncEnumerable<TaskStateChange> WatchAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
-    {
-        var channel = Channel.CreateUnbounded<TaskStateChange>(new UnboundedChannelOptions { SingleReader = true });
-        Watchers.Add(ref _watchers, channel);
-        try
-        {
-            if (Volatile.Read(ref _stopState) == Stopped)
-            {
-                channel.Writer.TryComplete();
-            }
+    public IAsyncEnumerable<TaskStateChange> WatchAsync(CancellationToken cancellationToken = default) =>
+        _notifier.WatchAsync(Volatile.Read(ref _stopState) == Stopped, cancellationToken);
 
-            while (await channel.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                while (channel.Reader.TryRead(out var change))
-                {
-                    yield return change;
-                }
-            }
-        }
-        finally
-        {
-            Watchers.Remove(ref _watchers, channel);
-        }
-    }
+    /// <summary>Called after every non-terminal transition.</summary>
+    internal void OnTransition(TaskHandle task, TaskState previous, TaskState state, long version) =>
+        _notifier.OnTransition(task, previous, state, version);
 
-    /// <summary>Called after every non-terminal transition; tells observers and watchers when there are any.</summary>
-    internal void OnTransition(TaskHandle task, TaskState previous, TaskState state, long version)
-    {
-        var watchers = Volatile.Read(ref _watchers);
-        if (_observers.Length == 0 && watchers is null && !task.HasWatchers)
-        {
-            return;
-        }
-
-        var change = new TaskStateChange(task, previous, state, TimeProvider.GetUtcNow(), version);
-        task.PublishToWatchers(change);
-        if (watchers is not null)
-        {
-            foreach (var watcher in watchers)
-            {
-                watcher.Writer.TryWrite(change);
-            }
-        }
-
-        foreach (var observer in _observers)
-        {
-            try
-            {
-                observer.OnStateChanged(change);
-            }
-            catch (Exception exception)
-            {
-                Log.ObserverFailed(_logger, task.Id, exception);
-            }
-        }
-    }
-
-    /// <summary>Called once per task by the winner of its terminal transition, before its awaitable completes.</summary>
+    /// <summary>Called once per task by the winner of its terminal transition; its awaitable completes once the
+    /// observers have heard.</summary>
     internal void OnFinished(TaskHandle task, TaskState previous, TaskState terminal, long version)
     {
         _tasks.TryRemove(new KeyValuePair<string, TaskHandle>(task.Id, task));
@@ -243,18 +191,7 @@ public sealed partial class TaskDispatcher : ITaskDispatcher, IDisposable
             _ = DeleteCheckpointAsync(task.Id);
         }
 
-        OnTransition(task, previous, terminal, version);
-        foreach (var observer in _observers)
-        {
-            try
-            {
-                observer.OnCompleted(task);
-            }
-            catch (Exception exception)
-            {
-                Log.ObserverFailed(_logger, task.Id, exception);
-            }
-        }
+        _notifier.OnFinished(task, previous, terminal, version);
     }
 
     internal void ReleasePendingPermit() => _pendingPermits.Release();

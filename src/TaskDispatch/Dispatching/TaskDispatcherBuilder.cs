@@ -129,7 +129,7 @@ public sealed class TaskDispatcherBuilder
     }
 
     /// <summary>Adds a callback run exactly once per task when it reaches its terminal state.</summary>
-    /// <param name="onCompleted">The callback; it runs on the dispatcher's threads, so keep it short.</param>
+    /// <param name="onCompleted">The callback; it runs on the observers' consumer, never on a submitter's thread, before the task's awaitable completes.</param>
     /// <returns>This builder.</returns>
     public TaskDispatcherBuilder OnTaskCompleted(Action<TaskHandle> onCompleted)
     {

@@ -508,15 +508,20 @@ public abstract partial class TaskHandle
             Interlocked.Exchange(ref extras.OverallTimer, null)?.Dispose();
         }
         Dispatcher.OnFinished(this, previous, terminal, next >> VersionShift);
+        return true;
+    }
 
-        // Observers and watchers have heard before the awaiter resumes, so an awaiting caller sees them consistent.
-        switch (terminal)
+    /// <summary>Completes the awaitable with the task's outcome and stops counting the task as live; called once, by
+    /// the notifier, after observers and watchers have heard of the end.</summary>
+    internal void CompleteAwaitable()
+    {
+        switch (State)
         {
             case TaskState.Completed:
                 SetSucceeded();
                 break;
             case TaskState.Failed:
-                SetFailed(exception ?? new InvalidOperationException($"Task '{Id}' failed."));
+                SetFailed(Exception ?? new InvalidOperationException($"Task '{Id}' failed."));
                 break;
             default:
                 SetCancelled(Options.CancellationToken.IsCancellationRequested ? Options.CancellationToken : new CancellationToken(canceled: true));
@@ -524,7 +529,6 @@ public abstract partial class TaskHandle
         }
 
         Dispatcher.ReleaseLive();
-        return true;
     }
 
     internal void PublishToWatchers(in TaskStateChange change)

@@ -260,13 +260,12 @@ public sealed class FailoverTests
     [Test]
     public async Task SetNodeHealth_UnavailableAsTheAttemptStarts_AttemptIsGivenUpAndTheTaskMovesOn()
     {
-        // The observer marks the node unavailable inside the Running transition, before the attempt is in its slot:
-        // the gap between a task starting and its worker publishing the attempt.
+        // The strategy marks the node unavailable as it places the task there, before the attempt is in its slot: the
+        // gap between a task being handed to a node and its worker publishing the attempt. (Observers, which used to
+        // open this gap from inside the Running transition, are no longer called on the engine's threads.)
         TaskDispatcher? dispatcher = null;
-        var observer = new UnavailableOnRunningObserver("a", () => dispatcher!);
         dispatcher = new TaskDispatcherBuilder()
-            .UseAllocation(new PreferNodeStrategy("a"))
-            .AddObserver(observer)
+            .UseAllocation(new UnavailableOnSelectStrategy("a", () => dispatcher!))
             .AddNode("a", static n => n.WithConcurrency(1))
             .AddNode("b", static n => n.WithConcurrency(1))
             .Build();
@@ -480,20 +479,27 @@ public sealed class FailoverTests
     private static NodeSnapshot Node(TaskDispatcher dispatcher, string name) => dispatcher.Nodes.Single(node => node.Name == name);
 
     /// <summary>Takes the preferred node whenever it is a candidate, else the first candidate; records every offer.</summary>
-    private sealed class UnavailableOnRunningObserver(string node, Func<TaskDispatcher> dispatcher) : ITaskObserver
+    /// <summary>Prefers <paramref name="node"/>, and marks it unavailable the first time it chooses it.</summary>
+    private sealed class UnavailableOnSelectStrategy(string node, Func<TaskDispatcher> dispatcher) : IAllocationStrategy
     {
         private int _done;
 
-        public void OnStateChanged(TaskStateChange change)
+        public int SelectNode(TaskHandle task, ReadOnlySpan<NodeSnapshot> candidates)
         {
-            if (change.State == TaskState.Running && change.Task.NodeName == node && Interlocked.Exchange(ref _done, 1) == 0)
+            for (var i = 0; i < candidates.Length; i++)
             {
-                dispatcher().SetNodeHealth(node, NodeHealth.Unavailable);
-            }
-        }
+                if (candidates[i].Name == node)
+                {
+                    if (Interlocked.Exchange(ref _done, 1) == 0)
+                    {
+                        dispatcher().SetNodeHealth(node, NodeHealth.Unavailable);
+                    }
 
-        public void OnCompleted(TaskHandle task)
-        {
+                    return i;
+                }
+            }
+
+            return 0;
         }
     }
 
