@@ -1,79 +1,30 @@
-using System.Collections.Concurrent;
 using System.Diagnostics.CodeAnalysis;
-using System.Threading.Channels;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace TaskDispatch;
 
-/// <summary>The in-process dispatcher: an intake channel, a scheduler that consults the scheduling policy and the
-/// allocation strategy one decision at a time, and node workers that run attempts under the recovery policy.</summary>
-/// <remarks>Build one with <see cref="TaskDispatcherBuilder"/> or <c>services.AddTaskDispatch()</c>. Every member is thread-safe.</remarks>
+/// <summary>The in-process dispatcher: an intake, a scheduler that consults the scheduling policy and the allocation
+/// strategy one decision at a time, and node workers that run attempts under the recovery policy.</summary>
+/// <remarks>
+/// Build one with <see cref="TaskDispatcherBuilder"/> or <c>services.AddTaskDispatch()</c>. Every member is thread-safe.
+/// The dispatcher is a façade over components that each own their state (see docs/architecture.md): the intake, the
+/// task registry, the scheduler and its node placer, the attempt runner and recovery, the outcome recorder and
+/// notifier, the node set, telemetry and the lifecycle.
+/// </remarks>
 public sealed partial class TaskDispatcher : ITaskDispatcher, IDisposable
 {
-    private const int Running = 0;
-    private const int Draining = 1;
-    private const int Cancelling = 2;
-    private const int Stopped = 3;
-
-    /// <summary>The slot of the worker on this logical flow. Set once per worker, so that an attempt changes no execution
-    /// context; the slot names the attempt it runs, so that a task's own submissions skip the pending bound.</summary>
-    private static readonly AsyncLocal<WorkerSlot?> s_workerSlot = new();
-
-    private readonly TaskDispatcherOptions _options;
-    private readonly ISchedulingPolicy _scheduling;
-    private readonly string _schedulingName;
-    private readonly string _allocationName;
-    private readonly IAllocationStrategy _allocation;
-    private readonly IRecoveryPolicy _recovery;
-    private readonly Action<NodeRuntime, NodeHealth> _onBreakerChanged;
-    /// <summary>Serialises adding and removing nodes (rare); readers take the current arrays without it.</summary>
-    private readonly Lock _nodesLock = new();
-
-    /// <summary>The live nodes, copy-on-write under <see cref="_nodesLock"/>.</summary>
-    private volatile NodeRuntime[] _nodes;
-
-    /// <summary>Their snapshots, in the same order, copy-on-write with <see cref="_nodes"/>.</summary>
-    private volatile NodeSnapshot[] _nodeSnapshots;
-
-    /// <summary>The index the next added node gets; indexes are never reused.</summary>
-    private int _nextNodeIndex;
+    private readonly TaskRegistry _registry;
+    private readonly NodeSet _nodes;
+    private readonly NodePlacer _placer;
+    private readonly AttemptRunner _runner;
+    private readonly AttemptRecovery _recovery;
+    private readonly OutcomeRecorder _outcomes;
     private readonly TaskNotifier _notifier;
+    private readonly TaskIntake _intake;
+    private readonly DispatcherLifecycle _lifecycle;
+    private readonly TaskCounters _counters;
+    private readonly TaskTimings _timings;
     private readonly ILogger _logger;
-    private readonly IServiceProvider? _services;
-    private readonly IServiceScopeFactory? _scopeFactory;
-
-    /// <summary>Every live task by id: idempotent submission, lookup and cancellation by id, and forced shutdown.</summary>
-    private readonly ConcurrentDictionary<string, TaskHandle> _tasks = new(StringComparer.Ordinal);
-
-    /// <summary>Counts tasks accepted but not yet running against <see cref="TaskDispatcherOptions.MaxPendingTasks"/>.</summary>
-    private readonly PendingLimiter _pendingPermits;
-
-    /// <summary>The scheduler's intake: ready tasks, freed slots and removals, drained by whoever runs the next step.
-    /// Steps never overlap, which is what <see cref="ChannelOptions.SingleReader"/> asks of readers.</summary>
-    private readonly Channel<SchedulerEvent> _events = Channel.CreateUnbounded<SchedulerEvent>(new UnboundedChannelOptions
-    {
-        SingleReader = true,
-        SingleWriter = false,
-    });
-
-    /// <summary>Cancelled when the dispatcher starts stopping, to release submitters waiting for room.</summary>
-    private readonly CancellationTokenSource _stopping = new();
-
-    /// <summary>Completed when no task is live after stopping began.</summary>
-    private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-    private readonly Lock _stopLock = new();
-
-    private long _sequence;
-
-    /// <summary>Tasks accepted and not finished, plus submissions in flight: reaching 0 after stopping began means drained.</summary>
-    private long _liveCount;
-
-    private int _stopState;
-    private int _disposed;
-    private Task? _stopTask;
-    private Exception? _fault;
 
     internal TaskDispatcher(
         string name,
@@ -89,55 +40,47 @@ public sealed partial class TaskDispatcher : ITaskDispatcher, IDisposable
         IServiceProvider? services)
     {
         Name = name;
-        _options = options;
-        _scheduling = scheduling;
-        _schedulingName = scheduling.GetType().Name;
-        _allocationName = allocation.GetType().Name;
-        _allocation = allocation;
-        _recovery = recovery;
-        _onBreakerChanged = OnBreakerChanged;
-        Checkpoints = checkpoints;
         TimeProvider = timeProvider;
+        Checkpoints = checkpoints;
         _logger = loggerFactory.CreateLogger<TaskDispatcher>();
+        _counters = new TaskCounters(name);
+        _timings = new TaskTimings(name, timeProvider, options.MeasureTimings, scheduling.GetType().Name, allocation.GetType().Name);
+        _registry = new TaskRegistry();
         _notifier = new TaskNotifier(observers, timeProvider, _logger);
-        _services = services;
-        _scopeFactory = services?.GetService<IServiceScopeFactory>();
-        _pendingPermits = new PendingLimiter(options.MaxPendingTasks);
-        DeadLetters = new DeadLetterList(this, options.DeadLetterCapacity);
-
-        var runtimes = new NodeRuntime[nodes.Count];
-        var snapshots = new NodeSnapshot[nodes.Count];
-        _candidates = new NodeSnapshot[nodes.Count];
+        _nodes = new NodeSet(name, timeProvider, options.NodeCircuitBreaker, OnBreakerChanged);
+        _placer = new NodePlacer(allocation, _nodes, _timings, timeProvider, _logger);
         var slots = 0;
-        for (var i = 0; i < nodes.Count; i++)
+        foreach (var node in nodes)
         {
-            runtimes[i] = CreateNode(nodes[i].Key, i, nodes[i].Value);
-            snapshots[i] = runtimes[i].Snapshot;
-            slots += nodes[i].Value.MaxConcurrency;
+            slots += node.Value.MaxConcurrency;
         }
 
-        _nodes = runtimes;
-        _nodeSnapshots = snapshots;
-        _nextNodeIndex = nodes.Count;
-        _freeSlots = slots;
+        Scheduler = new Scheduler(name, scheduling, _placer, _nodes, _registry, timeProvider, _logger, options.FailExpiredDeadlines, slots);
+        _recovery = new AttemptRecovery(recovery, Scheduler, _counters, timeProvider, _logger);
+        _runner = new AttemptRunner(name, Scheduler, _recovery, _timings, _counters, services, timeProvider, _logger);
+        _lifecycle = new DispatcherLifecycle(name, options, _registry, _nodes, _notifier, Scheduler, _counters, timeProvider, _logger, () => TaskDispatchMetrics.Unregister(this));
+        _intake = new TaskIntake(this, options, _registry, Scheduler, _lifecycle, new TaskOptionsValidator(name, _nodes, timeProvider), _notifier, _counters, _timings, timeProvider);
+        DeadLetters = new DeadLetterList(this, options.DeadLetterCapacity);
+        _outcomes = new OutcomeRecorder(_registry, Scheduler, _notifier, _counters, _timings, DeadLetters, checkpoints, _logger);
 
-        foreach (var node in runtimes)
+        foreach (var (nodeName, nodeOptions) in nodes)
         {
-            StartWorkers(node);
+            _nodes.Add(nodeName, nodeOptions, _runner.StartWorkers);
         }
 
+        _placer.EnsureCapacity(nodes.Count);
         TaskDispatchMetrics.Register(this);
-        Log.DispatcherStarted(_logger, name, runtimes.Length, slots);
+        Log.DispatcherStarted(_logger, name, nodes.Count, slots);
     }
 
     /// <inheritdoc />
     public string Name { get; }
 
     /// <inheritdoc />
-    public IReadOnlyList<NodeSnapshot> Nodes => _nodeSnapshots;
+    public IReadOnlyList<NodeSnapshot> Nodes => _nodes.Snapshots;
 
     /// <inheritdoc />
-    public long LiveTaskCount => Math.Max(0, Interlocked.Read(ref _liveCount));
+    public long LiveTaskCount => _registry.LiveCount;
 
     /// <inheritdoc />
     public ICheckpointStore Checkpoints { get; }
@@ -148,11 +91,61 @@ public sealed partial class TaskDispatcher : ITaskDispatcher, IDisposable
     /// <summary>Gets the dispatcher's clock.</summary>
     internal TimeProvider TimeProvider { get; }
 
+    /// <summary>Gets the scheduler, for tasks whose start or retry timers fire.</summary>
+    internal Scheduler Scheduler { get; }
+
+    /// <summary>Gets how many tasks ended failed, for the dead letters' total.</summary>
+    internal long FailedTaskCount => _counters.FailedTasks;
+
+    /// <summary>Gets the number of tasks accepted and not running.</summary>
+    internal long WaitingTaskCount => Math.Max(0, LiveTaskCount - _nodes.ActiveTasks());
+
+    /// <inheritdoc />
+    public ValueTask<TaskHandle> SubmitAsync(Func<TaskContext, ValueTask> work, TaskOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        return _intake.SubmitAction(work, options, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<TaskHandle<TResult>> SubmitAsync<TResult>(Func<TaskContext, ValueTask<TResult>> work, TaskOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        return _intake.SubmitFunction(work, options, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<TaskHandle<TResult>> SubmitAsync<THandler, TInput, TResult>(TInput input, TaskOptions? options = null, CancellationToken cancellationToken = default)
+        where THandler : class, ITaskHandler<TInput, TResult>
+    {
+        if (!_runner.HasServices)
+        {
+            throw new InvalidOperationException(
+                $"Dispatcher '{Name}' has no service provider to resolve {typeof(THandler).Name} from; register it with services.AddTaskDispatch() or call TaskDispatcherBuilder.UseServiceProvider.");
+        }
+
+        return _intake.SubmitHandler<THandler, TInput, TResult>(input, options, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public bool TrySubmit(Func<TaskContext, ValueTask> work, TaskOptions? options, [NotNullWhen(true)] out TaskHandle? handle)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        return _intake.TrySubmitAction(work, options, out handle);
+    }
+
+    /// <inheritdoc />
+    public bool TrySubmit<TResult>(Func<TaskContext, ValueTask<TResult>> work, TaskOptions? options, [NotNullWhen(true)] out TaskHandle<TResult>? handle)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        return _intake.TrySubmitFunction(work, options, out handle);
+    }
+
     /// <inheritdoc />
     public bool TryGetHandle(string id, [NotNullWhen(true)] out TaskHandle? handle)
     {
         ArgumentNullException.ThrowIfNull(id);
-        return _tasks.TryGetValue(id, out handle);
+        return _registry.TryGet(id, out handle);
     }
 
     /// <inheritdoc />
@@ -160,60 +153,65 @@ public sealed partial class TaskDispatcher : ITaskDispatcher, IDisposable
 
     /// <inheritdoc />
     public IAsyncEnumerable<TaskStateChange> WatchAsync(CancellationToken cancellationToken = default) =>
-        _notifier.WatchAsync(Volatile.Read(ref _stopState) == Stopped, cancellationToken);
+        _notifier.WatchAsync(_lifecycle.IsStopped, cancellationToken);
 
-    /// <summary>Called after every non-terminal transition.</summary>
+    /// <inheritdoc />
+    public DispatcherStatistics GetStatistics()
+    {
+        var now = TimeProvider.GetUtcNow();
+        var nodes = _nodes.GetStatistics(now);
+        return new DispatcherStatistics(
+            now,
+            LiveTaskCount,
+            _counters.TaskCounts(),
+            _placer.Decisions,
+            nodes,
+            _counters.GetRecoveryStatistics(),
+            WaitingTaskCount,
+            _timings.Snapshot());
+    }
+
+    /// <summary>Gets how each current node has been used, as of <paramref name="now"/>.</summary>
+    internal NodeStatistics[] GetNodeStatistics(DateTimeOffset now) => _nodes.GetStatistics(now);
+
+    /// <inheritdoc />
+    public Task StopAsync(ShutdownMode mode = ShutdownMode.Drain, TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
+        _lifecycle.StopAsync(mode, timeout, cancellationToken);
+
+    /// <summary>Stops as <see cref="TaskDispatcherOptions.ShutdownMode"/> and <see cref="TaskDispatcherOptions.ShutdownTimeout"/> say.</summary>
+    /// <returns>A task that completes when the dispatcher has stopped.</returns>
+    public ValueTask DisposeAsync() => _lifecycle.DisposeAsync();
+
+    /// <summary>Stops synchronously, for containers and callers that cannot await; prefer <see cref="DisposeAsync"/>.</summary>
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+    /// <summary>Submits a failed task's work again under its id and options; for <see cref="DeadLetterList.ResubmitAsync"/>.</summary>
+    internal ValueTask<TaskHandle> ResubmitAsync(TaskHandle failed, CancellationToken cancellationToken) => _intake.ResubmitAsync(failed, cancellationToken);
+
+    /// <summary>Called by a task after every non-terminal transition.</summary>
     internal void OnTransition(TaskHandle task, TaskState previous, TaskState state, long version) =>
         _notifier.OnTransition(task, previous, state, version);
 
     /// <summary>Called once per task by the winner of its terminal transition; its awaitable completes once the
     /// observers have heard.</summary>
-    internal void OnFinished(TaskHandle task, TaskState previous, TaskState terminal, long version)
+    internal void OnFinished(TaskHandle task, TaskState previous, TaskState terminal, long version) =>
+        _outcomes.OnFinished(task, previous, terminal, version);
+
+    /// <summary>Called by a task that stops waiting: its pending permit goes back to the bound.</summary>
+    internal void ReleasePendingPermit() => _intake.ReleasePermit();
+
+    /// <summary>Called by a task whose awaitable completed: it no longer counts as live.</summary>
+    internal void ReleaseLive() => _registry.ReleaseLive();
+
+    /// <summary>Called by a node's circuit breaker after it changed the node's health.</summary>
+    private void OnBreakerChanged(NodeRuntime node, NodeHealth health)
     {
-        _tasks.TryRemove(new KeyValuePair<string, TaskHandle>(task.Id, task));
-        if (previous is TaskState.Pending or TaskState.Retrying)
+        Log.NodeHealthChangedByBreaker(_logger, node.Name, health);
+        if (health == NodeHealth.Quarantined)
         {
-            // It may sit in the ready queue: let the scheduler drop it now rather than when it reaches the head.
-            Post(SchedulerEvent.Removed(task));
+            _counters.CountQuarantine(node.Name);
         }
 
-        CountFinished(terminal);
-        MeasureFinished(task, terminal);
-        TraceFinished(task, terminal);
-        if (terminal == TaskState.Failed)
-        {
-            DeadLetters.Add(task);
-        }
-
-        if (task.HasCheckpoint && terminal != TaskState.Failed)
-        {
-            // A failed task keeps its checkpoint, so that resubmitting it resumes; otherwise its progress is of no more use.
-            _ = DeleteCheckpointAsync(task.Id);
-        }
-
-        _notifier.OnFinished(task, previous, terminal, version);
-    }
-
-    internal void ReleasePendingPermit() => _pendingPermits.Release();
-
-    private async Task DeleteCheckpointAsync(string taskId)
-    {
-        try
-        {
-            await Checkpoints.DeleteAsync(taskId, CancellationToken.None).ConfigureAwait(false);
-        }
-        catch (Exception exception)
-        {
-            Log.CheckpointDeleteFailed(_logger, taskId, exception);
-        }
-    }
-
-    /// <summary>Stops counting a task (or a rejected submission) as live; signals the drain when the last one goes.</summary>
-    internal void ReleaseLive()
-    {
-        if (Interlocked.Decrement(ref _liveCount) == 0 && Volatile.Read(ref _stopState) != Running)
-        {
-            _drained.TrySetResult();
-        }
+        Scheduler.PostNodesChanged();
     }
 }

@@ -80,7 +80,7 @@ public abstract partial class TaskHandle
     /// <remarks>Worked out on first use, since only learning policies need it and a delegate's method is not free to get.</remarks>
     internal object KindKey
     {
-        get => _kindKey ??= Options.Kind ?? TaskDispatcher.KindOf(Work);
+        get => _kindKey ??= Options.Kind ?? TaskIntake.KindOf(Work);
         set => _kindKey = value;
     }
 

@@ -21,7 +21,7 @@ public readonly struct NodeAttempt
 
     /// <summary>Gets the input of a handler task (<c>SubmitAsync&lt;THandler, TInput, TResult&gt;</c>), or
     /// <see langword="null"/> for a delegate task, whose work can only run in this process.</summary>
-    public object? Input => TaskDispatcher.InputOf(Task.Work);
+    public object? Input => TaskIntake.InputOf(Task.Work);
 
     /// <summary>Runs the task's own work here, in this process, as a node without an executor does.</summary>
     /// <returns>A task that completes with the work.</returns>

@@ -1,15 +1,72 @@
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace TaskDispatch;
 
-public sealed partial class TaskDispatcher
+/// <summary>Runs attempts: one worker per node slot takes the tasks the scheduler hands its node, runs each attempt
+/// (scope, timeout, heartbeat watchdog, node executor), measures it, and has <see cref="AttemptRecovery"/> carry out
+/// what follows a failure. Owns the workers and the ambient slot that tells a task's own submissions apart.</summary>
+internal sealed class AttemptRunner
 {
     private static readonly TimerCallback s_onHeartbeatCheck = static state =>
     {
-        var context = (TaskContext)state!;
-        context.Owner.CheckHeartbeat(context);
+        var (runner, context) = ((AttemptRunner, TaskContext))state!;
+        runner.CheckHeartbeat(context);
     };
+
+    /// <summary>The slot of the worker on this logical flow. Set once per worker, so that an attempt changes no execution
+    /// context; the slot names the attempt it runs, so that a task's own submissions skip the pending bound.</summary>
+    private static readonly AsyncLocal<WorkerSlot?> s_workerSlot = new();
+
+    private readonly string _dispatcherName;
+    private readonly Scheduler _scheduler;
+    private readonly AttemptRecovery _recovery;
+    private readonly TaskTimings _timings;
+    private readonly TaskCounters _counters;
+    private readonly IServiceProvider? _services;
+    private readonly IServiceScopeFactory? _scopeFactory;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger _logger;
+
+    internal AttemptRunner(string dispatcherName, Scheduler scheduler, AttemptRecovery recovery, TaskTimings timings, TaskCounters counters, IServiceProvider? services, TimeProvider timeProvider, ILogger logger)
+    {
+        _dispatcherName = dispatcherName;
+        _scheduler = scheduler;
+        _recovery = recovery;
+        _timings = timings;
+        _counters = counters;
+        _services = services;
+        _scopeFactory = services?.GetService<IServiceScopeFactory>();
+        _timeProvider = timeProvider;
+        _logger = logger;
+    }
+
+    /// <summary>Gets whether handler tasks can be resolved: the dispatcher has a service provider.</summary>
+    internal bool HasServices => _scopeFactory is not null;
+
+    /// <summary>Gets the attempt running on the current logical flow, if it belongs to <paramref name="owner"/>.</summary>
+    internal static TaskContext? CurrentAttemptOf(TaskDispatcher owner) =>
+        s_workerSlot.Value?.Current is { } context && ReferenceEquals(context.Owner, owner) ? context : null;
+
+    /// <summary>Starts one worker per slot of <paramref name="node"/>.</summary>
+    internal void StartWorkers(NodeRuntime node)
+    {
+        // Workers must not inherit the caller's execution context (ambient activities, async-locals).
+        using (ExecutionContext.SuppressFlow())
+        {
+            var workers = new Task[node.Snapshot.MaxConcurrency];
+            var slots = new WorkerSlot[workers.Length];
+            for (var i = 0; i < workers.Length; i++)
+            {
+                var slot = slots[i] = new WorkerSlot();
+                workers[i] = Task.Run(() => RunWorkerAsync(node, slot));
+            }
+
+            node.Slots = slots;
+            node.Workers = workers;
+        }
+    }
 
     /// <summary>One worker per slot: reads the node's hand-off channel and runs one attempt at a time.</summary>
     private async Task RunWorkerAsync(NodeRuntime node, WorkerSlot slot)
@@ -23,7 +80,7 @@ public sealed partial class TaskDispatcher
                 // A step running on another thread may be about to hand this slot its next task: wait for it briefly
                 // rather than go to sleep and pay for a thread-pool wake-up.
                 var spinner = default(SpinWait);
-                while (Volatile.Read(ref _stepping) != 0 && !spinner.NextSpinWillYield)
+                while (_scheduler.IsStepping && !spinner.NextSpinWillYield)
                 {
                     spinner.SpinOnce(sleep1Threshold: -1);
                 }
@@ -49,7 +106,7 @@ public sealed partial class TaskDispatcher
             catch (Exception exception)
             {
                 // RunAttemptAsync contains the task's own failures; anything here is an engine defect. Never strand the task.
-                Log.EngineFailed(_logger, Name, exception);
+                Log.EngineFailed(_logger, _dispatcherName, exception);
                 // From the attempt's state word: ends the task only if this attempt still owns it, whether or not the
                 // attempt was already concluded when the defect struck.
                 if (slot.Current is not { } context)
@@ -68,17 +125,17 @@ public sealed partial class TaskDispatcher
             // Freeing the slot runs a scheduler step here when none is running, which hands this worker its next task.
             // A success is reported before the task is marked finished: the intake is FIFO, so a learning policy has the
             // duration before it sees any task its submitter sends after awaiting this one.
-            Post(SchedulerEvent.SlotFreed(task, node, outcome.SucceededAfter, placement));
+            _scheduler.PostSlotFreed(task, node, outcome.SucceededAfter, placement);
             if (outcome.SucceededAfter is not null)
             {
                 if (task.TryFinishAttempt(outcome.Context!, TaskState.Completed, null) && task.FirstFailureTimestamp != 0)
                 {
-                    CountRecovered(task);
+                    _counters.CountRecovered(_timeProvider.GetElapsedTime(task.FirstFailureTimestamp));
                 }
             }
             else if (outcome.RetryNow)
             {
-                PostReady(task);
+                _scheduler.PostReady(task);
             }
         }
     }
@@ -103,7 +160,7 @@ public sealed partial class TaskDispatcher
         // The task is Assigning and handed to this worker alone, so no other attempt can start meanwhile.
         var context = new TaskContext(task, task.Attempts + 1, node);
         var timeout = task.Options.Timeout;
-        context.Start(timeout is { } limit && limit != Timeout.InfiniteTimeSpan ? new CancellationTokenSource(limit, TimeProvider) : null);
+        context.Start(timeout is { } limit && limit != Timeout.InfiniteTimeSpan ? new CancellationTokenSource(limit, _timeProvider) : null);
         task.SetContext(context);
         task.ReleasePermit();
         if (!task.TryStartRunning(context))
@@ -119,12 +176,12 @@ public sealed partial class TaskDispatcher
 
         // Measured and traced before the attempt is published: whoever concludes it from then on ends its activity. The
         // start's one clock read serves the waiting time and the processing time.
-        var startedAt = TimeProvider.GetTimestamp();
-        MeasureAttemptStarted(task, node, attempt, startedAt);
-        TraceAttemptStarted(task, context);
+        var startedAt = _timeProvider.GetTimestamp();
+        _timings.MeasureAttemptStarted(task, node.Name, attempt, startedAt);
+        TaskTracing.TraceAttemptStarted(task, context);
         if (task.LastFailureTimestamp != 0)
         {
-            CountRestartDelay(task);
+            _counters.CountRestartDelay(_timeProvider.GetElapsedTime(task.LastFailureTimestamp));
         }
 
         slot.Current = context;
@@ -135,14 +192,14 @@ public sealed partial class TaskDispatcher
         Interlocked.MemoryBarrier();
         if (node.RequestedHealth == NodeHealth.Unavailable)
         {
-            AbandonAttempt(context, new NodeFailureException($"Node '{node.Name}' was marked unavailable as task '{task.Id}' attempt {attempt} started on it.") { NodeName = node.Name });
+            _recovery.AbandonAttempt(context, new NodeFailureException($"Node '{node.Name}' was marked unavailable as task '{task.Id}' attempt {attempt} started on it.") { NodeName = node.Name });
             context.End();
             return default;
         }
 
         if (task.Options.HeartbeatTimeout is { } heartbeatTimeout)
         {
-            context.Watchdog = TimeProvider.CreateTimer(s_onHeartbeatCheck, context, heartbeatTimeout, Timeout.InfiniteTimeSpan);
+            context.Watchdog = _timeProvider.CreateTimer(s_onHeartbeatCheck, (this, context), heartbeatTimeout, Timeout.InfiniteTimeSpan);
         }
 
         Exception? error = null;
@@ -163,7 +220,7 @@ public sealed partial class TaskDispatcher
                     task.Cancel();
                     if (context.TryConclude())
                     {
-                        TraceAttemptEnded(context, "cancelled", null, null);
+                        TaskTracing.TraceAttemptEnded(context, "cancelled", null, null);
                         task.TryFinishAttempt(context, TaskState.Cancelled, null);
                     }
 
@@ -201,9 +258,9 @@ public sealed partial class TaskDispatcher
             context.End();
         }
 
-        var processingTime = TimeProvider.GetElapsedTime(startedAt);
+        var processingTime = _timeProvider.GetElapsedTime(startedAt);
         node.RecordBusy(processingTime);
-        MeasureAttemptEnded(node, processingTime, error is null);
+        _timings.MeasureAttemptEnded(node.Name, processingTime, error is null);
         if (!context.TryConclude())
         {
             // The engine gave the attempt up while it ran (its node failed or it stopped heartbeating) and has moved the
@@ -215,7 +272,7 @@ public sealed partial class TaskDispatcher
         {
             // The caller marks the task Completed once it has reported the duration.
             node.Breaker?.OnAttemptEnded(null, context.IsProbe);
-            TraceAttemptEnded(context, "completed", null, null);
+            TaskTracing.TraceAttemptEnded(context, "completed", null, null);
             return new AttemptOutcome(context, false, processingTime);
         }
 
@@ -225,10 +282,10 @@ public sealed partial class TaskDispatcher
             var (state, stopError) = task.StopOutcome();
             if (stopError is not null)
             {
-                task.RecordFailure(new AttemptFailure(attempt, node.Name, stopError, TimeProvider.GetUtcNow(), isNodeFault: false));
+                task.RecordFailure(new AttemptFailure(attempt, node.Name, stopError, _timeProvider.GetUtcNow(), isNodeFault: false));
             }
 
-            TraceAttemptEnded(context, TaskDispatchMetrics.OutcomeName(state), stopError, null);
+            TaskTracing.TraceAttemptEnded(context, TaskDispatchMetrics.OutcomeName(state), stopError, null);
             task.TryFinishAttempt(context, state, stopError);
             return default;
         }
@@ -239,34 +296,7 @@ public sealed partial class TaskDispatcher
         }
 
         node.Breaker?.OnAttemptEnded(error, context.IsProbe);
-        return new AttemptOutcome(context, ConcludeFailure(context, error), null);
-    }
-
-    /// <summary>Gives up a running attempt whose node failed: its token is cancelled, its outcome will be ignored, and
-    /// the task is recovered at once as after a node fault, while the attempt may still hold its slot.</summary>
-    internal void AbandonAttempt(TaskContext context, NodeFailureException error)
-    {
-        if (!context.TryConclude())
-        {
-            return;
-        }
-
-        context.Abandon();
-        CountAbandoned(context.Node);
-        Log.AttemptAbandoned(_logger, context.TaskId, context.Attempt, context.NodeName, error.Message);
-        context.Node.Breaker?.OnAttemptEnded(error, context.IsProbe);
-        if (context.Handle.IsCancellationRequested)
-        {
-            var (state, stopError) = context.Handle.StopOutcome();
-            TraceAttemptEnded(context, "abandoned", error, null);
-            context.Handle.TryFinishAttempt(context, state, stopError);
-            return;
-        }
-
-        if (ConcludeFailure(context, error))
-        {
-            PostReady(context.Handle);
-        }
+        return new AttemptOutcome(context, _recovery.ConcludeFailure(context, error), null);
     }
 
     private void CheckHeartbeat(TaskContext context)
@@ -276,10 +306,10 @@ public sealed partial class TaskDispatcher
             return;
         }
 
-        var silent = TimeProvider.GetElapsedTime(context.LastHeartbeat);
+        var silent = _timeProvider.GetElapsedTime(context.LastHeartbeat);
         if (silent >= limit)
         {
-            AbandonAttempt(context, new NodeFailureException(
+            _recovery.AbandonAttempt(context, new NodeFailureException(
                 $"Task '{context.TaskId}' attempt {context.Attempt} on node '{context.NodeName}' sent no heartbeat for {silent}, past its limit of {limit}.")
             {
                 NodeName = context.NodeName,
@@ -295,86 +325,6 @@ public sealed partial class TaskDispatcher
         {
             // The attempt ended meanwhile.
         }
-    }
-
-    /// <summary>Records a failed attempt, asks the recovery policy, and ends the task or moves it to Retrying.</summary>
-    /// <returns>Whether the task should be queued again at once.</returns>
-    private bool ConcludeFailure(TaskContext context, Exception error)
-    {
-        var task = context.Handle;
-        var node = context.Node;
-        var attempt = context.Attempt;
-        var failedAt = TimeProvider.GetUtcNow();
-        var isNodeFault = NodeFailureException.IsNodeFault(error);
-        task.RecordFailure(new AttemptFailure(attempt, node.Name, error, failedAt, isNodeFault));
-        CountAttemptFailure(node, error, isNodeFault);
-
-        var decision = RecoveryDecision.GiveUp;
-        try
-        {
-            decision = _recovery.Decide(new RecoveryContext(task, attempt, error, node.Name, failedAt, isNodeFault, task.NodeFaults));
-        }
-        catch (Exception exception)
-        {
-            Log.RecoveryPolicyFailed(_logger, task.Id, exception);
-        }
-
-        if (decision.ShouldRetry && task.Options.MaxAttempts is { } maxAttempts && attempt >= maxAttempts)
-        {
-            decision = RecoveryDecision.GiveUp;
-        }
-
-        Log.AttemptFailed(_logger, task.Id, attempt, node.Name, decision.ShouldRetry, decision.Delay, error);
-        if (context.Activity is not null)
-        {
-            TraceAttemptEnded(
-                context,
-                context.IsAbandoned ? "abandoned" : "failed",
-                error,
-                !decision.ShouldRetry ? "give up" : isNodeFault ? $"fail over to another node after {decision.Delay}" : $"retry after {decision.Delay}");
-        }
-
-        if (!decision.ShouldRetry)
-        {
-            if (task.TryFinishAttempt(context, TaskState.Failed, error))
-            {
-                Log.TaskFailed(_logger, task.Id, attempt, error);
-            }
-
-            return false;
-        }
-
-        if (isNodeFault && Array.IndexOf(task.ExcludedNodes ?? [], node) < 0)
-        {
-            task.ExcludedNodes = [.. task.ExcludedNodes ?? [], node];
-        }
-
-        if (!task.TryRetryAttempt(context))
-        {
-            return false;
-        }
-
-        CountRestart(error, isNodeFault);
-
-        // A stop that came while the policy decided found the task Running and at most cancelled a token. It set the
-        // flag before reading the state; we changed the state before reading the flag: one of us ends the task.
-        if (task.IsCancellationRequested)
-        {
-            task.TryFinishStopped();
-            return false;
-        }
-
-        if (decision.Delay > TimeSpan.Zero)
-        {
-            // The retry is due at failure time + delay, however long it took to get here; a custom policy may ask for
-            // more than a timer can wait, and then waits the longest a timer can.
-            var delay = decision.Delay > TaskDispatcherDefaults.MaxDelay ? TaskDispatcherDefaults.MaxDelay : decision.Delay;
-            var remaining = failedAt + delay - TimeProvider.GetUtcNow();
-            task.SetReadyTimer(TimeProvider.CreateTimer(s_onReadyTimer, task, remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero, Timeout.InfiniteTimeSpan));
-            return false;
-        }
-
-        return true;
     }
 
     /// <summary>Runs the work, or hands it to the node's executor.</summary>

@@ -2,10 +2,11 @@ using System.Diagnostics;
 
 namespace TaskDispatch;
 
-public sealed partial class TaskDispatcher
+/// <summary>The dispatcher's activities: one per task under the submitter's, one per attempt under the task's. Nothing
+/// is created unless someone listens to <see cref="TaskDispatchTracing.SourceName"/>.</summary>
+internal static class TaskTracing
 {
-    /// <summary>Starts the task's activity under the submitter's current activity, when anyone listens.</summary>
-    private static void TraceAccepted(TaskHandle handle)
+    internal static void TraceAccepted(TaskHandle handle, string dispatcherName)
     {
         if (!TaskDispatchTracing.Source.HasListeners())
         {
@@ -21,21 +22,21 @@ public sealed partial class TaskDispatcher
         activity.DisplayName = $"task {handle.Kind}";
         activity.SetTag(TaskDispatchTracing.TaskIdTag, handle.Id);
         activity.SetTag(TaskDispatchTracing.TaskKindTag, handle.Kind);
-        activity.SetTag(TaskDispatchMetrics.DispatcherTag, handle.Dispatcher.Name);
+        activity.SetTag(TaskDispatchMetrics.DispatcherTag, dispatcherName);
         handle.TraceActivity = activity;
     }
 
     /// <summary>Notes why a traced task went to its node; called by the scheduler step that placed it.</summary>
-    private void TracePlacement(TaskHandle task, NodeSnapshot node, int candidates)
+    internal static void TracePlacement(TaskHandle task, string allocationName, NodeSnapshot node, int candidates)
     {
         if (task.TraceActivity is not null)
         {
-            task.PlacementReason = $"{_allocationName} chose {node.Name} among {candidates} eligible node(s)";
+            task.PlacementReason = $"{allocationName} chose {node.Name} among {candidates} eligible node(s)";
         }
     }
 
     /// <summary>Starts an attempt's activity under its task's and makes it current for the work.</summary>
-    private static void TraceAttemptStarted(TaskHandle task, TaskContext context)
+    internal static void TraceAttemptStarted(TaskHandle task, TaskContext context)
     {
         if (task.TraceActivity is not { } parent)
         {
@@ -57,7 +58,7 @@ public sealed partial class TaskDispatcher
     }
 
     /// <summary>Ends an attempt's activity with its outcome and, after a failure, the recovery decision.</summary>
-    private static void TraceAttemptEnded(TaskContext context, string outcome, Exception? error, string? recovery)
+    internal static void TraceAttemptEnded(TaskContext context, string outcome, Exception? error, string? recovery)
     {
         if (context.Activity is not { } activity)
         {
@@ -83,7 +84,7 @@ public sealed partial class TaskDispatcher
     }
 
     /// <summary>Ends a task's activity with its outcome.</summary>
-    private static void TraceFinished(TaskHandle task, TaskState terminal)
+    internal static void TraceFinished(TaskHandle task, TaskState terminal)
     {
         if (task.TraceActivity is not { } activity)
         {

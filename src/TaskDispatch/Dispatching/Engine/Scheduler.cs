@@ -1,9 +1,70 @@
 using System.Diagnostics;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
 
 namespace TaskDispatch;
 
-public sealed partial class TaskDispatcher
+/// <summary>The scheduler: takes events (ready tasks, freed slots, removals, node changes) and runs steps that put ready
+/// tasks into the scheduling policy and hand them to nodes with free slots. Owns the intake of events, the policy, the
+/// tasks parked for want of a fitting node, and the free-slot count. Steps never overlap, so the scheduling policy and
+/// the allocation strategy are called one decision at a time and need no locks.</summary>
+internal sealed class Scheduler
 {
+    private readonly string _dispatcherName;
+    private readonly ISchedulingPolicy _policy;
+    private readonly NodePlacer _placer;
+    private readonly NodeSet _nodes;
+    private readonly TaskRegistry _registry;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger _logger;
+    private readonly bool _failExpiredDeadlines;
+
+    /// <summary>The intake: drained by whoever runs the next step. Steps never overlap, which is what
+    /// <see cref="ChannelOptions.SingleReader"/> asks of readers.</summary>
+    private readonly Channel<SchedulerEvent> _events = Channel.CreateUnbounded<SchedulerEvent>(new UnboundedChannelOptions
+    {
+        SingleReader = true,
+        SingleWriter = false,
+    });
+
+    /// <summary>Set once, when the scheduling policy's TryDequeue threw: no step runs after that.</summary>
+    private volatile Exception? _fault;
+
+    internal Scheduler(string dispatcherName, ISchedulingPolicy policy, NodePlacer placer, NodeSet nodes, TaskRegistry registry, TimeProvider timeProvider, ILogger logger, bool failExpiredDeadlines, int freeSlots)
+    {
+        _dispatcherName = dispatcherName;
+        _policy = policy;
+        _placer = placer;
+        _nodes = nodes;
+        _registry = registry;
+        _timeProvider = timeProvider;
+        _logger = logger;
+        _failExpiredDeadlines = failExpiredDeadlines;
+        _freeSlots = freeSlots;
+    }
+
+    /// <summary>Gets what faulted the dispatcher (the scheduling policy's TryDequeue threw), or <see langword="null"/>.</summary>
+    internal Exception? Fault => _fault;
+
+    /// <summary>Gets the number of tasks the scheduling policy holds; read outside steps, so only an estimate.</summary>
+    internal int QueuedCount => _policy.Count;
+
+    /// <summary>Queues a task for the scheduler.</summary>
+    internal void PostReady(TaskHandle task) => Post(SchedulerEvent.Ready(task));
+
+    /// <summary>Tells the scheduler a worker's slot is free, and how long a successful attempt ran.</summary>
+    internal void PostSlotFreed(TaskHandle task, NodeRuntime node, TimeSpan? succeededAfter, long placement) =>
+        Post(SchedulerEvent.SlotFreed(task, node, succeededAfter, placement));
+
+    /// <summary>Tells the scheduler a task ended while it may wait in the ready queue.</summary>
+    internal void PostRemoved(TaskHandle task) => Post(SchedulerEvent.Removed(task));
+
+    /// <summary>Tells the scheduler that nodes were added or changed health.</summary>
+    internal void PostNodesChanged() => Post(SchedulerEvent.NodesChanged());
+
+    /// <summary>Tells the scheduler a node was taken out: a step closes its channel, between placements.</summary>
+    internal void PostNodeRemoved(NodeRuntime node) => Post(SchedulerEvent.NodeRemoved(node));
+
     /// <summary>Events handled before a step dispatches again, so a flood of submissions cannot delay starts for long.</summary>
     private const int EventBatchSize = 256;
 
@@ -16,14 +77,8 @@ public sealed partial class TaskDispatcher
     /// <summary>The managed id of the thread running a step, or 0; so that code called from a step never waits for one.</summary>
     private int _stepThread;
 
-    /// <summary>Allocation decisions made; written only by steps.</summary>
-    private long _allocationDecisions;
-
     /// <summary>Events posted and not yet taken by a step.</summary>
     private int _queuedEvents;
-
-    /// <summary>Scratch space for the eligible nodes of one decision; owned by the running step, grown as nodes are added.</summary>
-    private NodeSnapshot[] _candidates;
 
     /// <summary>Dequeued tasks that no node can take now (constraints or a strategy that declined), in policy order.</summary>
     private readonly List<TaskHandle> _parked = [];
@@ -61,7 +116,7 @@ public sealed partial class TaskDispatcher
         RunSchedulerSteps();
     }
 
-    private void RunSchedulerSteps()
+    internal void RunSchedulerSteps()
     {
         for (var round = 0; ; round++)
         {
@@ -92,7 +147,7 @@ public sealed partial class TaskDispatcher
             if (round >= MaxInlineRounds)
             {
                 // Posters keep arriving: hand the rest to the thread pool rather than hold this caller any longer.
-                ThreadPool.UnsafeQueueUserWorkItem(static dispatcher => dispatcher.RunSchedulerSteps(), this, preferLocal: false);
+                ThreadPool.UnsafeQueueUserWorkItem(static scheduler => scheduler.RunSchedulerSteps(), this, preferLocal: false);
                 return;
             }
         }
@@ -124,7 +179,7 @@ public sealed partial class TaskDispatcher
         {
             // Only a scheduling policy whose TryDequeue threw gets here: no single task is concerned, and what the policy
             // still holds can no longer be trusted. Fail loudly rather than strand tasks.
-            Fault(exception);
+            EnterFault(exception);
         }
     }
 
@@ -141,7 +196,7 @@ public sealed partial class TaskDispatcher
 
                 try
                 {
-                    _scheduling.Enqueue(task);
+                    _policy.Enqueue(task);
                     task.Location = TaskLocation.Queued;
                 }
                 catch (Exception exception)
@@ -182,7 +237,7 @@ public sealed partial class TaskDispatcher
                 {
                     var processingTime = TimeSpan.FromTicks(item.ProcessingTicks);
                     node.Snapshot.RecordProcessingTime(processingTime);
-                    if (_scheduling is ILearningSchedulingPolicy learning)
+                    if (_policy is ILearningSchedulingPolicy learning)
                     {
                         try
                         {
@@ -212,7 +267,7 @@ public sealed partial class TaskDispatcher
                 {
                     try
                     {
-                        _scheduling.Remove(task);
+                        _policy.Remove(task);
                     }
                     catch (Exception exception)
                     {
@@ -232,12 +287,12 @@ public sealed partial class TaskDispatcher
 
     /// <summary>Puts the dispatcher in its failed state: every live task fails with <paramref name="cause"/>, running
     /// attempts have their tokens cancelled so their work can return, and no new task is accepted.</summary>
-    private void Fault(Exception cause)
+    private void EnterFault(Exception cause)
     {
         _fault = cause;
-        Log.EngineFailed(_logger, Name, cause);
-        var failure = new InvalidOperationException($"Dispatcher '{Name}' failed: its scheduling policy threw from TryDequeue. See the inner exception.", cause);
-        foreach (var task in _tasks.Values)
+        Log.EngineFailed(_logger, _dispatcherName, cause);
+        var failure = new InvalidOperationException($"Dispatcher '{_dispatcherName}' failed: its scheduling policy threw from TryDequeue. See the inner exception.", cause);
+        foreach (var task in _registry.Tasks)
         {
             if (task.TryFinish(TaskState.Failed, failure))
             {
@@ -253,7 +308,7 @@ public sealed partial class TaskDispatcher
     /// that no remaining node could ever run.</summary>
     private void OnNodesChanged()
     {
-        var nodes = _nodes;
+        var nodes = _nodes.Runtimes;
         var free = 0;
         foreach (var node in nodes)
         {
@@ -271,11 +326,7 @@ public sealed partial class TaskDispatcher
             }
         }
 
-        if (_candidates.Length < nodes.Length)
-        {
-            _candidates = new NodeSnapshot[nodes.Length * 2];
-        }
-
+        _placer.EnsureCapacity(nodes.Length);
         _freeSlots = free;
         for (var i = _parked.Count - 1; i >= 0; i--)
         {
@@ -295,7 +346,7 @@ public sealed partial class TaskDispatcher
             return false;
         }
 
-        foreach (var node in _nodes)
+        foreach (var node in _nodes.Runtimes)
         {
             if (node.Snapshot.CanEverRun(task.Options))
             {
@@ -305,7 +356,7 @@ public sealed partial class TaskDispatcher
 
         // Consumed either way: failed now, or already finished by someone else.
         task.TryFinish(TaskState.Failed, new InvalidOperationException(
-            $"No node of dispatcher '{Name}' can run task '{task.Id}' any more: the nodes that had its required node name, tags or resources were removed."));
+            $"No node of dispatcher '{_dispatcherName}' can run task '{task.Id}' any more: the nodes that had its required node name, tags or resources were removed."));
         return true;
     }
 
@@ -317,7 +368,7 @@ public sealed partial class TaskDispatcher
             DispatchParked();
         }
 
-        while (_freeSlots > 0 && _scheduling.TryDequeue(out var task))
+        while (_freeSlots > 0 && _policy.TryDequeue(out var task))
         {
             task.Location = TaskLocation.None;
             if (task.IsFinished || FailIfDeadlinePassed(task))
@@ -351,70 +402,16 @@ public sealed partial class TaskDispatcher
         _parked.RemoveRange(kept, _parked.Count - kept);
     }
 
-    /// <summary>Narrows the candidates to those carrying the most preferred tags; keeps their order.</summary>
-    private int KeepMostPreferred(IReadOnlyCollection<string> preferred, int count)
-    {
-        var most = 0;
-        for (var i = 0; i < count; i++)
-        {
-            most = Math.Max(most, CountPreferred(_candidates[i], preferred));
-        }
-
-        if (most == 0)
-        {
-            return count;
-        }
-
-        var kept = 0;
-        for (var i = 0; i < count; i++)
-        {
-            if (CountPreferred(_candidates[i], preferred) == most)
-            {
-                _candidates[kept++] = _candidates[i];
-            }
-        }
-
-        return kept;
-
-        static int CountPreferred(NodeSnapshot node, IReadOnlyCollection<string> preferred)
-        {
-            var matches = 0;
-            foreach (var tag in preferred)
-            {
-                if (node.Tags.Contains(tag))
-                {
-                    matches++;
-                }
-            }
-
-            return matches;
-        }
-    }
-
-    /// <summary>Tells whether a node outside <paramref name="excluded"/> takes work and could run the task when free.</summary>
-    private bool AnyOtherNodeCouldRun(TaskHandle task, NodeRuntime[] excluded)
-    {
-        foreach (var node in _nodes)
-        {
-            if (node.Snapshot.IsAcceptingWork && Array.IndexOf(excluded, node) < 0 && node.Snapshot.CanEverRun(task.Options))
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
-
     /// <summary>Ends a task whose deadline passed while it waited, when the dispatcher is set to.</summary>
     private bool FailIfDeadlinePassed(TaskHandle task)
     {
         // A deadline is about the first start: a retry of a task that started in time keeps its own outcome.
-        if (!_options.FailExpiredDeadlines || task.Options.Deadline is not { } deadline || task.Attempts > 0)
+        if (!_failExpiredDeadlines || task.Options.Deadline is not { } deadline || task.Attempts > 0)
         {
             return false;
         }
 
-        var now = TimeProvider.GetUtcNow();
+        var now = _timeProvider.GetUtcNow();
         if (now <= deadline)
         {
             return false;
@@ -425,90 +422,24 @@ public sealed partial class TaskDispatcher
         return true;
     }
 
-    /// <summary>Asks the allocation strategy for a node among those that can take the task now, and hands the task over.</summary>
+    /// <summary>Asks the placer for a node that can take the task now, and hands the task over.</summary>
     /// <returns><see langword="false"/> when the task must keep waiting; <see langword="true"/> when it was placed or has ended.</returns>
     private bool TryPlace(TaskHandle task)
     {
-        var count = 0;
-        var nodes = _nodes;
-        if (_candidates.Length < nodes.Length)
+        switch (_placer.Choose(task, out var target))
         {
-            // A node was added and its NodesChanged event is still queued.
-            _candidates = new NodeSnapshot[nodes.Length * 2];
+            case PlacementChoice.Wait:
+                return false;
+            case PlacementChoice.Ended:
+                return true;
         }
 
-        var constrained = task.HasPlacementConstraints;
-        var excluded = task.ExcludedNodes;
-        foreach (var node in nodes)
-        {
-            if (node.CanRunNow(task, constrained) && (excluded is null || Array.IndexOf(excluded, node) < 0))
-            {
-                _candidates[count++] = node.Snapshot;
-            }
-        }
-
-        if (count == 0)
-        {
-            // A task kept off the nodes that failed it waits for the others; once no other node could take it at all,
-            // a failed node (perhaps recovered) is better than waiting forever.
-            if (excluded is not null && !AnyOtherNodeCouldRun(task, excluded))
-            {
-                task.ExcludedNodes = null;
-                return TryPlace(task);
-            }
-
-            return false;
-        }
-
-        if (task.Options.PreferredTags is { Count: > 0 } preferred)
-        {
-            count = KeepMostPreferred(preferred, count);
-        }
-
-        int chosen;
-        try
-        {
-            var timed = IsTimed(TaskDispatchMetrics.AllocationHistogram);
-            var decisionStarted = timed ? TimeProvider.GetTimestamp() : 0;
-            chosen = _allocation.SelectNode(task, new ReadOnlySpan<NodeSnapshot>(_candidates, 0, count));
-            if (timed)
-            {
-                MeasureAllocation(TimeProvider.GetElapsedTime(decisionStarted));
-            }
-
-            _allocationDecisions++;
-            if (chosen >= count || chosen < -1)
-            {
-                throw new InvalidOperationException($"{_allocation.GetType().Name}.SelectNode returned {chosen} for {count} candidate(s); expected -1 or an index below {count}.");
-            }
-        }
-        catch (Exception exception)
-        {
-            Log.AllocationStrategyFailed(_logger, task.Id, exception);
-            task.TryFinish(TaskState.Failed, exception);
-            return true;
-        }
-
-        if (chosen < 0)
-        {
-            return false;
-        }
-
-        var target = _candidates[chosen].Runtime;
-        if (target.Removed)
-        {
-            // Taken out after it drained, and a health set back by hand made it a candidate again: its channel closes
-            // in a later step, so the task waits for another node.
-            return false;
-        }
-
-        TracePlacement(task, target.Snapshot, count);
         if (!task.TryBeginAssigning())
         {
             return true;
         }
 
-        var offered = target.Snapshot.OfferedSlots;
+        var offered = target!.Snapshot.OfferedSlots;
         target.Snapshot.ActiveTasks++;
         target.Snapshot.TasksAssigned++;
         task.Placement = ++_placements;
@@ -533,4 +464,28 @@ public sealed partial class TaskDispatcher
 
         return true;
     }
+
+    /// <summary>Waits for the scheduler step that applies a health set by hand, so that the caller reads back what it set
+    /// and no placement decided after this returns uses the old health. Steps never block, so the wait is short.</summary>
+    internal void WaitUntilApplied(NodeRuntime node, NodeHealth health)
+    {
+        var spinner = default(SpinWait);
+        while (node.Snapshot.Health != health
+            && node.RequestedHealth == health
+            && !node.Removed
+            && _fault is null
+            && Volatile.Read(ref _stepThread) != Environment.CurrentManagedThreadId)
+        {
+            // The step that applies it may have been handed to the thread pool: make sure one runs.
+            if (Volatile.Read(ref _stepping) == 0)
+            {
+                RunSchedulerSteps();
+            }
+
+            spinner.SpinOnce();
+        }
+    }
+
+    /// <summary>Gets whether a step is running now; a worker about to sleep spins briefly while one is.</summary>
+    internal bool IsStepping => Volatile.Read(ref _stepping) != 0;
 }

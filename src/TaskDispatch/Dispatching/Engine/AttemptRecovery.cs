@@ -1,0 +1,122 @@
+using Microsoft.Extensions.Logging;
+
+namespace TaskDispatch;
+
+/// <summary>Carries out what follows a failed attempt: records the failure, asks the recovery policy, and ends the task
+/// or readies its retry (at once, or on a timer); and gives up attempts whose node failed or went silent.</summary>
+internal sealed class AttemptRecovery(IRecoveryPolicy policy, Scheduler scheduler, TaskCounters counters, TimeProvider timeProvider, ILogger logger)
+{
+    private readonly IRecoveryPolicy _policy = policy;
+    private readonly Scheduler _scheduler = scheduler;
+    private readonly TaskCounters _counters = counters;
+    private readonly TimeProvider _timeProvider = timeProvider;
+    private readonly ILogger _logger = logger;
+
+    /// <summary>Gives up a running attempt whose node failed: its token is cancelled, its outcome will be ignored, and
+    /// the task is recovered at once as after a node fault, while the attempt may still hold its slot.</summary>
+    internal void AbandonAttempt(TaskContext context, NodeFailureException error)
+    {
+        if (!context.TryConclude())
+        {
+            return;
+        }
+
+        context.Abandon();
+        _counters.CountAbandoned(context.NodeName);
+        Log.AttemptAbandoned(_logger, context.TaskId, context.Attempt, context.NodeName, error.Message);
+        context.Node.Breaker?.OnAttemptEnded(error, context.IsProbe);
+        if (context.Handle.IsCancellationRequested)
+        {
+            var (state, stopError) = context.Handle.StopOutcome();
+            TaskTracing.TraceAttemptEnded(context, "abandoned", error, null);
+            context.Handle.TryFinishAttempt(context, state, stopError);
+            return;
+        }
+
+        if (ConcludeFailure(context, error))
+        {
+            _scheduler.PostReady(context.Handle);
+        }
+    }
+
+    /// <summary>Records a failed attempt, asks the recovery policy, and ends the task or moves it to Retrying.</summary>
+    /// <returns>Whether the task should be queued again at once.</returns>
+    internal bool ConcludeFailure(TaskContext context, Exception error)
+    {
+        var task = context.Handle;
+        var node = context.Node;
+        var attempt = context.Attempt;
+        var failedAt = _timeProvider.GetUtcNow();
+        var isNodeFault = NodeFailureException.IsNodeFault(error);
+        task.RecordFailure(new AttemptFailure(attempt, node.Name, error, failedAt, isNodeFault));
+        _counters.CountAttemptFailure(node.Name, error, isNodeFault);
+
+        var decision = RecoveryDecision.GiveUp;
+        try
+        {
+            decision = _policy.Decide(new RecoveryContext(task, attempt, error, node.Name, failedAt, isNodeFault, task.NodeFaults));
+        }
+        catch (Exception exception)
+        {
+            Log.RecoveryPolicyFailed(_logger, task.Id, exception);
+        }
+
+        if (decision.ShouldRetry && task.Options.MaxAttempts is { } maxAttempts && attempt >= maxAttempts)
+        {
+            decision = RecoveryDecision.GiveUp;
+        }
+
+        Log.AttemptFailed(_logger, task.Id, attempt, node.Name, decision.ShouldRetry, decision.Delay, error);
+        if (context.Activity is not null)
+        {
+            TaskTracing.TraceAttemptEnded(
+                context,
+                context.IsAbandoned ? "abandoned" : "failed",
+                error,
+                !decision.ShouldRetry ? "give up" : isNodeFault ? $"fail over to another node after {decision.Delay}" : $"retry after {decision.Delay}");
+        }
+
+        if (!decision.ShouldRetry)
+        {
+            if (task.TryFinishAttempt(context, TaskState.Failed, error))
+            {
+                Log.TaskFailed(_logger, task.Id, attempt, error);
+            }
+
+            return false;
+        }
+
+        if (isNodeFault && Array.IndexOf(task.ExcludedNodes ?? [], node) < 0)
+        {
+            task.ExcludedNodes = [.. task.ExcludedNodes ?? [], node];
+        }
+
+        if (!task.TryRetryAttempt(context))
+        {
+            return false;
+        }
+
+        _counters.CountRestart(error, isNodeFault);
+
+        // A stop that came while the policy decided found the task Running and at most cancelled a token. It set the
+        // flag before reading the state; we changed the state before reading the flag: one of us ends the task.
+        if (task.IsCancellationRequested)
+        {
+            task.TryFinishStopped();
+            return false;
+        }
+
+        if (decision.Delay > TimeSpan.Zero)
+        {
+            // The retry is due at failure time + delay, however long it took to get here; a custom policy may ask for
+            // more than a timer can wait, and then waits the longest a timer can.
+            var delay = decision.Delay > TaskDispatcherDefaults.MaxDelay ? TaskDispatcherDefaults.MaxDelay : decision.Delay;
+            var remaining = failedAt + delay - _timeProvider.GetUtcNow();
+            task.SetReadyTimer(_timeProvider.CreateTimer(TaskIntake.OnReadyTimer, task, remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero, Timeout.InfiniteTimeSpan));
+            return false;
+        }
+
+        return true;
+    }
+
+}

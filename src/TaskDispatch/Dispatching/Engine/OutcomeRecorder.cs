@@ -1,0 +1,65 @@
+using Microsoft.Extensions.Logging;
+
+namespace TaskDispatch;
+
+/// <summary>Records a task's end, once, for the party that won its terminal transition: forgets it in the registry,
+/// takes it out of the ready queue, counts and measures it, keeps a failed one in the dead letters, drops a checkpoint
+/// no longer needed, and has the notifier tell watchers and observers before the awaitable completes.</summary>
+internal sealed class OutcomeRecorder(
+    TaskRegistry registry,
+    Scheduler scheduler,
+    TaskNotifier notifier,
+    TaskCounters counters,
+    TaskTimings timings,
+    DeadLetterList deadLetters,
+    ICheckpointStore checkpoints,
+    ILogger logger)
+{
+    private readonly TaskRegistry _registry = registry;
+    private readonly Scheduler _scheduler = scheduler;
+    private readonly TaskNotifier _notifier = notifier;
+    private readonly TaskCounters _counters = counters;
+    private readonly TaskTimings _timings = timings;
+    private readonly DeadLetterList _deadLetters = deadLetters;
+    private readonly ICheckpointStore _checkpoints = checkpoints;
+    private readonly ILogger _logger = logger;
+
+    /// <summary>Called once per task by the winner of its terminal transition.</summary>
+    internal void OnFinished(TaskHandle task, TaskState previous, TaskState terminal, long version)
+    {
+        _registry.Remove(task);
+        if (previous is TaskState.Pending or TaskState.Retrying)
+        {
+            // It may sit in the ready queue: let the scheduler drop it now rather than when it reaches the head.
+            _scheduler.PostRemoved(task);
+        }
+
+        _counters.CountFinished(terminal);
+        _timings.MeasureFinished(task, terminal);
+        TaskTracing.TraceFinished(task, terminal);
+        if (terminal == TaskState.Failed)
+        {
+            _deadLetters.Add(task);
+        }
+
+        if (task.HasCheckpoint && terminal != TaskState.Failed)
+        {
+            // A failed task keeps its checkpoint, so that resubmitting it resumes; otherwise its progress is of no more use.
+            _ = DeleteCheckpointAsync(task.Id);
+        }
+
+        _notifier.OnFinished(task, previous, terminal, version);
+    }
+
+    private async Task DeleteCheckpointAsync(string taskId)
+    {
+        try
+        {
+            await _checkpoints.DeleteAsync(taskId, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception exception)
+        {
+            Log.CheckpointDeleteFailed(_logger, taskId, exception);
+        }
+    }
+}

@@ -1,0 +1,301 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Globalization;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace TaskDispatch;
+
+/// <summary>Takes submissions: validates their options, applies the pending bound (wait, reject or bypass for a task's
+/// own follow-up work), creates and registers the task, and hands it to its start timer or the scheduler.</summary>
+internal sealed class TaskIntake
+{
+    /// <summary>Readies a delayed task, or a retry after its delay.</summary>
+    internal static readonly TimerCallback OnReadyTimer = static state =>
+    {
+        var task = (TaskHandle)state!;
+        task.DisposeReadyTimer();
+        task.Dispatcher.Scheduler.PostReady(task);
+    };
+
+    private static readonly TimerCallback s_onOverallTimeout = static state => ((TaskHandle)state!).ExpireOverallTimeout();
+
+    private readonly TaskDispatcher _dispatcher;
+    private readonly string _dispatcherName;
+    private readonly TaskRegistry _registry;
+    private readonly Scheduler _scheduler;
+    private readonly DispatcherLifecycle _lifecycle;
+    private readonly TaskOptionsValidator _validator;
+    private readonly TaskNotifier _notifier;
+    private readonly TaskCounters _counters;
+    private readonly TaskTimings _timings;
+    private readonly TimeProvider _timeProvider;
+
+    /// <summary>Counts tasks accepted but not yet running against <see cref="TaskDispatcherOptions.MaxPendingTasks"/>.</summary>
+    private readonly PendingLimiter _permits;
+    private readonly QueueFullMode _fullMode;
+    private readonly int _maxPendingTasks;
+
+    /// <summary>The last arrival number given.</summary>
+    private long _sequence;
+
+    internal TaskIntake(TaskDispatcher dispatcher, TaskDispatcherOptions options, TaskRegistry registry, Scheduler scheduler, DispatcherLifecycle lifecycle, TaskOptionsValidator validator, TaskNotifier notifier, TaskCounters counters, TaskTimings timings, TimeProvider timeProvider)
+    {
+        _dispatcher = dispatcher;
+        _dispatcherName = dispatcher.Name;
+        _registry = registry;
+        _scheduler = scheduler;
+        _lifecycle = lifecycle;
+        _validator = validator;
+        _notifier = notifier;
+        _counters = counters;
+        _timings = timings;
+        _timeProvider = timeProvider;
+        _permits = new PendingLimiter(options.MaxPendingTasks);
+        _fullMode = options.FullMode;
+        _maxPendingTasks = options.MaxPendingTasks;
+    }
+
+    /// <summary>Creates the handle of an accepted task; static lambdas with the work as state keep submission free of closures.</summary>
+    internal delegate THandle HandleFactory<THandle>(TaskDispatcher dispatcher, string id, TaskOptions options, long sequence, DateTimeOffset now, object work)
+        where THandle : TaskHandle;
+
+    /// <summary>Returns a pending permit taken by a task that no longer waits.</summary>
+    internal void ReleasePermit() => _permits.Release();
+
+    /// <summary>Submits a failed task's work again under its id and options; for <see cref="DeadLetterList.ResubmitAsync"/>.</summary>
+    internal async ValueTask<TaskHandle> ResubmitAsync(TaskHandle failed, CancellationToken cancellationToken) =>
+        await SubmitAsync<TaskHandle>(
+            failed.Work ?? failed,
+            failed.Options,
+            (dispatcher, _, options, sequence, now, _) => failed.Recreate(dispatcher, options, sequence, now),
+            cancellationToken).ConfigureAwait(false);
+
+    internal ValueTask<TaskHandle> SubmitAction(Func<TaskContext, ValueTask> work, TaskOptions? options, CancellationToken cancellationToken) =>
+        SubmitAsync(work, options, ActionFactory.Create, cancellationToken);
+
+    internal ValueTask<TaskHandle<TResult>> SubmitFunction<TResult>(Func<TaskContext, ValueTask<TResult>> work, TaskOptions? options, CancellationToken cancellationToken) =>
+        SubmitAsync(work, options, DelegateFactory<TResult>.Create, cancellationToken);
+
+    internal ValueTask<TaskHandle<TResult>> SubmitHandler<THandler, TInput, TResult>(TInput input, TaskOptions? options, CancellationToken cancellationToken)
+        where THandler : class, ITaskHandler<TInput, TResult> =>
+        SubmitAsync(new HandlerInput<TInput>(input, typeof(THandler)), options, HandlerFactory<THandler, TInput, TResult>.Create, cancellationToken);
+
+    internal bool TrySubmitAction(Func<TaskContext, ValueTask> work, TaskOptions? options, [NotNullWhen(true)] out TaskHandle? handle) =>
+        TrySubmit(work, options, ActionFactory.Create, out handle);
+
+    internal bool TrySubmitFunction<TResult>(Func<TaskContext, ValueTask<TResult>> work, TaskOptions? options, [NotNullWhen(true)] out TaskHandle<TResult>? handle) =>
+        TrySubmit(work, options, DelegateFactory<TResult>.Create, out handle);
+
+    private static string GenerateId(long sequence) =>
+        string.Create(CultureInfo.InvariantCulture, $"{TaskDispatcherDefaults.GeneratedIdPrefix}{sequence}");
+
+    internal ValueTask<THandle> SubmitAsync<THandle>(object work, TaskOptions? options, HandleFactory<THandle> factory, CancellationToken cancellationToken)
+        where THandle : TaskHandle
+    {
+        options ??= TaskOptions.Default;
+        _validator.Validate(options);
+        var reentrant = AttemptRunner.CurrentAttemptOf(_dispatcher);
+        _lifecycle.ThrowIfNotAccepting(reentrant);
+
+        if (options.Id is { } id && _registry.TryGet(id, out var existing))
+        {
+            return new ValueTask<THandle>(AsExisting<THandle>(existing));
+        }
+
+        if (reentrant is not null || _permits.TryAcquire())
+        {
+            return new ValueTask<THandle>(Accept(work, options, factory, holdsPermit: reentrant is null, reentrant));
+        }
+
+        if (_fullMode == QueueFullMode.Reject)
+        {
+            _timings.MeasureRejected();
+            throw new TaskRejectedException($"Dispatcher '{_dispatcherName}' already holds {_maxPendingTasks} pending tasks ({nameof(TaskDispatcherOptions.MaxPendingTasks)}); the task was rejected.");
+        }
+
+        return WaitForRoomAndAcceptAsync(work, options, factory, cancellationToken);
+    }
+
+    internal bool TrySubmit<THandle>(object work, TaskOptions? options, HandleFactory<THandle> factory, [NotNullWhen(true)] out THandle? handle)
+        where THandle : TaskHandle
+    {
+        options ??= TaskOptions.Default;
+        _validator.Validate(options);
+        var reentrant = AttemptRunner.CurrentAttemptOf(_dispatcher);
+        _lifecycle.ThrowIfNotAccepting(reentrant);
+        if (options.Id is { } id && _registry.TryGet(id, out var existing))
+        {
+            handle = AsExisting<THandle>(existing);
+            return true;
+        }
+
+        if (reentrant is null && !_permits.TryAcquire())
+        {
+            _timings.MeasureRejected();
+            handle = null;
+            return false;
+        }
+
+        handle = Accept(work, options, factory, holdsPermit: reentrant is null, reentrant);
+        return true;
+    }
+
+    private async ValueTask<THandle> WaitForRoomAndAcceptAsync<THandle>(object work, TaskOptions options, HandleFactory<THandle> factory, CancellationToken cancellationToken)
+        where THandle : TaskHandle
+    {
+        using (var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _lifecycle.Stopping))
+        {
+            try
+            {
+                await _permits.AcquireAsync(linked.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                _lifecycle.ThrowIfNotAccepting(reentrant: null);
+                throw;
+            }
+        }
+
+        return Accept(work, options, factory, holdsPermit: true, reentrant: null);
+    }
+
+    /// <summary>Registers an accepted task and hands it to its timer or the scheduler.</summary>
+    private THandle Accept<THandle>(object work, TaskOptions options, HandleFactory<THandle> factory, bool holdsPermit, TaskContext? reentrant)
+        where THandle : TaskHandle
+    {
+        // Counting the submission as live before reading the stop state pairs with StopAsync, which sets the state
+        // and then reads the count: either this submission sees the stop, or the stop waits for this task.
+        _registry.AddLive();
+        if (!_lifecycle.IsAccepting(reentrant))
+        {
+            if (holdsPermit)
+            {
+                _permits.Release();
+            }
+
+            _registry.ReleaseLive();
+            _lifecycle.ThrowIfNotAccepting(reentrant);
+        }
+
+        var sequence = Interlocked.Increment(ref _sequence);
+        var now = _timeProvider.GetUtcNow();
+        var handle = factory(_dispatcher, options.Id ?? GenerateId(sequence), options, sequence, now, work);
+        if (holdsPermit)
+        {
+            handle.TakePermit();
+        }
+
+        var startAt = options.NotBefore ?? (options.Delay is { } delay ? now + delay : now);
+        handle.ReadyAt = startAt > now ? startAt : now;
+
+        if (!_registry.TryAdd(handle, out var existing))
+        {
+            handle.ReleasePermit();
+            _registry.ReleaseLive();
+            return AsExisting<THandle>(existing);
+        }
+
+        _counters.CountAccepted();
+        _timings.MeasureAccepted(handle);
+        TaskTracing.TraceAccepted(handle, _dispatcherName);
+        _notifier.OnTransition(handle, TaskState.Pending, TaskState.Pending, 0);
+        handle.RegisterCancellation(options.CancellationToken);
+        if (options.OverallTimeout is { } overall && overall != Timeout.InfiniteTimeSpan)
+        {
+            handle.SetOverallTimer(_timeProvider.CreateTimer(s_onOverallTimeout, handle, overall, Timeout.InfiniteTimeSpan));
+        }
+
+        if (handle.IsFinished)
+        {
+            return handle;
+        }
+
+        if (startAt > now)
+        {
+            handle.SetReadyTimer(_timeProvider.CreateTimer(OnReadyTimer, handle, startAt - now, Timeout.InfiniteTimeSpan));
+        }
+        else
+        {
+            _scheduler.PostReady(handle);
+        }
+
+        return handle;
+    }
+
+    /// <summary>The identity of a task's kind when <see cref="TaskOptions.Kind"/> is not given: the handler type of a
+    /// handler task, the method of a delegate task.</summary>
+    internal static object KindOf(object? work) => work switch
+    {
+        HandlerWork handlerWork => handlerWork.HandlerType,
+        Delegate function => function.Method,
+        _ => string.Empty,
+    };
+
+    /// <summary>The input of a handler task, or <see langword="null"/> for a delegate task.</summary>
+    internal static object? InputOf(object? work) => (work as HandlerWork)?.BoxedInput;
+
+    private THandle AsExisting<THandle>(TaskHandle existing)
+        where THandle : TaskHandle =>
+        existing as THandle ?? throw new InvalidOperationException(
+            $"A live task with id '{existing.Id}' exists on dispatcher '{_dispatcherName}' with another result type ({existing.GetType().Name}); ids must be unique among live tasks.");
+
+    /// <summary>What a handler task runs: which handler, for its kind, and its input, for node executors.</summary>
+    private abstract class HandlerWork(Type handlerType)
+    {
+        internal Type HandlerType { get; } = handlerType;
+
+        internal abstract object? BoxedInput { get; }
+    }
+
+    /// <summary>The input of a handler task, boxed once so that a value-type input is stored without a generic handle per input type.</summary>
+    private sealed class HandlerInput<TInput>(TInput value, Type handlerType) : HandlerWork(handlerType)
+    {
+        internal TInput Value { get; } = value;
+
+        internal override object? BoxedInput => Value;
+    }
+
+    private static class ActionFactory
+    {
+        internal static readonly HandleFactory<TaskHandle> Create = static (dispatcher, id, options, sequence, now, work) =>
+            new ActionTaskHandle(dispatcher, id, options, sequence, now, static (context, state) => ((Func<TaskContext, ValueTask>)state!)(context), work);
+    }
+
+    private static class DelegateFactory<TResult>
+    {
+        internal static readonly HandleFactory<TaskHandle<TResult>> Create = static (dispatcher, id, options, sequence, now, work) =>
+            new TaskHandle<TResult>(dispatcher, id, options, sequence, now, static (context, state) => ((Func<TaskContext, ValueTask<TResult>>)state!)(context), work, requiresScope: false);
+    }
+
+    private static class HandlerFactory<THandler, TInput, TResult>
+        where THandler : class, ITaskHandler<TInput, TResult>
+    {
+        internal static readonly HandleFactory<TaskHandle<TResult>> Create = static (dispatcher, id, options, sequence, now, work) =>
+            new TaskHandle<TResult>(dispatcher, id, options, sequence, now, RunHandlerAsync, work, requiresScope: true);
+
+        private static async ValueTask<TResult> RunHandlerAsync(TaskContext context, object? state)
+        {
+            var services = context.Services!;
+            var registered = services.GetService<THandler>();
+            var handler = registered ?? ActivatorUtilities.CreateInstance<THandler>(services);
+            try
+            {
+                return await handler.HandleAsync(((HandlerInput<TInput>)state!).Value, context).ConfigureAwait(false);
+            }
+            finally
+            {
+                // A handler we constructed is ours to dispose; a registered one belongs to its scope.
+                if (registered is null)
+                {
+                    if (handler is IAsyncDisposable asyncDisposable)
+                    {
+                        await asyncDisposable.DisposeAsync().ConfigureAwait(false);
+                    }
+                    else if (handler is IDisposable disposable)
+                    {
+                        disposable.Dispose();
+                    }
+                }
+            }
+        }
+    }
+}
