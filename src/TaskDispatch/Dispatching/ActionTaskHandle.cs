@@ -3,13 +3,12 @@ namespace TaskDispatch;
 /// <summary>The handle of a task without a result.</summary>
 internal sealed class ActionTaskHandle : TaskHandle
 {
-    private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Func<TaskContext, object?, ValueTask> _work;
     private readonly object? _state;
 
     internal ActionTaskHandle(
         TaskDispatcher dispatcher,
-        string id,
+        string? id,
         TaskOptions options,
         long sequenceNumber,
         DateTimeOffset submittedAt,
@@ -21,7 +20,7 @@ internal sealed class ActionTaskHandle : TaskHandle
         _state = state;
     }
 
-    public override Task Completion => _completion.Task;
+    public override Task Completion => GetCompletionTask(static handle => new ValueTask(handle, 0).AsTask());
 
     internal override object? Work => _state;
 
@@ -29,10 +28,4 @@ internal sealed class ActionTaskHandle : TaskHandle
 
     internal override TaskHandle Recreate(TaskDispatcher dispatcher, TaskOptions options, long sequenceNumber, DateTimeOffset submittedAt) =>
         new ActionTaskHandle(dispatcher, Id, options, sequenceNumber, submittedAt, _work, _state);
-
-    private protected override void SetSucceeded() => _completion.TrySetResult();
-
-    private protected override void SetFailed(Exception exception) => _completion.TrySetException(exception);
-
-    private protected override void SetCancelled(CancellationToken token) => _completion.TrySetCanceled(token);
 }

@@ -73,6 +73,48 @@ public interface ITaskDispatcher : IAsyncDisposable
     /// <returns><see langword="false"/> when the dispatcher is full.</returns>
     bool TrySubmit<TResult>(Func<TaskContext, ValueTask<TResult>> work, TaskOptions? options, [NotNullWhen(true)] out TaskHandle<TResult>? handle);
 
+    /// <summary>Runs work and returns its result: one await from submission to outcome, with no handle to keep.</summary>
+    /// <typeparam name="TResult">The result.</typeparam>
+    /// <param name="work">The work; it receives the attempt's context.</param>
+    /// <param name="options">How to schedule and run it; <see langword="null"/> for <see cref="TaskOptions.Default"/>.</param>
+    /// <param name="cancellationToken">Cancels only the wait for room when the dispatcher is full.</param>
+    /// <returns>The result, once the task has completed; the task's exception when it failed;
+    /// <see cref="OperationCanceledException"/> when it was cancelled.</returns>
+    /// <exception cref="ArgumentNullException">Thrown when <paramref name="work"/> is null.</exception>
+    /// <exception cref="ArgumentException">Thrown when <paramref name="options"/> is invalid or no node could ever run the task.</exception>
+    ValueTask<TResult> RunAsync<TResult>(Func<TaskContext, ValueTask<TResult>> work, TaskOptions? options = null, CancellationToken cancellationToken = default);
+
+    /// <summary>Runs work without a result: one await from submission to outcome, with no handle to keep.</summary>
+    /// <param name="work">The work; it receives the attempt's context.</param>
+    /// <param name="options">How to schedule and run it; <see langword="null"/> for <see cref="TaskOptions.Default"/>.</param>
+    /// <param name="cancellationToken">Cancels only the wait for room when the dispatcher is full.</param>
+    /// <returns>A task that completes when the work has; it throws the task's exception when it failed and
+    /// <see cref="OperationCanceledException"/> when it was cancelled.</returns>
+    /// <exception cref="ArgumentNullException">Thrown when <paramref name="work"/> is null.</exception>
+    /// <exception cref="ArgumentException">Thrown when <paramref name="options"/> is invalid or no node could ever run the task.</exception>
+    ValueTask RunAsync(Func<TaskContext, ValueTask> work, TaskOptions? options = null, CancellationToken cancellationToken = default);
+
+    /// <summary>Submits work to run in the background, fire and forget, if there is room now; never waits. The dispatcher
+    /// keeps nothing for the caller: a failure goes to <see cref="DeadLetters"/>, the log and observers.</summary>
+    /// <param name="work">The work; it receives the attempt's context.</param>
+    /// <param name="options">How to schedule and run it; <see langword="null"/> for <see cref="TaskOptions.Default"/>.</param>
+    /// <returns><see langword="true"/> when accepted; <see langword="false"/> when the dispatcher is full.</returns>
+    /// <exception cref="ArgumentNullException">Thrown when <paramref name="work"/> is null.</exception>
+    /// <exception cref="ArgumentException">Thrown when <paramref name="options"/> is invalid or no node could ever run the task.</exception>
+    /// <exception cref="InvalidOperationException">Thrown when the dispatcher is stopping.</exception>
+    bool Post(Func<TaskContext, ValueTask> work, TaskOptions? options = null);
+
+    /// <summary>Submits work to run in the background, fire and forget, waiting for room when the dispatcher is full (or
+    /// rejecting, as <see cref="TaskDispatcherOptions.FullMode"/> says).</summary>
+    /// <param name="work">The work; it receives the attempt's context.</param>
+    /// <param name="options">How to schedule and run it; <see langword="null"/> for <see cref="TaskOptions.Default"/>.</param>
+    /// <param name="cancellationToken">Cancels only the wait for room.</param>
+    /// <returns>A task that completes once the work is accepted (not when it has run).</returns>
+    /// <exception cref="ArgumentNullException">Thrown when <paramref name="work"/> is null.</exception>
+    /// <exception cref="ArgumentException">Thrown when <paramref name="options"/> is invalid or no node could ever run the task.</exception>
+    /// <exception cref="TaskRejectedException">Thrown when the dispatcher is full and rejects instead of waiting.</exception>
+    ValueTask PostAsync(Func<TaskContext, ValueTask> work, TaskOptions? options = null, CancellationToken cancellationToken = default);
+
     /// <summary>Finds a live task by id.</summary>
     /// <param name="id">The task's id.</param>
     /// <param name="handle">The handle, when the task is live.</param>

@@ -142,6 +142,45 @@ public sealed partial class TaskDispatcher : ITaskDispatcher, IDisposable
     }
 
     /// <inheritdoc />
+    public ValueTask<TResult> RunAsync<TResult>(Func<TaskContext, ValueTask<TResult>> work, TaskOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        var submitted = _intake.SubmitFunction(work, options, cancellationToken);
+        return submitted.IsCompletedSuccessfully ? submitted.Result.AsValueTask() : AwaitOutcomeAsync(submitted);
+
+        static async ValueTask<TResult> AwaitOutcomeAsync(ValueTask<TaskHandle<TResult>> submitted) =>
+            await (await submitted.ConfigureAwait(false)).AsValueTask().ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public ValueTask RunAsync(Func<TaskContext, ValueTask> work, TaskOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        var submitted = _intake.SubmitAction(work, options, cancellationToken);
+        return submitted.IsCompletedSuccessfully ? submitted.Result.AsValueTask() : AwaitOutcomeAsync(submitted);
+
+        static async ValueTask AwaitOutcomeAsync(ValueTask<TaskHandle> submitted) =>
+            await (await submitted.ConfigureAwait(false)).AsValueTask().ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public bool Post(Func<TaskContext, ValueTask> work, TaskOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        return _intake.TrySubmitAction(work, options, out _);
+    }
+
+    /// <inheritdoc />
+    public ValueTask PostAsync(Func<TaskContext, ValueTask> work, TaskOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        var submitted = _intake.SubmitAction(work, options, cancellationToken);
+        return submitted.IsCompletedSuccessfully ? default : AwaitAcceptedAsync(submitted);
+
+        static async ValueTask AwaitAcceptedAsync(ValueTask<TaskHandle> submitted) => await submitted.ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
     public bool TryGetHandle(string id, [NotNullWhen(true)] out TaskHandle? handle)
     {
         ArgumentNullException.ThrowIfNull(id);

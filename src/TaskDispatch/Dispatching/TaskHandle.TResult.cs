@@ -1,12 +1,12 @@
 using System.Runtime.CompilerServices;
+using System.Threading.Tasks.Sources;
 
 namespace TaskDispatch;
 
 /// <summary>A submitted task that produces a <typeparamref name="TResult"/>; <c>await handle</c> returns it.</summary>
 /// <typeparam name="TResult">The task's result.</typeparam>
-public sealed class TaskHandle<TResult> : TaskHandle
+public sealed class TaskHandle<TResult> : TaskHandle, IValueTaskSource<TResult>
 {
-    private readonly TaskCompletionSource<TResult> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Func<TaskContext, object?, ValueTask<TResult>> _work;
     private readonly object? _state;
     private readonly bool _requiresScope;
@@ -14,7 +14,7 @@ public sealed class TaskHandle<TResult> : TaskHandle
 
     internal TaskHandle(
         TaskDispatcher dispatcher,
-        string id,
+        string? id,
         TaskOptions options,
         long sequenceNumber,
         DateTimeOffset submittedAt,
@@ -29,7 +29,7 @@ public sealed class TaskHandle<TResult> : TaskHandle
     }
 
     /// <summary>Gets a task that completes with the handle and carries its result.</summary>
-    public override Task<TResult> Completion => _completion.Task;
+    public override Task<TResult> Completion => GetCompletionTask(static handle => new ValueTask<TResult>((TaskHandle<TResult>)handle, 0).AsTask());
 
     internal override bool RequiresScope => _requiresScope;
 
@@ -40,7 +40,28 @@ public sealed class TaskHandle<TResult> : TaskHandle
 
     /// <summary>Gets an awaiter so that <c>await handle</c> returns the task's result.</summary>
     /// <returns>The awaiter.</returns>
-    public new TaskAwaiter<TResult> GetAwaiter() => _completion.Task.GetAwaiter();
+    public new ValueTaskAwaiter<TResult> GetAwaiter() => new ValueTask<TResult>(this, 0).GetAwaiter();
+
+    /// <summary>Gets the task's result as a <see cref="ValueTask{TResult}"/> without allocating, for example to
+    /// <c>ConfigureAwait(false)</c> it. It completes as <c>await handle</c> does and may be awaited any number of times.</summary>
+    /// <returns>The awaitable result.</returns>
+    public new ValueTask<TResult> AsValueTask() => new(this, 0);
+
+    /// <inheritdoc />
+    ValueTaskSourceStatus IValueTaskSource<TResult>.GetStatus(short token) => GetStatus();
+
+    /// <inheritdoc />
+    void IValueTaskSource<TResult>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        AddWaiter(continuation, state, flags);
+
+    /// <inheritdoc />
+    TResult IValueTaskSource<TResult>.GetResult(short token)
+    {
+        ThrowUnlessSucceeded();
+
+        // The attempt that completed the task kept its result in the field (attempt 1) or in a box of its own.
+        return Context is { Attempt: > 1, ResultBox: StrongBox<TResult> box } ? box.Value! : _result!;
+    }
 
     // Pooled: an attempt whose work completes asynchronously would otherwise allocate a state machine box per attempt.
 #if !COYOTE // Coyote 1.7.11 rewrites pooling-builder methods into invalid IL; see eng/coyote-test.sh.
@@ -63,11 +84,4 @@ public sealed class TaskHandle<TResult> : TaskHandle
             context.ResultBox = new StrongBox<TResult>(result);
         }
     }
-
-    private protected override void SetSucceeded() =>
-        _completion.TrySetResult(Context is { Attempt: > 1, ResultBox: StrongBox<TResult> box } ? box.Value! : _result!);
-
-    private protected override void SetFailed(Exception exception) => _completion.TrySetException(exception);
-
-    private protected override void SetCancelled(CancellationToken token) => _completion.TrySetCanceled(token);
 }

@@ -41,17 +41,42 @@ public abstract partial class TaskHandle
     private string? _kindName;
     private object? _kindKey;
 
-    private protected TaskHandle(TaskDispatcher dispatcher, string id, TaskOptions options, long sequenceNumber, DateTimeOffset submittedAt)
+    /// <summary>The caller's id, the id a resubmitted task keeps, or the generated id once asked for; <see langword="null"/>
+    /// until then, so that a task with a generated id formats no string unless someone needs it.</summary>
+    private string? _id;
+
+    private protected TaskHandle(TaskDispatcher dispatcher, string? id, TaskOptions options, long sequenceNumber, DateTimeOffset submittedAt)
     {
         Dispatcher = dispatcher;
-        Id = id;
+        _id = id;
         Options = options;
         SequenceNumber = sequenceNumber;
         SubmittedAt = submittedAt;
     }
 
-    /// <summary>Gets the task's id: the caller's <see cref="TaskOptions.Id"/>, or a generated one.</summary>
-    public string Id { get; }
+    /// <summary>Gets the task's id: the caller's <see cref="TaskOptions.Id"/>, or a generated one
+    /// (<see cref="TaskDispatcherDefaults.GeneratedIdPrefix"/> and the <see cref="SequenceNumber"/>).</summary>
+    public string Id => _id ??= string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{TaskDispatcherDefaults.GeneratedIdPrefix}{SequenceNumber}");
+
+    /// <summary>Gets whether the task has a caller-given id, by which the registry keys it.</summary>
+    internal bool HasCallerId => Options.Id is not null;
+
+    /// <summary>Where the task sits in the registry's live set (stripe and index), or -1; written under the stripe's lock.</summary>
+    internal int LivePosition { get; set; } = -1;
+
+    /// <summary>Tells whether <paramref name="id"/> is this task's id, without formatting a generated one.</summary>
+    internal bool HasId(string id)
+    {
+        if (Volatile.Read(ref _id) is { } known)
+        {
+            return string.Equals(known, id, StringComparison.Ordinal);
+        }
+
+        return id.StartsWith(TaskDispatcherDefaults.GeneratedIdPrefix, StringComparison.Ordinal)
+            && long.TryParse(id.AsSpan(TaskDispatcherDefaults.GeneratedIdPrefix.Length), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var sequence)
+            && sequence == SequenceNumber
+            && string.Equals(Id, id, StringComparison.Ordinal);
+    }
 
     /// <summary>Gets the options the task was submitted with.</summary>
     public TaskOptions Options { get; }
@@ -174,10 +199,6 @@ public abstract partial class TaskHandle
     /// <summary>Gets whether running this task needs a dependency-injection scope per attempt.</summary>
     internal virtual bool RequiresScope => false;
 
-    /// <summary>Gets an awaiter so that <c>await handle</c> waits for the task's outcome.</summary>
-    /// <returns>The awaiter.</returns>
-    public TaskAwaiter GetAwaiter() => Completion.GetAwaiter();
-
     /// <summary>Asks the task to stop: a waiting task ends <see cref="TaskState.Cancelled"/> at once; a running one has its token cancelled.</summary>
     /// <returns><see langword="true"/> if the request was made before the task finished; <see langword="false"/> if it had already finished.</returns>
     public bool Cancel() => RequestStop(StopCancelled);
@@ -288,17 +309,8 @@ public abstract partial class TaskHandle
     /// <summary>Creates a new task that runs the same work under the same id, for resubmission.</summary>
     internal abstract TaskHandle Recreate(TaskDispatcher dispatcher, TaskOptions options, long sequenceNumber, DateTimeOffset submittedAt);
 
-    /// <summary>Runs one attempt of the work and keeps its result for <see cref="SetSucceeded"/>.</summary>
+    /// <summary>Runs one attempt of the work and keeps its result for the awaitable.</summary>
     internal abstract ValueTask RunAsync(TaskContext context);
-
-    /// <summary>Completes the awaitable with the kept result.</summary>
-    private protected abstract void SetSucceeded();
-
-    /// <summary>Completes the awaitable with an exception.</summary>
-    private protected abstract void SetFailed(Exception exception);
-
-    /// <summary>Completes the awaitable as cancelled.</summary>
-    private protected abstract void SetCancelled(CancellationToken token);
 
     internal void SetNode(string nodeName) => Volatile.Write(ref _nodeName, nodeName);
 
@@ -515,19 +527,7 @@ public abstract partial class TaskHandle
     /// the notifier, after observers and watchers have heard of the end.</summary>
     internal void CompleteAwaitable()
     {
-        switch (State)
-        {
-            case TaskState.Completed:
-                SetSucceeded();
-                break;
-            case TaskState.Failed:
-                SetFailed(Exception ?? new InvalidOperationException($"Task '{Id}' failed."));
-                break;
-            default:
-                SetCancelled(Options.CancellationToken.IsCancellationRequested ? Options.CancellationToken : new CancellationToken(canceled: true));
-                break;
-        }
-
+        ReleaseWaiters();
         Dispatcher.ReleaseLive();
     }
 

@@ -98,6 +98,16 @@ internal sealed class Scheduler
     /// </remarks>
     private void Post(in SchedulerEvent item)
     {
+        // The direct path: when no step runs, the poster runs one and hands it the event without queueing it, which
+        // saves a channel write and read per ready task and per freed slot. A ready task with no free slot never takes
+        // it: it waits in the intake for the step of the worker that frees the next slot, as below.
+        if ((item.Kind != SchedulerEventKind.Ready || Volatile.Read(ref _freeSlots) > 0)
+            && Interlocked.CompareExchange(ref _stepping, 1, 0) == 0)
+        {
+            RunHeldStep(item);
+            return;
+        }
+
         _events.Writer.TryWrite(item);
 
         // Counted after the write: a step that sees the count sees the event. Peeking the channel instead would make
@@ -116,6 +126,29 @@ internal sealed class Scheduler
         RunSchedulerSteps();
     }
 
+    /// <summary>Runs a step that this thread already holds, handling <paramref name="direct"/> after the queued events
+    /// (which were posted before it), then lets go and runs further steps if events arrived meanwhile.</summary>
+    private void RunHeldStep(in SchedulerEvent direct)
+    {
+        Volatile.Write(ref _stepThread, Environment.CurrentManagedThreadId);
+        try
+        {
+            RunSchedulerStep(direct, hasDirect: true);
+        }
+        finally
+        {
+            Volatile.Write(ref _stepThread, 0);
+
+            // A full fence: the emptiness check below must not be read before the flag is visibly released.
+            Interlocked.Exchange(ref _stepping, 0);
+        }
+
+        if (Volatile.Read(ref _queuedEvents) != 0)
+        {
+            RunSchedulerSteps();
+        }
+    }
+
     internal void RunSchedulerSteps()
     {
         for (var round = 0; ; round++)
@@ -129,7 +162,7 @@ internal sealed class Scheduler
             Volatile.Write(ref _stepThread, Environment.CurrentManagedThreadId);
             try
             {
-                RunSchedulerStep();
+                RunSchedulerStep(default, hasDirect: false);
             }
             finally
             {
@@ -153,7 +186,7 @@ internal sealed class Scheduler
         }
     }
 
-    private void RunSchedulerStep()
+    private void RunSchedulerStep(in SchedulerEvent direct, bool hasDirect)
     {
         if (_fault is not null)
         {
@@ -171,6 +204,11 @@ internal sealed class Scheduler
                 {
                     Dispatch();
                 }
+            }
+
+            if (hasDirect)
+            {
+                Handle(direct);
             }
 
             Dispatch();

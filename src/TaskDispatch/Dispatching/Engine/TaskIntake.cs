@@ -1,5 +1,4 @@
 using System.Diagnostics.CodeAnalysis;
-using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace TaskDispatch;
@@ -55,7 +54,7 @@ internal sealed class TaskIntake
     }
 
     /// <summary>Creates the handle of an accepted task; static lambdas with the work as state keep submission free of closures.</summary>
-    internal delegate THandle HandleFactory<THandle>(TaskDispatcher dispatcher, string id, TaskOptions options, long sequence, DateTimeOffset now, object work)
+    internal delegate THandle HandleFactory<THandle>(TaskDispatcher dispatcher, string? id, TaskOptions options, long sequence, DateTimeOffset now, object work)
         where THandle : TaskHandle;
 
     /// <summary>Returns a pending permit taken by a task that no longer waits.</summary>
@@ -84,9 +83,6 @@ internal sealed class TaskIntake
 
     internal bool TrySubmitFunction<TResult>(Func<TaskContext, ValueTask<TResult>> work, TaskOptions? options, [NotNullWhen(true)] out TaskHandle<TResult>? handle) =>
         TrySubmit(work, options, DelegateFactory<TResult>.Create, out handle);
-
-    private static string GenerateId(long sequence) =>
-        string.Create(CultureInfo.InvariantCulture, $"{TaskDispatcherDefaults.GeneratedIdPrefix}{sequence}");
 
     internal ValueTask<THandle> SubmitAsync<THandle>(object work, TaskOptions? options, HandleFactory<THandle> factory, CancellationToken cancellationToken)
         where THandle : TaskHandle
@@ -178,7 +174,7 @@ internal sealed class TaskIntake
 
         var sequence = Interlocked.Increment(ref _sequence);
         var now = _timeProvider.GetUtcNow();
-        var handle = factory(_dispatcher, options.Id ?? GenerateId(sequence), options, sequence, now, work);
+        var handle = factory(_dispatcher, options.Id, options, sequence, now, work);
         if (holdsPermit)
         {
             handle.TakePermit();
