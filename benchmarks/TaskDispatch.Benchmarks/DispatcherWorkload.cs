@@ -20,4 +20,25 @@ internal static class DispatcherWorkload
 
         return sum;
     }
+
+    /// <summary>Starts <paramref name="count"/> tasks with <see cref="TaskDispatcher.RunAsync{TResult}"/> and sums their
+    /// results: one await per task, no handle kept.</summary>
+    internal static async Task<int> RunAllAsync(TaskDispatcher dispatcher, Func<TaskContext, ValueTask<int>> work, int count)
+    {
+        var results = new ValueTask<int>[count];
+        for (var i = 0; i < count; i++)
+        {
+#pragma warning disable CA2012 // Kept to be awaited once each below: storing them is the point, so no Task is allocated.
+            results[i] = dispatcher.RunAsync(work);
+#pragma warning restore CA2012
+        }
+
+        var sum = 0;
+        foreach (var result in results)
+        {
+            sum += await result.ConfigureAwait(false);
+        }
+
+        return sum;
+    }
 }

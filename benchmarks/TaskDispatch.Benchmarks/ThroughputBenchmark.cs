@@ -25,6 +25,7 @@ public class ThroughputBenchmark
     private Task<int>[] _results = [];
     private TaskHandle<int>[] _handles = [];
     private Func<ValueTask<int>> _plainWork = null!;
+    private Func<int> _synchronousWork = null!;
     private Func<TaskContext, ValueTask<int>> _dispatcherWork = null!;
 
     /// <summary>Tasks per operation.</summary>
@@ -49,6 +50,21 @@ public class ThroughputBenchmark
         _results = new Task<int>[TaskCount];
         _plainWork = Benchmarks.Work.Plain(Work);
     }
+
+    [GlobalSetup(Target = nameof(TaskRunPerItem))]
+    public void SetupTaskRunPerItem()
+    {
+        _results = new Task<int>[TaskCount];
+        var work = Benchmarks.Work.Plain(Work);
+        _synchronousWork = () =>
+        {
+            var result = work();
+            return result.IsCompletedSuccessfully ? result.Result : result.AsTask().GetAwaiter().GetResult();
+        };
+    }
+
+    [GlobalSetup(Target = nameof(TaskDispatchRunAsync))]
+    public void SetupRunAsync() => Build(null, null);
 
     [GlobalSetup(Target = nameof(Dataflow))]
     public void SetupDataflow()
@@ -98,6 +114,17 @@ public class ThroughputBenchmark
     [Benchmark(Baseline = true, Description = "Hand-rolled Channel<T> + TCS per item")]
     public Task<int> HandRolledChannel() => _handRolled!.RunAsync(_plainWork, _results);
 
+    [Benchmark(Description = "Task.Run per item")]
+    public Task<int> TaskRunPerItem()
+    {
+        for (var i = 0; i < _results.Length; i++)
+        {
+            _results[i] = Task.Run(_synchronousWork);
+        }
+
+        return CompletionItem.SumAsync(_results);
+    }
+
     [Benchmark(Description = "Dataflow ActionBlock + TCS per item")]
     public Task<int> Dataflow() => _dataflow!.RunAsync(_plainWork, _results);
 
@@ -106,6 +133,9 @@ public class ThroughputBenchmark
 
     [Benchmark(Description = "TaskDispatch FCFS + round-robin")]
     public Task<int> TaskDispatchFcfsRoundRobin() => SubmitAndAwaitAllAsync(null);
+
+    [Benchmark(Description = "TaskDispatch RunAsync, FCFS + round-robin")]
+    public Task<int> TaskDispatchRunAsync() => DispatcherWorkload.RunAllAsync(_dispatcher!, _dispatcherWork, TaskCount);
 
     [Benchmark(Description = "TaskDispatch priority + round-robin")]
     public Task<int> TaskDispatchPriority() => SubmitAndAwaitAllAsync(s_priorities);
