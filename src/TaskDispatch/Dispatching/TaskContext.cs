@@ -9,8 +9,9 @@ public sealed partial class TaskContext
     /// <summary>The attempt's token source: created up front for a timeout, otherwise on first read of the token.</summary>
     private CancellationTokenSource? _cancellation;
 
-    /// <summary>The timer-backed source of an attempt with <see cref="TaskOptions.Timeout"/>, disposed when it ends.</summary>
-    private CancellationTokenSource? _timeout;
+    /// <summary>Whether <see cref="_cancellation"/> was created for the attempt's timeout (it is then timer-backed and
+    /// this attempt's to dispose).</summary>
+    private bool _hasTimeout;
 
     /// <summary>1 once the attempt was given up by the engine (its node failed or it stopped heartbeating).</summary>
     private int _abandoned;
@@ -18,8 +19,8 @@ public sealed partial class TaskContext
     /// <summary>1 once someone concluded the attempt: its worker when it returned, or the engine when it gave it up.</summary>
     private int _concluded;
 
-    /// <summary>The attempt's last sign of life, as a <see cref="TimeProvider"/> timestamp.</summary>
-    private long _lastHeartbeat;
+    /// <summary>What only some attempts need (heartbeats, tracing, a result after the first attempt), created when first needed.</summary>
+    private AttemptExtras? _extras;
 
     internal TaskContext(TaskHandle task, int attempt, NodeRuntime node)
     {
@@ -69,28 +70,40 @@ public sealed partial class TaskContext
 
     /// <summary>The result of an attempt after the first, kept apart so that an abandoned earlier attempt that still
     /// returns cannot overwrite it.</summary>
-    internal object? ResultBox { get; set; }
+    internal object? ResultBox
+    {
+        get => _extras?.ResultBox;
+        set => Side.ResultBox = value;
+    }
 
     /// <summary>Gets or sets the attempt's activity, for traced tasks.</summary>
-    internal System.Diagnostics.Activity? Activity { get; set; }
+    internal System.Diagnostics.Activity? Activity
+    {
+        get => _extras?.Activity;
+        set => Side.Activity = value;
+    }
 
     /// <summary>Gets or sets whether the attempt is the probe of its node's half-open circuit.</summary>
     internal bool IsProbe { get; set; }
 
     /// <summary>Gets or sets the timer that checks the attempt's heartbeats, when the task has a <see cref="TaskOptions.HeartbeatTimeout"/>.</summary>
-    internal ITimer? Watchdog { get; set; }
+    internal ITimer? Watchdog
+    {
+        get => _extras?.Watchdog;
+        set => Side.Watchdog = value;
+    }
 
     /// <summary>Gets whether the attempt has been concluded, by its worker or by the engine.</summary>
     internal bool IsConcluded => Volatile.Read(ref _concluded) != 0;
 
     /// <summary>Gets whether the attempt ran past its <see cref="TaskOptions.Timeout"/>.</summary>
-    internal bool HasTimedOut => _timeout is { IsCancellationRequested: true };
+    internal bool HasTimedOut => _hasTimeout && Volatile.Read(ref _cancellation) is { IsCancellationRequested: true };
 
     /// <summary>Gets whether the engine gave this attempt up; whatever it still does has no effect on the task.</summary>
     internal bool IsAbandoned => Volatile.Read(ref _abandoned) != 0;
 
     /// <summary>Gets the attempt's last heartbeat (or its start), as a <see cref="TimeProvider"/> timestamp.</summary>
-    internal long LastHeartbeat => Volatile.Read(ref _lastHeartbeat);
+    internal long LastHeartbeat => _extras is { } extras ? Volatile.Read(ref extras.LastHeartbeat) : 0;
 
     /// <summary>Reports progress; the submitter sees it on <see cref="TaskHandle.Progress"/> and <see cref="TaskHandle.ProgressChanged"/>.</summary>
     /// <param name="fraction">How much is done, from 0 to 1.</param>
@@ -109,7 +122,14 @@ public sealed partial class TaskContext
 
     /// <summary>Tells the dispatcher that the attempt is alive. With <see cref="TaskOptions.HeartbeatTimeout"/> set, an
     /// attempt that goes longer than that without a heartbeat is given up and the task moves to another node.</summary>
-    public void Heartbeat() => Volatile.Write(ref _lastHeartbeat, TimeProvider.GetTimestamp());
+    public void Heartbeat()
+    {
+        // Only an attempt with a heartbeat limit is watched; for the others a heartbeat has nothing to reset.
+        if (_task.Options.HeartbeatTimeout is not null)
+        {
+            Volatile.Write(ref Side.LastHeartbeat, TimeProvider.GetTimestamp());
+        }
+    }
 
     /// <summary>Claims the right to conclude the attempt; exactly one caller (its worker or the engine giving it up) wins.</summary>
     internal bool TryConclude() => Interlocked.CompareExchange(ref _concluded, 1, 0) == 0;
@@ -117,7 +137,7 @@ public sealed partial class TaskContext
     /// <summary>Installs the attempt's token source before it starts (for a timeout) and, for tasks that heartbeat, marks its start as one.</summary>
     internal void Start(CancellationTokenSource? timeout)
     {
-        _timeout = timeout;
+        _hasTimeout = timeout is not null;
         _cancellation = timeout;
         if (_task.Options.HeartbeatTimeout is not null)
         {
@@ -139,8 +159,12 @@ public sealed partial class TaskContext
     internal void End()
     {
         // Plain sources hold nothing worth releasing; the timer-backed one holds its timer.
-        _timeout?.Dispose();
-        Watchdog?.Dispose();
+        if (_hasTimeout)
+        {
+            _cancellation!.Dispose();
+        }
+
+        _extras?.Watchdog?.Dispose();
     }
 
     private CancellationTokenSource GetCancellation()
@@ -173,5 +197,31 @@ public sealed partial class TaskContext
         {
             // The attempt has ended and released its timer-backed source; there is nothing left to cancel.
         }
+    }
+
+    /// <summary>Gets the attempt's side object, creating it if needed; only the attempt's worker and its work create it,
+    /// and a race between them is settled by a compare-and-swap.</summary>
+    private AttemptExtras Side
+    {
+        get
+        {
+            var extras = Volatile.Read(ref _extras);
+            if (extras is not null)
+            {
+                return extras;
+            }
+
+            var created = new AttemptExtras();
+            return Interlocked.CompareExchange(ref _extras, created, null) ?? created;
+        }
+    }
+
+    /// <summary>The rarely used state of an attempt.</summary>
+    private sealed class AttemptExtras
+    {
+        public long LastHeartbeat;
+        public ITimer? Watchdog;
+        public System.Diagnostics.Activity? Activity;
+        public object? ResultBox;
     }
 }

@@ -16,9 +16,6 @@ public abstract partial class TaskHandle : IValueTaskSource
     /// <see cref="s_completed"/> once complete.</summary>
     private object? _waiters;
 
-    /// <summary>The task behind <see cref="Completion"/>, created on first request.</summary>
-    private Task? _completionTask;
-
     /// <summary>Gets whether the awaitable has completed: the task has ended and its observers have heard.</summary>
     internal bool IsAwaitableCompleted => ReferenceEquals(Volatile.Read(ref _waiters), s_completed);
 
@@ -78,13 +75,14 @@ public abstract partial class TaskHandle : IValueTaskSource
     private protected TTask GetCompletionTask<TTask>(Func<TaskHandle, TTask> create)
         where TTask : Task
     {
-        if (Volatile.Read(ref _completionTask) is TTask existing)
+        var extras = Side;
+        if (Volatile.Read(ref extras.CompletionTask) is TTask existing)
         {
             return existing;
         }
 
         var created = create(this);
-        return (TTask)(Interlocked.CompareExchange(ref _completionTask, created, null) ?? created);
+        return (TTask)(Interlocked.CompareExchange(ref extras.CompletionTask, created, null) ?? created);
     }
 
     /// <summary>Registers an awaiter's continuation, or schedules it at once when the awaitable has completed.</summary>

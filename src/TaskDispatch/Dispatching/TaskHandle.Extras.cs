@@ -96,5 +96,9 @@ public abstract partial class TaskHandle
         public long LastFailureTimestamp;
         public Activity? TraceActivity;
         public string? PlacementReason;
+        public string? KindName;
+        public Exception? Exception;
+        public System.Threading.Channels.Channel<TaskStateChange>[]? Watchers;
+        public Task? CompletionTask;
     }
 }

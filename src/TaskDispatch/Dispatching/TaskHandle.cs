@@ -20,10 +20,6 @@ public abstract partial class TaskHandle
     /// <summary>The state in the low byte and a transition counter above it, changed together by one compare-and-swap.</summary>
     private long _stateWord;
 
-    /// <summary>The per-task watchers, copy-on-write; <see langword="null"/> until the first <see cref="WatchAsync"/>.</summary>
-    private Channel<TaskStateChange>[]? _watchers;
-
-    private Exception? _exception;
 
     /// <summary>1 while the task counts against <see cref="TaskDispatcherOptions.MaxPendingTasks"/>.</summary>
     private int _holdsPermit;
@@ -38,7 +34,6 @@ public abstract partial class TaskHandle
 
     private int _attempts;
     private string? _nodeName;
-    private string? _kindName;
     private object? _kindKey;
 
     /// <summary>The caller's id, the id a resubmitted task keeps, or the generated id once asked for; <see langword="null"/>
@@ -51,7 +46,7 @@ public abstract partial class TaskHandle
         _id = id;
         Options = options;
         SequenceNumber = sequenceNumber;
-        SubmittedAt = submittedAt;
+        _submittedAtTicks = submittedAt.UtcTicks;
     }
 
     /// <summary>Gets the task's id: the caller's <see cref="TaskOptions.Id"/>, or a generated one
@@ -60,6 +55,19 @@ public abstract partial class TaskHandle
 
     /// <summary>Gets whether the task has a caller-given id, by which the registry keys it.</summary>
     internal bool HasCallerId => Options.Id is not null;
+
+    /// <summary>The next (earlier readied) task in the scheduler's ready intake; written by whoever readies the task and by
+    /// the step that takes it.</summary>
+    internal TaskHandle? NextReady { get; set; }
+
+    /// <summary>1 while the task waits in the scheduler's ready intake.</summary>
+    private int _inReadyIntake;
+
+    /// <summary>Marks the task as waiting in the ready intake; <see langword="false"/> if it already was.</summary>
+    internal bool TryEnterReadyIntake() => Interlocked.Exchange(ref _inReadyIntake, 1) == 0;
+
+    /// <summary>Marks the task as taken out of the ready intake.</summary>
+    internal void LeaveReadyIntake() => Volatile.Write(ref _inReadyIntake, 0);
 
     /// <summary>Where the task sits in the registry's live set (stripe and index), or -1; written under the stripe's lock.</summary>
     internal int LivePosition { get; set; } = -1;
@@ -85,16 +93,25 @@ public abstract partial class TaskHandle
     public long SequenceNumber { get; }
 
     /// <summary>Gets when the task was submitted, from the dispatcher's <see cref="TimeProvider"/>.</summary>
-    public DateTimeOffset SubmittedAt { get; }
+    public DateTimeOffset SubmittedAt => new(_submittedAtTicks, TimeSpan.Zero);
 
     /// <summary>Gets when the task could first start: its submission, or its <see cref="TaskOptions.NotBefore"/> or
     /// <see cref="TaskOptions.Delay"/>. Policies that age waiting tasks count from here.</summary>
-    public DateTimeOffset ReadyAt { get; internal set; }
+    public DateTimeOffset ReadyAt
+    {
+        get => new(_readyAtTicks, TimeSpan.Zero);
+        internal set => _readyAtTicks = value.UtcTicks;
+    }
+
+    /// <summary>When the task was submitted, in UTC ticks: half the size of a <see cref="DateTimeOffset"/>.</summary>
+    private readonly long _submittedAtTicks;
+
+    /// <summary>When the task could first start, in UTC ticks.</summary>
+    private long _readyAtTicks;
 
     /// <summary>Gets the kind of work: <see cref="TaskOptions.Kind"/>, else the handler type or the delegate's method.</summary>
-    public string Kind => _kindName ??= KindKey switch
+    public string Kind => KindKey is string kind ? kind : Side.KindName ??= KindKey switch
     {
-        string kind => kind,
         Type type => type.FullName ?? type.Name,
         System.Reflection.MethodInfo method => $"{method.DeclaringType?.FullName}.{method.Name}",
         _ => string.Empty,
@@ -134,7 +151,7 @@ public abstract partial class TaskHandle
     public TaskProgress? Progress => Volatile.Read(ref _extras)?.Progress;
 
     /// <summary>Gets the exception the task failed with, once it is <see cref="TaskState.Failed"/>.</summary>
-    public Exception? Exception => Volatile.Read(ref _exception);
+    public Exception? Exception => Volatile.Read(ref _extras) is { } extras ? Volatile.Read(ref extras.Exception) : null;
 
     /// <summary>Gets a task that completes with the handle: successfully, faulted or cancelled.</summary>
     public abstract Task Completion { get; }
@@ -188,7 +205,7 @@ public abstract partial class TaskHandle
 
 
     /// <summary>Gets whether someone watches this task, so that transitions must be published.</summary>
-    internal bool HasWatchers => Volatile.Read(ref _watchers) is not null;
+    internal bool HasWatchers => Volatile.Read(ref _extras) is { Watchers: not null };
 
     /// <summary>Gets whether the task was asked to stop: cancelled, or out of overall time.</summary>
     internal bool IsCancellationRequested => Volatile.Read(ref _stopReason) != 0;
@@ -266,7 +283,8 @@ public abstract partial class TaskHandle
     public async IAsyncEnumerable<TaskStateChange> WatchAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var channel = Channel.CreateUnbounded<TaskStateChange>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = false });
-        Watchers.Add(ref _watchers, channel);
+        var extras = Side;
+        Watchers.Add(ref extras.Watchers, channel);
         try
         {
             // The watcher is visible before the state is read (full fence), so a transition is either in the snapshot or published to us.
@@ -299,7 +317,7 @@ public abstract partial class TaskHandle
         }
         finally
         {
-            Watchers.Remove(ref _watchers, channel);
+            Watchers.Remove(ref extras.Watchers, channel);
         }
     }
 
@@ -509,7 +527,7 @@ public abstract partial class TaskHandle
         var previous = (TaskState)(word & StateMask);
         if (exception is not null)
         {
-            Volatile.Write(ref _exception, exception);
+            Volatile.Write(ref Side.Exception, exception);
         }
 
         ReleasePermit();
@@ -533,7 +551,7 @@ public abstract partial class TaskHandle
 
     internal void PublishToWatchers(in TaskStateChange change)
     {
-        var watchers = Volatile.Read(ref _watchers);
+        var watchers = Volatile.Read(ref _extras)?.Watchers;
         if (watchers is null)
         {
             return;

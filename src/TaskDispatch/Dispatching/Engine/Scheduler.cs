@@ -27,6 +27,9 @@ internal sealed class Scheduler
         SingleWriter = false,
     });
 
+    /// <summary>Ready tasks not yet taken by a step.</summary>
+    private readonly ReadyIntake _ready = new();
+
     /// <summary>Set once, when the scheduling policy's TryDequeue threw: no step runs after that.</summary>
     private volatile Exception? _fault;
 
@@ -49,8 +52,26 @@ internal sealed class Scheduler
     /// <summary>Gets the number of tasks the scheduling policy holds; read outside steps, so only an estimate.</summary>
     internal int QueuedCount => _policy.Count;
 
-    /// <summary>Queues a task for the scheduler.</summary>
-    internal void PostReady(TaskHandle task) => Post(SchedulerEvent.Ready(task));
+    /// <summary>Readies a task: hands it to a step run here when a slot is free and no step runs, else leaves it in the
+    /// ready intake for the running step or the next one.</summary>
+    internal void PostReady(TaskHandle task)
+    {
+        if (Volatile.Read(ref _freeSlots) > 0 && Interlocked.CompareExchange(ref _stepping, 1, 0) == 0)
+        {
+            RunHeldStep(SchedulerEvent.Ready(task));
+            return;
+        }
+
+        // The push is a full fence. A ready task with no free slot anywhere need not be scheduled now: the worker that
+        // frees the next slot runs a step, which takes the intake in one batch; that step frees the slot, lets go of the
+        // step with a full fence and then reads the intake, while we pushed before reading the free slots.
+        if (!_ready.Push(task) || Volatile.Read(ref _freeSlots) <= 0)
+        {
+            return;
+        }
+
+        RunSchedulerSteps();
+    }
 
     /// <summary>Tells the scheduler a worker's slot is free, and how long a successful attempt ran.</summary>
     internal void PostSlotFreed(TaskHandle task, NodeRuntime node, TimeSpan? succeededAfter, long placement) =>
@@ -143,11 +164,14 @@ internal sealed class Scheduler
             Interlocked.Exchange(ref _stepping, 0);
         }
 
-        if (Volatile.Read(ref _queuedEvents) != 0)
+        if (HasQueuedWork)
         {
             RunSchedulerSteps();
         }
     }
+
+    /// <summary>Gets whether events or ready tasks wait for a step.</summary>
+    private bool HasQueuedWork => Volatile.Read(ref _queuedEvents) != 0 || !_ready.IsEmpty;
 
     internal void RunSchedulerSteps()
     {
@@ -172,7 +196,7 @@ internal sealed class Scheduler
                 Interlocked.Exchange(ref _stepping, 0);
             }
 
-            if (Volatile.Read(ref _queuedEvents) == 0)
+            if (!HasQueuedWork)
             {
                 return;
             }
@@ -200,6 +224,15 @@ internal sealed class Scheduler
             {
                 Interlocked.Decrement(ref _queuedEvents);
                 Handle(item);
+                if (++handled % EventBatchSize == 0)
+                {
+                    Dispatch();
+                }
+            }
+
+            while (_ready.TryTake(out var task))
+            {
+                Handle(SchedulerEvent.Ready(task));
                 if (++handled % EventBatchSize == 0)
                 {
                     Dispatch();
