@@ -38,7 +38,7 @@ internal static class RaceTests
             }
 
             return context.Attempt;
-        }, new TaskOptions { MaxAttempts = 3 });
+        }, new TaskOptions { MaxRetryAttempts = 2 });
 
         var cancelled = false;
         var seenByCancel = TaskState.Pending;

@@ -61,6 +61,20 @@ public abstract partial class TaskHandle
         }
     }
 
+    /// <summary>The node a retry must run on, when the recovery policy asked for the same node; written by the owner of the
+    /// failed attempt before the retry is posted, read and cleared by scheduler steps.</summary>
+    internal NodeRuntime? PinnedNode
+    {
+        get => Volatile.Read(ref _extras)?.PinnedNode;
+        set
+        {
+            if (value is not null || Volatile.Read(ref _extras) is not null)
+            {
+                Side.PinnedNode = value;
+            }
+        }
+    }
+
     /// <summary>Gets or sets the task's activity when someone listens to <see cref="TaskDispatchTracing.SourceName"/>.</summary>
     internal Activity? TraceActivity
     {
@@ -92,6 +106,7 @@ public abstract partial class TaskHandle
         public AttemptFailure[] Failures = [];
         public bool HasCheckpoint;
         public NodeRuntime[]? ExcludedNodes;
+        public NodeRuntime? PinnedNode;
         public long FirstFailureTimestamp;
         public long LastFailureTimestamp;
         public Activity? TraceActivity;

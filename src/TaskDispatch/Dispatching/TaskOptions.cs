@@ -75,11 +75,12 @@ public sealed class TaskOptions
     /// <value>The default value is <see langword="null"/> (no heartbeats expected). Must be positive.</value>
     public TimeSpan? HeartbeatTimeout { get; init; }
 
-    /// <summary>Gets the most attempts the task may make, the first one included; the recovery policy may stop earlier, never later.</summary>
-    /// <value>The default value is <see langword="null"/>: the recovery policy decides (the default policy makes one
-    /// attempt, plus up to three more on other nodes after node faults). The limit counts every attempt, those after node
-    /// faults included. Must be at least 1.</value>
-    public int? MaxAttempts { get; init; }
+    /// <summary>Gets how many times the task may be retried after failed attempts, for this task instead of the recovery
+    /// policy's own setting (<see cref="RetryRecoveryOptions.MaxRetryAttempts"/>): the one attempt limit, which the
+    /// built-in recovery policies honour and a custom one may read from <see cref="RecoveryContext.Task"/>.</summary>
+    /// <value>The default value is <see langword="null"/>: the recovery policy's setting applies (the default policy
+    /// retries nothing, and moves a task to another node after up to three node faults). Must not be negative.</value>
+    public int? MaxRetryAttempts { get; init; }
 
     /// <summary>Gets the earliest time the task may start; until then it waits on the dispatcher's clock without holding a slot.</summary>
     /// <value>The default value is <see langword="null"/> (at once). Cannot be combined with <see cref="Delay"/>.</value>

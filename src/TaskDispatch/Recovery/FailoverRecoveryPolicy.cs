@@ -8,10 +8,10 @@ namespace TaskDispatch;
 /// could run it. Wrap any policy: <c>RecoveryPolicy.Retry(...).WithFailover()</c> retries task faults with backoff and
 /// fails node faults over at once. The default policy of a dispatcher is <c>RecoveryPolicy.AttemptLimit().WithFailover()</c>.
 /// </remarks>
-public sealed class FailoverRecoveryPolicy : IRecoveryPolicy
+internal sealed class FailoverRecoveryPolicy : IRecoveryPolicy
 {
     /// <summary>The node faults a task survives by default before the inner policy decides.</summary>
-    public const int DefaultMaxFailovers = 3;
+    public const int DefaultMaxFailovers = RecoveryPolicy.DefaultMaxFailovers;
 
     private readonly IRecoveryPolicy _inner;
 
@@ -34,12 +34,18 @@ public sealed class FailoverRecoveryPolicy : IRecoveryPolicy
     /// <inheritdoc />
     /// <remarks>The inner policy sees the attempt numbered without the attempts this policy failed over, so that node
     /// faults spend neither its retry budget nor its backoff: after two failovers, a task fault on attempt 3 is the
-    /// inner policy's attempt 1. <see cref="TaskOptions.MaxAttempts"/> still counts every attempt.</remarks>
+    /// inner policy's attempt 1. A failed-over retry runs on another node (<see cref="RecoveryDecision.RetryElsewhere"/>).</remarks>
     public RecoveryDecision Decide(in RecoveryContext context)
     {
+        // The task's own limit, when it sets one, bounds every retry, failovers included.
+        if (context.Task.Options.MaxRetryAttempts is { } limit && context.Attempt > limit)
+        {
+            return RecoveryDecision.GiveUp;
+        }
+
         if (context.IsNodeFault && context.NodeFaults <= MaxFailovers)
         {
-            return RecoveryDecision.Retry();
+            return RecoveryDecision.RetryElsewhere();
         }
 
         var failedOver = Math.Min(context.IsNodeFault ? context.NodeFaults - 1 : context.NodeFaults, MaxFailovers);

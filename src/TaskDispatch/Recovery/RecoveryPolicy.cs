@@ -4,22 +4,15 @@ namespace TaskDispatch;
 public static class RecoveryPolicy
 {
     /// <summary>Creates the policy a dispatcher uses unless told otherwise: a node fault moves the task to another node
-    /// at once (up to <see cref="FailoverRecoveryPolicy.DefaultMaxFailovers"/> times); any other failure is retried at once
-    /// up to the task's <see cref="TaskOptions.MaxAttempts"/>, one attempt when it sets none.</summary>
+    /// at once (up to <see cref="DefaultMaxFailovers"/> times); any other failure is retried at once up to the task's
+    /// <see cref="TaskOptions.MaxRetryAttempts"/>, and not at all when it sets none.</summary>
     /// <returns>The policy.</returns>
-    public static IRecoveryPolicy Default() => AttemptLimit().WithFailover();
-
-    /// <summary>Creates a policy that retries at once up to the task's <see cref="TaskOptions.MaxAttempts"/>; one attempt when it sets none.</summary>
-    /// <returns>The policy.</returns>
-    public static IRecoveryPolicy AttemptLimit() => new AttemptLimitRecoveryPolicy();
-
-    /// <summary>Creates a policy that retries at once up to <paramref name="maxAttempts"/> attempts, unless the task sets its own limit.</summary>
-    /// <param name="maxAttempts">The attempts a task gets, the first included.</param>
-    /// <returns>The policy.</returns>
-    public static IRecoveryPolicy AttemptLimit(int maxAttempts) => new AttemptLimitRecoveryPolicy(maxAttempts);
+    public static IRecoveryPolicy Default() =>
+        new RetryRecoveryPolicy(new RetryRecoveryOptions { MaxRetryAttempts = 0, Delay = TimeSpan.Zero }).WithFailover();
 
     /// <summary>Creates a retry policy with backoff, jitter and a cap on the delay.</summary>
-    /// <param name="configure">Changes the settings (by default 3 retries, 2 s apart).</param>
+    /// <param name="configure">Changes the settings (by default 3 retries, 2 s apart); a task's own
+    /// <see cref="TaskOptions.MaxRetryAttempts"/> takes the place of <see cref="RetryRecoveryOptions.MaxRetryAttempts"/>.</param>
     /// <returns>The policy.</returns>
     public static IRecoveryPolicy Retry(Action<RetryRecoveryOptions>? configure = null)
     {
@@ -33,6 +26,11 @@ public static class RecoveryPolicy
     /// <param name="inner">The policy for task faults.</param>
     /// <param name="maxFailovers">How many node faults of one task are failed over at once.</param>
     /// <returns>The composed policy.</returns>
-    public static IRecoveryPolicy WithFailover(this IRecoveryPolicy inner, int maxFailovers = FailoverRecoveryPolicy.DefaultMaxFailovers) =>
+    /// <exception cref="ArgumentNullException">Thrown when <paramref name="inner"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">Thrown when <paramref name="maxFailovers"/> is negative.</exception>
+    public static IRecoveryPolicy WithFailover(this IRecoveryPolicy inner, int maxFailovers = DefaultMaxFailovers) =>
         new FailoverRecoveryPolicy(inner, maxFailovers);
+
+    /// <summary>The default number of node faults per task that <see cref="WithFailover"/> moves to another node: 3.</summary>
+    public const int DefaultMaxFailovers = 3;
 }

@@ -4,7 +4,8 @@ namespace TaskDispatch;
 public sealed class RetryRecoveryOptions
 {
     /// <summary>Gets or sets how many times a failed task is retried; the first attempt is not a retry.</summary>
-    /// <value>The default value is 3. Must not be negative. <see cref="TaskOptions.MaxAttempts"/> still caps a task's attempts.</value>
+    /// <value>The default value is 3. Must not be negative. A task's own <see cref="TaskOptions.MaxRetryAttempts"/> takes
+    /// its place for that task.</value>
     public int MaxRetryAttempts { get; set; } = 3;
 
     /// <summary>Gets or sets the base delay before a retry, shaped by <see cref="BackoffType"/>.</summary>

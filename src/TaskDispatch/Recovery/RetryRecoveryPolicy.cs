@@ -4,7 +4,7 @@ namespace TaskDispatch;
 /// jitter and a cap, up to <see cref="RetryRecoveryOptions.MaxRetryAttempts"/>; failures that
 /// <see cref="RetryRecoveryOptions.ShouldRetry"/> rejects end the task at once.</summary>
 /// <remarks>A waiting retry holds no node slot. The policy is thread-safe: only the jitter generator is shared, under a lock.</remarks>
-public sealed class RetryRecoveryPolicy : IRecoveryPolicy
+internal sealed class RetryRecoveryPolicy : IRecoveryPolicy
 {
     private readonly int _maxRetryAttempts;
     private readonly TimeSpan _delay;
@@ -31,7 +31,7 @@ public sealed class RetryRecoveryPolicy : IRecoveryPolicy
     /// <inheritdoc />
     public RecoveryDecision Decide(in RecoveryContext context)
     {
-        if (context.Attempt > _maxRetryAttempts || (_shouldRetry is { } shouldRetry && !shouldRetry(context.Exception)))
+        if (context.Attempt > (context.Task.Options.MaxRetryAttempts ?? _maxRetryAttempts) || (_shouldRetry is { } shouldRetry && !shouldRetry(context.Exception)))
         {
             return RecoveryDecision.GiveUp;
         }

@@ -253,7 +253,7 @@ public sealed class TaskDispatchServiceCollectionExtensionsTests
         await using var provider = services.BuildServiceProvider();
         var dispatcher = provider.GetRequiredService<ITaskDispatcher>();
 
-        // No MaxAttempts: the default policy would give up after one attempt; this one retries once.
+        // No MaxRetryAttempts: the default policy would give up after one attempt; this one retries once.
         var flaky = await dispatcher.SubmitAsync(static context =>
             context.Attempt == 1 ? throw new InvalidOperationException("first attempt fails") : ValueTask.FromResult(context.Attempt));
         var hopeless = await dispatcher.SubmitAsync<int>(static _ => throw new InvalidOperationException("always fails"));
@@ -376,7 +376,7 @@ public sealed class TaskDispatchServiceCollectionExtensionsTests
         await using var provider = services.BuildServiceProvider();
         var dispatcher = provider.GetRequiredService<ITaskDispatcher>();
 
-        var handle = await dispatcher.SubmitAsync<FailsOnceHandler, int, int>(21, new TaskOptions { MaxAttempts = 2 });
+        var handle = await dispatcher.SubmitAsync<FailsOnceHandler, int, int>(21, new TaskOptions { MaxRetryAttempts = 1 });
 
         Assert.That(await handle, Is.EqualTo(42));
         Assert.That(handle.Attempts, Is.EqualTo(2));

@@ -115,7 +115,7 @@ public sealed class NotificationTests
         var blocker = await SlotBlocker.OccupyAsync(dispatcher);
         var handle = await dispatcher.SubmitAsync<int>(
             static context => context.Attempt == 1 ? throw new InvalidOperationException("first attempt") : ValueTask.FromResult(context.Attempt),
-            new TaskOptions { MaxAttempts = 2 });
+            new TaskOptions { MaxRetryAttempts = 1 });
 
         var watching = CollectAsync(handle.WatchAsync());
         await blocker.ReleaseAndWaitAsync();
@@ -266,7 +266,7 @@ public sealed class NotificationTests
     }
 
     [Test]
-    public async Task MaxAttempts_FailsTwiceThenSucceeds_CompletesAfterThreeAttempts()
+    public async Task MaxRetryAttempts_FailsTwiceThenSucceeds_CompletesAfterThreeAttempts()
     {
         await using var dispatcher = new TaskDispatcherBuilder().AddNode("n", n => n.WithConcurrency(1)).Build();
         var attemptsSeen = new ConcurrentQueue<int>();
@@ -277,7 +277,7 @@ public sealed class NotificationTests
                 attemptsSeen.Enqueue(context.Attempt);
                 return context.Attempt < 3 ? throw new InvalidOperationException($"attempt {context.Attempt}") : ValueTask.FromResult("ok");
             },
-            new TaskOptions { MaxAttempts = 3 });
+            new TaskOptions { MaxRetryAttempts = 2 });
 
         Assert.That(await handle, Is.EqualTo("ok"));
         Assert.That(handle.State, Is.EqualTo(TaskState.Completed));
@@ -287,14 +287,14 @@ public sealed class NotificationTests
     }
 
     [Test]
-    public async Task MaxAttempts_AlwaysFails_FailsWithLastExceptionAfterThreeAttempts()
+    public async Task MaxRetryAttempts_AlwaysFails_FailsWithLastExceptionAfterThreeAttempts()
     {
         await using var dispatcher = new TaskDispatcherBuilder().AddNode("n", n => n.WithConcurrency(1)).Build();
         var thrownByAttempt = new ConcurrentDictionary<int, Exception>();
 
         var handle = await dispatcher.SubmitAsync<int>(
             context => throw thrownByAttempt.GetOrAdd(context.Attempt, static a => new InvalidOperationException($"attempt {a}")),
-            new TaskOptions { MaxAttempts = 3 });
+            new TaskOptions { MaxRetryAttempts = 2 });
 
         var thrown = await Assert.ThrowsAsync<InvalidOperationException>(async () => await handle);
         Assert.That((object?)thrown, Is.SameAs(thrownByAttempt[3]));
@@ -305,7 +305,7 @@ public sealed class NotificationTests
     }
 
     [Test]
-    public async Task MaxAttempts_NotSet_DefaultPolicyMakesOneAttempt()
+    public async Task MaxRetryAttempts_NotSet_DefaultPolicyMakesOneAttempt()
     {
         await using var dispatcher = new TaskDispatcherBuilder().Build();
         var attempts = 0;

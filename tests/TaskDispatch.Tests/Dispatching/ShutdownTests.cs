@@ -92,7 +92,7 @@ public sealed class ShutdownTests
             .AddObserver(observer)
             .Build();
         var delayed = await dispatcher.SubmitAsync(static _ => ValueTask.CompletedTask, new TaskOptions { Delay = TimeSpan.FromHours(1) });
-        var retrying = await dispatcher.SubmitAsync<int>(static _ => throw new InvalidOperationException("transient"), new TaskOptions { MaxAttempts = 2 });
+        var retrying = await dispatcher.SubmitAsync<int>(static _ => throw new InvalidOperationException("transient"), new TaskOptions { MaxRetryAttempts = 1 });
         await TestTimeouts.WaitUntilAsync(() => retrying.State == TaskState.Retrying, "the failing task waits to retry");
 
         // No clock advance: the stop must not wait for the delay or the retry timer.

@@ -53,7 +53,7 @@ public sealed class TimeoutAndDelayTests
 
                 return context.Attempt;
             },
-            new TaskOptions { Timeout = TimeSpan.FromSeconds(5), MaxAttempts = 2 });
+            new TaskOptions { Timeout = TimeSpan.FromSeconds(5), MaxRetryAttempts = 1 });
         await WaitUntilRunningAsync(handle, started);
 
         fake.Advance(TimeSpan.FromSeconds(5));

@@ -131,14 +131,13 @@ public sealed class ValidationTests
         Assert.That(handle.State, Is.EqualTo(TaskState.Completed));
     }
 
-    [TestCase(0)]
     [TestCase(-1)]
     [TestCase(int.MinValue)]
-    public async Task SubmitAsync_MaxAttemptsBelowOne_ThrowsArgumentOutOfRangeException(int maxAttempts)
+    public async Task SubmitAsync_NegativeMaxRetryAttempts_ThrowsArgumentOutOfRangeException(int maxRetryAttempts)
     {
-        var ex = await SubmitRejectsAsync<ArgumentOutOfRangeException>(new TaskOptions { MaxAttempts = maxAttempts }, "options.MaxAttempts", "at least 1");
+        var ex = await SubmitRejectsAsync<ArgumentOutOfRangeException>(new TaskOptions { MaxRetryAttempts = maxRetryAttempts }, "options.MaxRetryAttempts", "must not be negative");
 
-        Assert.That(ex.ActualValue, Is.EqualTo(maxAttempts));
+        Assert.That(ex.ActualValue, Is.EqualTo(maxRetryAttempts));
     }
 
     [Test]
@@ -388,9 +387,9 @@ public sealed class ValidationTests
         await using var dispatcher = new TaskDispatcherBuilder().AddNode("a", static node => node.WithConcurrency(1)).UseServiceProvider(services).Build();
 
         var ex = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(async () =>
-            await dispatcher.SubmitAsync<DoublingHandler, int, int>(1, new TaskOptions { MaxAttempts = 0 }));
+            await dispatcher.SubmitAsync<DoublingHandler, int, int>(1, new TaskOptions { MaxRetryAttempts = -1 }));
 
-        Assert.That(ex?.ParamName, Is.EqualTo("options.MaxAttempts"));
+        Assert.That(ex?.ParamName, Is.EqualTo("options.MaxRetryAttempts"));
         Assert.That(dispatcher.LiveTaskCount, Is.Zero);
     }
 
@@ -742,7 +741,7 @@ public sealed class ValidationTests
         yield return Case("Configure", static b => b.Configure(static _ => { }));
         yield return Case("UseScheduling", static b => b.UseScheduling(SchedulingPolicy.FirstComeFirstServed()));
         yield return Case("UseAllocation", static b => b.UseAllocation(AllocationStrategy.RoundRobin()));
-        yield return Case("UseRecovery", static b => b.UseRecovery(RecoveryPolicy.AttemptLimit()));
+        yield return Case("UseRecovery", static b => b.UseRecovery(RecoveryPolicy.Retry(static o => { o.MaxRetryAttempts = 0; o.Delay = TimeSpan.Zero; })));
         yield return Case("AddObserver", static b => b.AddObserver(new RecordingObserver()));
         yield return Case("OnTaskCompleted", static b => b.OnTaskCompleted(static _ => { }));
         yield return Case("UseTimeProvider", static b => b.UseTimeProvider(TimeProvider.System));
@@ -878,9 +877,9 @@ public sealed class ValidationTests
         await using var dispatcher = BuildDispatcher();
         await dispatcher.StopAsync();
 
-        var ex = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(async () => await dispatcher.SubmitAsync(s_noop, new TaskOptions { MaxAttempts = 0 }));
+        var ex = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(async () => await dispatcher.SubmitAsync(s_noop, new TaskOptions { MaxRetryAttempts = -1 }));
 
-        Assert.That(ex?.ParamName, Is.EqualTo("options.MaxAttempts"));
+        Assert.That(ex?.ParamName, Is.EqualTo("options.MaxRetryAttempts"));
     }
 
     // ---------------------------------------------------------------- helpers

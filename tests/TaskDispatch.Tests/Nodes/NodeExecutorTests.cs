@@ -47,7 +47,7 @@ public sealed class NodeExecutorTests
             .AddNode("flaky", n => n.WithExecutor(executor))
             .Build();
 
-        var retried = await dispatcher.SubmitAsync(static context => ValueTask.FromResult(context.Attempt), new TaskOptions { MaxAttempts = 2 });
+        var retried = await dispatcher.SubmitAsync(static context => ValueTask.FromResult(context.Attempt), new TaskOptions { MaxRetryAttempts = 1 });
         Assert.That(await retried, Is.EqualTo(2));
 
         var failed = await dispatcher.SubmitAsync(static context => ValueTask.FromResult(context.Attempt));

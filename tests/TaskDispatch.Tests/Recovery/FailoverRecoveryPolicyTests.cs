@@ -15,8 +15,8 @@ public sealed class FailoverRecoveryPolicyTests
         var policy = new FailoverRecoveryPolicy(inner, maxFailovers: 2);
         var task = Tasks.Create();
 
-        Assert.That(policy.Decide(NodeFault(task, attempt: 1, nodeFaults: 1)), Is.EqualTo(RecoveryDecision.Retry(TimeSpan.Zero)));
-        Assert.That(policy.Decide(NodeFault(task, attempt: 2, nodeFaults: 2)), Is.EqualTo(RecoveryDecision.Retry(TimeSpan.Zero)));
+        Assert.That(policy.Decide(NodeFault(task, attempt: 1, nodeFaults: 1)), Is.EqualTo(RecoveryDecision.RetryElsewhere(TimeSpan.Zero)));
+        Assert.That(policy.Decide(NodeFault(task, attempt: 2, nodeFaults: 2)), Is.EqualTo(RecoveryDecision.RetryElsewhere(TimeSpan.Zero)));
         Assert.That(inner.Calls, Is.Zero);
     }
 
@@ -58,11 +58,11 @@ public sealed class FailoverRecoveryPolicyTests
     }
 
     [Test]
-    public void Default_IsAttemptLimitWithDefaultFailover()
+    public void Default_IsNoRetryWithDefaultFailover()
     {
         var policy = RecoveryPolicy.Default();
         var task = Tasks.Create();
-        var threeAttempts = Tasks.Create(options: new TaskOptions { MaxAttempts = 3 });
+        var threeAttempts = Tasks.Create(options: new TaskOptions { MaxRetryAttempts = 2 });
 
         Assert.That(policy, Is.InstanceOf<FailoverRecoveryPolicy>());
         Assert.That(((FailoverRecoveryPolicy)policy).MaxFailovers, Is.EqualTo(FailoverRecoveryPolicy.DefaultMaxFailovers));
@@ -71,7 +71,7 @@ public sealed class FailoverRecoveryPolicyTests
         // Node faults: failed over at once three times; the fourth goes to the attempt limit, one attempt by default.
         for (var fault = 1; fault <= 3; fault++)
         {
-            Assert.That(policy.Decide(NodeFault(task, attempt: fault, nodeFaults: fault)), Is.EqualTo(RecoveryDecision.Retry(TimeSpan.Zero)), $"node fault {fault}");
+            Assert.That(policy.Decide(NodeFault(task, attempt: fault, nodeFaults: fault)), Is.EqualTo(RecoveryDecision.RetryElsewhere(TimeSpan.Zero)), $"node fault {fault}");
         }
 
         Assert.That(policy.Decide(NodeFault(task, attempt: 4, nodeFaults: 4)), Is.EqualTo(RecoveryDecision.GiveUp));
@@ -94,7 +94,7 @@ public sealed class FailoverRecoveryPolicyTests
 
         Assert.That(policy, Is.InstanceOf<FailoverRecoveryPolicy>());
         Assert.That(((FailoverRecoveryPolicy)policy).MaxFailovers, Is.EqualTo(1));
-        Assert.That(policy.Decide(NodeFault(task, attempt: 1, nodeFaults: 1)), Is.EqualTo(RecoveryDecision.Retry(TimeSpan.Zero)));
+        Assert.That(policy.Decide(NodeFault(task, attempt: 1, nodeFaults: 1)), Is.EqualTo(RecoveryDecision.RetryElsewhere(TimeSpan.Zero)));
         Assert.That(policy.Decide(NodeFault(task, attempt: 2, nodeFaults: 2)), Is.EqualTo(RecoveryDecision.Retry(TimeSpan.FromSeconds(5))), "beyond the failovers: the retry policy's delay");
         Assert.That(policy.Decide(TaskFault(task, attempt: 1)), Is.EqualTo(RecoveryDecision.Retry(TimeSpan.FromSeconds(5))));
         Assert.That(policy.Decide(TaskFault(task, attempt: 3)), Is.EqualTo(RecoveryDecision.GiveUp));
@@ -103,10 +103,10 @@ public sealed class FailoverRecoveryPolicyTests
     [Test]
     public void Constructor_DefaultMaxFailovers_IsTheConstant()
     {
-        var policy = new FailoverRecoveryPolicy(RecoveryPolicy.AttemptLimit());
+        var policy = new FailoverRecoveryPolicy(RecoveryPolicy.Retry(static o => { o.MaxRetryAttempts = 0; o.Delay = TimeSpan.Zero; }));
 
         Assert.That(policy.MaxFailovers, Is.EqualTo(FailoverRecoveryPolicy.DefaultMaxFailovers));
-        Assert.That(((FailoverRecoveryPolicy)RecoveryPolicy.AttemptLimit().WithFailover()).MaxFailovers, Is.EqualTo(FailoverRecoveryPolicy.DefaultMaxFailovers));
+        Assert.That(((FailoverRecoveryPolicy)RecoveryPolicy.Retry(static o => { o.MaxRetryAttempts = 0; o.Delay = TimeSpan.Zero; }).WithFailover()).MaxFailovers, Is.EqualTo(FailoverRecoveryPolicy.DefaultMaxFailovers));
     }
 
     [Test]
@@ -122,8 +122,8 @@ public sealed class FailoverRecoveryPolicyTests
     [Test]
     public void Constructor_NegativeMaxFailovers_ThrowsNamingIt()
     {
-        var direct = Assert.Throws<ArgumentOutOfRangeException>(static () => _ = new FailoverRecoveryPolicy(RecoveryPolicy.AttemptLimit(), -1));
-        var extension = Assert.Throws<ArgumentOutOfRangeException>(static () => _ = RecoveryPolicy.AttemptLimit().WithFailover(-1));
+        var direct = Assert.Throws<ArgumentOutOfRangeException>(static () => _ = new FailoverRecoveryPolicy(RecoveryPolicy.Retry(static o => { o.MaxRetryAttempts = 0; o.Delay = TimeSpan.Zero; }), -1));
+        var extension = Assert.Throws<ArgumentOutOfRangeException>(static () => _ = RecoveryPolicy.Retry(static o => { o.MaxRetryAttempts = 0; o.Delay = TimeSpan.Zero; }).WithFailover(-1));
 
         Assert.That(direct?.ParamName, Is.EqualTo("maxFailovers"));
         Assert.That(extension?.ParamName, Is.EqualTo("maxFailovers"));

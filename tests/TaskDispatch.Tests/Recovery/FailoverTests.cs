@@ -152,7 +152,7 @@ public sealed class FailoverTests
     }
 
     [Test]
-    public async Task NodeFault_TaskMaxAttempts_LimitsTheFailoversToo()
+    public async Task NodeFault_TaskMaxRetryAttempts_LimitsTheFailoversToo()
     {
         await using var dispatcher = BuildTwoNodes();
         var runs = 0;
@@ -163,7 +163,7 @@ public sealed class FailoverTests
                 Interlocked.Increment(ref runs);
                 throw new NodeFailureException("Node failed.") { NodeName = context.NodeName };
             },
-            new TaskOptions { MaxAttempts = 2 });
+            new TaskOptions { MaxRetryAttempts = 1 });
 
         await Assert.ThrowsAsync<NodeFailureException>(async () => await Outcomes.OutcomeAsync(handle));
 

@@ -155,7 +155,7 @@ public sealed class NodeCircuitBreakerTests
                 ConsecutiveFailures = 1,
                 ShouldHandle = NodeFailureException.IsNodeFault,
             })
-            .UseRecovery(RecoveryPolicy.AttemptLimit())
+            .UseRecovery(RecoveryPolicy.Retry(static o => { o.MaxRetryAttempts = 0; o.Delay = TimeSpan.Zero; }))
             .AddNode("only", static n => n.WithConcurrency(1))
             .Build();
 

@@ -61,11 +61,6 @@ internal sealed class AttemptRecovery(IRecoveryPolicy policy, Scheduler schedule
             Log.RecoveryPolicyFailed(_logger, task.Id, exception);
         }
 
-        if (decision.ShouldRetry && task.Options.MaxAttempts is { } maxAttempts && attempt >= maxAttempts)
-        {
-            decision = RecoveryDecision.GiveUp;
-        }
-
         Log.AttemptFailed(_logger, task.Id, attempt, node.Name, decision.ShouldRetry, decision.Delay, error);
         if (context.Activity is not null)
         {
@@ -73,7 +68,7 @@ internal sealed class AttemptRecovery(IRecoveryPolicy policy, Scheduler schedule
                 context,
                 context.IsAbandoned ? "abandoned" : "failed",
                 error,
-                !decision.ShouldRetry ? "give up" : isNodeFault ? $"fail over to another node after {decision.Delay}" : $"retry after {decision.Delay}");
+                Describe(decision));
         }
 
         if (!decision.ShouldRetry)
@@ -86,9 +81,24 @@ internal sealed class AttemptRecovery(IRecoveryPolicy policy, Scheduler schedule
             return false;
         }
 
-        if (isNodeFault && Array.IndexOf(task.ExcludedNodes ?? [], node) < 0)
+        // Where the retry runs is the policy's call: elsewhere keeps the task off this node (while another node could
+        // run it), the same node pins it there (while the node exists), anywhere lifts a pin.
+        switch (decision.Placement)
         {
-            task.ExcludedNodes = [.. task.ExcludedNodes ?? [], node];
+            case RetryPlacement.OtherNode:
+                task.PinnedNode = null;
+                if (Array.IndexOf(task.ExcludedNodes ?? [], node) < 0)
+                {
+                    task.ExcludedNodes = [.. task.ExcludedNodes ?? [], node];
+                }
+
+                break;
+            case RetryPlacement.SameNode:
+                task.PinnedNode = node;
+                break;
+            default:
+                task.PinnedNode = null;
+                break;
         }
 
         if (!task.TryRetryAttempt(context))
@@ -119,4 +129,14 @@ internal sealed class AttemptRecovery(IRecoveryPolicy policy, Scheduler schedule
         return true;
     }
 
+
+    /// <summary>The recovery decision as the attempt's activity shows it.</summary>
+    private static string Describe(RecoveryDecision decision) => !decision.ShouldRetry
+        ? "give up"
+        : decision.Placement switch
+        {
+            RetryPlacement.OtherNode => $"fail over to another node after {decision.Delay}",
+            RetryPlacement.SameNode => $"retry on the same node after {decision.Delay}",
+            _ => $"retry after {decision.Delay}",
+        };
 }

@@ -67,6 +67,17 @@ internal sealed class NodePlacer
         // A node was added and its NodesChanged event may still be queued.
         EnsureCapacity(nodes.Length);
         var constrained = task.HasPlacementConstraints;
+        if (task.PinnedNode is { } pinned)
+        {
+            // The recovery policy asked for the same node: wait for its slot, unless it is gone or can never take the task.
+            if (!pinned.Removed && pinned.Snapshot.IsAcceptingWork && pinned.Snapshot.CanEverRun(task.Options))
+            {
+                return pinned.CanRunNow(task, constrained) ? ChooseAmong(task, pinned.Snapshot, out target) : PlacementChoice.Wait;
+            }
+
+            task.PinnedNode = null;
+        }
+
         var excluded = task.ExcludedNodes;
         foreach (var node in nodes)
         {
@@ -93,6 +104,21 @@ internal sealed class NodePlacer
         {
             count = KeepMostPreferred(preferred, count);
         }
+
+        return AskStrategy(task, count, out target);
+    }
+
+    /// <summary>Offers the strategy the one node a retry is pinned to, so that it is still asked (and may decline).</summary>
+    private PlacementChoice ChooseAmong(TaskHandle task, NodeSnapshot only, out NodeRuntime? target)
+    {
+        _candidates[0] = only;
+        return AskStrategy(task, 1, out target);
+    }
+
+    /// <summary>Asks the allocation strategy among the first <paramref name="count"/> candidates.</summary>
+    private PlacementChoice AskStrategy(TaskHandle task, int count, out NodeRuntime? target)
+    {
+        target = null;
 
         int chosen;
         try

@@ -33,9 +33,9 @@ internal sealed class TaskOptionsValidator(string dispatcherName, NodeSet nodes,
         ValidateTimeLimit(options.OverallTimeout, "options.OverallTimeout", allowInfinite: true);
         ValidateTimeLimit(options.HeartbeatTimeout, "options.HeartbeatTimeout", allowInfinite: false);
 
-        if (options.MaxAttempts is { } attempts && attempts < 1)
+        if (options.MaxRetryAttempts is { } retries && retries < 0)
         {
-            throw new ArgumentOutOfRangeException("options.MaxAttempts", attempts, $"MaxAttempts must be at least 1, was {attempts}.");
+            throw new ArgumentOutOfRangeException("options.MaxRetryAttempts", retries, $"MaxRetryAttempts must not be negative, was {retries}.");
         }
 
         if (options.Delay is { } delay && delay < TimeSpan.Zero)
