@@ -120,20 +120,25 @@ public abstract partial class TaskHandle
     /// <summary>Gets the identity behind <see cref="Kind"/> (a string, a handler type or a method), compared without
     /// formatting a name; learning policies key their tables by it.</summary>
     /// <remarks>Worked out on first use, since only learning policies need it and a delegate's method is not free to get.</remarks>
-    internal object KindKey
+    public object KindKey
     {
         get => _kindKey ??= Options.Kind ?? TaskIntake.KindOf(Work);
-        set => _kindKey = value;
+        internal set => _kindKey = value;
     }
 
     /// <summary>Gets what the task runs: the submitted delegate, or the handler input that names the handler type.</summary>
     internal abstract object? Work { get; }
 
-    /// <summary>The position (or entry stamp) of the task in a built-in policy's queue, or -1. A task is in one queue at a time.</summary>
-    internal int QueueIndex { get; set; } = -1;
+    /// <summary>Gets or sets the task's position in the scheduling policy's queue (an index, a heap slot or an entry
+    /// stamp), or -1: storage on the task that the policy holding it may use, so that <see cref="ISchedulingPolicy.Remove"/>
+    /// costs O(1) or O(log n) instead of a search. The built-in policies use it; the engine never reads it.</summary>
+    /// <value>The default value is -1. Only the policy named by <see cref="QueueOwner"/> may change it.</value>
+    public long QueuePosition { get; set; } = -1;
 
-    /// <summary>The built-in queue holding the task, so that a removal asked of another queue cannot touch it.</summary>
-    internal object? QueueOwner { get; set; }
+    /// <summary>Gets or sets the queue holding the task, set by the policy (or inner queue) that enqueued it, so that a
+    /// removal asked of another queue can tell the task is not its own. A task is in one queue at a time.</summary>
+    /// <value>The default value is <see langword="null"/>: in no queue.</value>
+    public object? QueueOwner { get; set; }
 
     /// <summary>Gets the task's current state.</summary>
     public TaskState State => (TaskState)(Volatile.Read(ref _stateWord) & StateMask);

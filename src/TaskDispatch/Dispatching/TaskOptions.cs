@@ -94,6 +94,11 @@ public sealed class TaskOptions
     /// instance, so that placement loops enumerate without boxing an interface enumerator per node.</summary>
     internal ResourceAmount[] PositiveDemand => _positiveDemand ??= ResourceAmount.FromPositive(ResourceDemand);
 
+    /// <summary>Gets the positive entries of <see cref="ResourceDemand"/> with their resources' ids, worked out once per
+    /// options instance: what an allocation strategy compares with <see cref="NodeSnapshot.CapacityOf(in ResourceAmount)"/>
+    /// and <see cref="NodeSnapshot.InUseOf(in ResourceAmount)"/> without hashing names.</summary>
+    public ReadOnlySpan<ResourceAmount> DemandedResources => PositiveDemand;
+
     /// <summary>Gets <see cref="RequiredTags"/> as an array, worked out once per options instance.</summary>
     internal string[] RequiredTagArray => _requiredTags ??= RequiredTags is null ? [] : [.. RequiredTags];
 

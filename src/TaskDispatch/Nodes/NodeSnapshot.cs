@@ -145,6 +145,16 @@ public sealed class NodeSnapshot
         return true;
     }
 
+    /// <summary>Gets the node's capacity of a resource; 0 when it has none.</summary>
+    /// <param name="resource">The resource (its amount is not used).</param>
+    /// <returns>The capacity.</returns>
+    public double CapacityOf(in ResourceAmount resource) => CapacityOf(resource.Id);
+
+    /// <summary>Gets the amount of a resource in use on the node by its running tasks.</summary>
+    /// <param name="resource">The resource (its amount is not used).</param>
+    /// <returns>The amount in use.</returns>
+    public double InUseOf(in ResourceAmount resource) => InUseOf(resource.Id);
+
     /// <summary>Gets the capacity of a resource by id; 0 when the node has none.</summary>
     internal double CapacityOf(int id) => (uint)id < (uint)_capacityById.Length ? _capacityById[id] : 0;
 

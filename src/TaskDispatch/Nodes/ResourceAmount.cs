@@ -4,7 +4,13 @@ namespace TaskDispatch;
 
 /// <summary>An amount of a named resource, with the resource's process-wide id so that nodes can look capacities up
 /// in arrays rather than by hashing names on every placement decision.</summary>
-internal readonly record struct ResourceAmount(int Id, string Name, double Amount)
+/// <param name="Id">The resource's process-wide id: dense, from 0, never reused.</param>
+/// <param name="Name">The resource's name.</param>
+/// <param name="Amount">The amount.</param>
+/// <remarks>A task's demand comes as these (<see cref="TaskOptions.DemandedResources"/>); an allocation strategy compares
+/// them with <see cref="NodeSnapshot.CapacityOf(in ResourceAmount)"/> and <see cref="NodeSnapshot.InUseOf(in ResourceAmount)"/>,
+/// as the built-in resource fit does.</remarks>
+public readonly record struct ResourceAmount(int Id, string Name, double Amount)
 {
     private static readonly ConcurrentDictionary<string, int> s_ids = new(StringComparer.Ordinal);
     private static int s_lastId = -1;

@@ -2,7 +2,7 @@ namespace TaskDispatch;
 
 /// <summary>Random: every eligible node is equally likely. Seed the <see cref="Random"/> for reproducible runs.</summary>
 /// <remarks>O(1) per decision. Only the dispatcher's scheduler calls it, never concurrently, so the generator needs no lock.</remarks>
-public sealed class RandomAllocationStrategy : IAllocationStrategy
+internal sealed class RandomAllocationStrategy : IAllocationStrategy
 {
     private readonly Random _random;
 

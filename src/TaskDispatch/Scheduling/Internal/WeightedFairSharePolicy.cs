@@ -12,7 +12,7 @@ namespace TaskDispatch;
 /// <c>sᵢ</c>, <c>sⱼ</c> keep <c>|sᵢ/wᵢ - sⱼ/wⱼ| ≤ max(1/wᵢ, 1/wⱼ)</c>, so each key's share tends to
 /// <c>wᵢ / Σw</c>. O(log k + log n) per operation, for k keys and n tasks.
 /// </remarks>
-public sealed class WeightedFairSharePolicy : ISchedulingPolicy
+internal sealed class WeightedFairSharePolicy : ISchedulingPolicy
 {
     /// <summary>Dequeues between sweeps of idle keys, which keep memory bounded when keys are many and short-lived.</summary>
     private const int SweepInterval = 4096;

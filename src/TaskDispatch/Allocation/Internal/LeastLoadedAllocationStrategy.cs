@@ -3,7 +3,7 @@ namespace TaskDispatch;
 /// <summary>Least loaded: the eligible node with the lowest <see cref="NodeSnapshot.Load"/> (slots in use over slots);
 /// ties go round-robin, so equally loaded nodes share the work.</summary>
 /// <remarks>O(c) for c eligible nodes.</remarks>
-public sealed class LeastLoadedAllocationStrategy : IAllocationStrategy
+internal sealed class LeastLoadedAllocationStrategy : IAllocationStrategy
 {
     /// <summary>Where the tie-breaking rotation continues, by <see cref="NodeSnapshot.Index"/>.</summary>
     private int _next;

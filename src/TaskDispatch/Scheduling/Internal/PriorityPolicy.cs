@@ -10,7 +10,7 @@ namespace TaskDispatch;
 /// never changes over time: it is the order of <c>Priority - ReadyAt / I</c>, fixed at enqueue, and the policy needs no
 /// clock and no re-sorting. O(log n) per operation.
 /// </remarks>
-public sealed class PriorityPolicy : ISchedulingPolicy
+internal sealed class PriorityPolicy : ISchedulingPolicy
 {
     private readonly TaskHeap<(double Score, long Sequence), HighestScoreFirst> _heap = new();
     private readonly double _levelsPerTick;

@@ -3,7 +3,7 @@ using System.Diagnostics.CodeAnalysis;
 
 namespace TaskDispatch;
 
-/// <summary>A binary min-heap of tasks by key that knows where each task sits (<see cref="TaskHandle.QueueIndex"/>),
+/// <summary>A binary min-heap of tasks by key that knows where each task sits (<see cref="TaskHandle.QueuePosition"/>),
 /// so removing a cancelled task is O(log n) rather than a scan. No allocation once the arrays have grown.</summary>
 /// <typeparam name="TKey">The ordering key; it must order every pair of tasks (include the sequence number for FIFO ties).</typeparam>
 /// <typeparam name="TComparer">Compares keys; a struct so that comparisons are inlined.</typeparam>
@@ -17,7 +17,7 @@ internal sealed class TaskHeap<TKey, TComparer>
 
     internal void Add(TaskHandle task, TKey key)
     {
-        if (task.QueueIndex >= 0)
+        if (task.QueuePosition >= 0)
         {
             throw new InvalidOperationException($"Task '{task.Id}' is already queued.");
         }
@@ -61,19 +61,19 @@ internal sealed class TaskHeap<TKey, TComparer>
 
     internal bool Remove(TaskHandle task)
     {
-        var index = task.QueueIndex;
-        if (!ReferenceEquals(task.QueueOwner, this) || index < 0 || index >= Count || !ReferenceEquals(_tasks[index], task))
+        var position = task.QueuePosition;
+        if (!ReferenceEquals(task.QueueOwner, this) || position < 0 || position >= Count || !ReferenceEquals(_tasks[position], task))
         {
             return false;
         }
 
-        RemoveAt(index);
+        RemoveAt((int)position);
         return true;
     }
 
     private void RemoveAt(int index)
     {
-        _tasks[index].QueueIndex = -1;
+        _tasks[index].QueuePosition = -1;
         _tasks[index].QueueOwner = null;
         var last = --Count;
         var movedTask = _tasks[last];
@@ -146,6 +146,6 @@ internal sealed class TaskHeap<TKey, TComparer>
         Debug.Assert(index < Count, "Heap slots beyond Count are empty.");
         _tasks[index] = task;
         _keys[index] = key;
-        task.QueueIndex = index;
+        task.QueuePosition = index;
     }
 }

@@ -7,7 +7,7 @@ namespace TaskDispatch;
 /// task without a demand is judged by free slots. A task that fits no node now waits; one that could fit no node even
 /// when idle is rejected when it is submitted. O(c × r) for c eligible nodes and r demanded resources.
 /// </remarks>
-public sealed class ResourceFitAllocationStrategy : IAllocationStrategy
+internal sealed class ResourceFitAllocationStrategy : IAllocationStrategy
 {
     private readonly ResourceFitMode _mode;
 
@@ -31,7 +31,7 @@ public sealed class ResourceFitAllocationStrategy : IAllocationStrategy
         var bestRoom = 0.0;
         for (var i = 0; i < candidates.Length; i++)
         {
-            var room = RoomAfter(candidates[i], task.Options.PositiveDemand);
+            var room = RoomAfter(candidates[i], task.Options.DemandedResources);
             var better = _mode == ResourceFitMode.BestFit ? room < bestRoom : room > bestRoom;
             if (best < 0 || better)
             {
@@ -44,19 +44,19 @@ public sealed class ResourceFitAllocationStrategy : IAllocationStrategy
     }
 
     /// <summary>The share of the node left free once the task is placed, from 0 (full) to 1 (empty).</summary>
-    private static double RoomAfter(NodeSnapshot node, ResourceAmount[] demand)
+    private static double RoomAfter(NodeSnapshot node, ReadOnlySpan<ResourceAmount> demand)
     {
         var total = 0.0;
         var counted = 0;
-        foreach (var (id, _, amount) in demand)
+        foreach (ref readonly var resource in demand)
         {
-            var capacity = node.CapacityOf(id);
+            var capacity = node.CapacityOf(resource);
             if (capacity <= 0)
             {
                 continue;
             }
 
-            total += (capacity - node.InUseOf(id) - amount) / capacity;
+            total += (capacity - node.InUseOf(resource) - resource.Amount) / capacity;
             counted++;
         }
 

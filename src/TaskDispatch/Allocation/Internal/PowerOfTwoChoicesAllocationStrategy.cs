@@ -3,7 +3,7 @@ namespace TaskDispatch;
 /// <summary>Power of two choices: sample two eligible nodes at random and take the less loaded one. Nearly the balance
 /// of least-loaded at the cost of random (the result behind Sparrow and Orleans' placement).</summary>
 /// <remarks>O(1) per decision. Seed the <see cref="Random"/> for reproducible runs.</remarks>
-public sealed class PowerOfTwoChoicesAllocationStrategy : IAllocationStrategy
+internal sealed class PowerOfTwoChoicesAllocationStrategy : IAllocationStrategy
 {
     private readonly Random _random;
 

@@ -7,7 +7,7 @@ namespace TaskDispatch;
 /// for c eligible nodes, a few nanoseconds each. When every eligible node weighs 0 the task waits for another node.
 /// The dispatcher refuses to start with this strategy if every node weighs 0.
 /// </remarks>
-public sealed class WeightedRandomAllocationStrategy : IAllocationStrategy
+internal sealed class WeightedRandomAllocationStrategy : IAllocationStrategy
 {
     private readonly Random _random;
 

@@ -2,7 +2,7 @@ namespace TaskDispatch;
 
 /// <summary>Round-robin: cycles over the nodes in order, skipping those that cannot take the task now.</summary>
 /// <remarks>When every node is eligible the rotation is exact: node 0, 1, …, n-1, 0, …. O(candidates) per decision.</remarks>
-public sealed class RoundRobinAllocationStrategy : IAllocationStrategy
+internal sealed class RoundRobinAllocationStrategy : IAllocationStrategy
 {
     /// <summary>The <see cref="NodeSnapshot.Index"/> the rotation continues from.</summary>
     private int _next;

@@ -9,7 +9,7 @@ namespace TaskDispatch;
 /// badly (every task can end up late), so pair it with <see cref="TaskDispatcherOptions.FailExpiredDeadlines"/> to shed
 /// work that is already late. O(log n) per operation.
 /// </remarks>
-public sealed class EarliestDeadlineFirstPolicy : ISchedulingPolicy
+internal sealed class EarliestDeadlineFirstPolicy : ISchedulingPolicy
 {
     private readonly TaskHeap<(int Group, long DeadlineTicks, long Sequence), EarliestFirst> _heap = new();
     private readonly int _deadlineFreeGroup;

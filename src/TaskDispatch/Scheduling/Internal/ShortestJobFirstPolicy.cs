@@ -10,7 +10,7 @@ namespace TaskDispatch;
 /// the task is queued. Ties run in arrival order. Long tasks can starve under a steady stream of short ones; combine with
 /// <see cref="PriorityPolicy"/> aging through <see cref="PriorityBandsPolicy"/> if that matters. O(log n) per operation.
 /// </remarks>
-public sealed class ShortestJobFirstPolicy : ILearningSchedulingPolicy
+internal sealed class ShortestJobFirstPolicy : ILearningSchedulingPolicy
 {
     private readonly TaskHeap<(long EstimateTicks, long Sequence), AscendingComparer> _heap = new();
     private readonly Dictionary<object, double> _learnedTicks = [];

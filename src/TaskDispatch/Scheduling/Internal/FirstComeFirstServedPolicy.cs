@@ -5,13 +5,13 @@ namespace TaskDispatch;
 /// <summary>First come, first served: tasks run in the order they became ready.</summary>
 /// <remarks>Enqueue and dequeue are O(1) without hashing; removal marks the entry dead and is reclaimed lazily,
 /// amortized O(1).</remarks>
-public sealed class FirstComeFirstServedPolicy : ISchedulingPolicy
+internal sealed class FirstComeFirstServedPolicy : ISchedulingPolicy
 {
     /// <summary>Entries in arrival order. An entry is live while its stamp equals the task's
-    /// <see cref="TaskHandle.QueueIndex"/>; removing or dequeuing the task clears that, so stale entries are skipped.</summary>
-    private readonly Queue<(TaskHandle Task, int Stamp)> _queue = new();
+    /// <see cref="TaskHandle.QueuePosition"/>; removing or dequeuing the task clears that, so stale entries are skipped.</summary>
+    private readonly Queue<(TaskHandle Task, long Stamp)> _queue = new();
 
-    private int _nextStamp;
+    private long _nextStamp;
     private int _deadEntries;
 
     /// <inheritdoc />
@@ -21,15 +21,15 @@ public sealed class FirstComeFirstServedPolicy : ISchedulingPolicy
     public void Enqueue(TaskHandle task)
     {
         ArgumentNullException.ThrowIfNull(task);
-        if (task.QueueIndex >= 0)
+        if (task.QueuePosition >= 0)
         {
             throw new InvalidOperationException($"Task '{task.Id}' is already queued.");
         }
 
         // Stamps are never negative, so -1 always means "not queued".
         var stamp = _nextStamp;
-        _nextStamp = (_nextStamp + 1) & int.MaxValue;
-        task.QueueIndex = stamp;
+        _nextStamp = (_nextStamp + 1) & long.MaxValue;
+        task.QueuePosition = stamp;
         task.QueueOwner = this;
         _queue.Enqueue((task, stamp));
     }
@@ -39,10 +39,10 @@ public sealed class FirstComeFirstServedPolicy : ISchedulingPolicy
     {
         while (_queue.TryDequeue(out var entry))
         {
-            if (entry.Task.QueueIndex == entry.Stamp && ReferenceEquals(entry.Task.QueueOwner, this))
+            if (entry.Task.QueuePosition == entry.Stamp && ReferenceEquals(entry.Task.QueueOwner, this))
             {
                 task = entry.Task;
-                task.QueueIndex = -1;
+                task.QueuePosition = -1;
                 task.QueueOwner = null;
                 return true;
             }
@@ -58,12 +58,12 @@ public sealed class FirstComeFirstServedPolicy : ISchedulingPolicy
     public bool Remove(TaskHandle task)
     {
         ArgumentNullException.ThrowIfNull(task);
-        if (task.QueueIndex < 0 || !ReferenceEquals(task.QueueOwner, this))
+        if (task.QueuePosition < 0 || !ReferenceEquals(task.QueueOwner, this))
         {
             return false;
         }
 
-        task.QueueIndex = -1;
+        task.QueuePosition = -1;
         task.QueueOwner = null;
         _deadEntries++;
         if (_deadEntries > 32 && _deadEntries > _queue.Count / 2)
@@ -81,7 +81,7 @@ public sealed class FirstComeFirstServedPolicy : ISchedulingPolicy
         for (var i = 0; i < count; i++)
         {
             var entry = _queue.Dequeue();
-            if (entry.Task.QueueIndex == entry.Stamp && ReferenceEquals(entry.Task.QueueOwner, this))
+            if (entry.Task.QueuePosition == entry.Stamp && ReferenceEquals(entry.Task.QueueOwner, this))
             {
                 _queue.Enqueue(entry);
             }

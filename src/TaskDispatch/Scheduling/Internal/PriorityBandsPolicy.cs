@@ -10,7 +10,7 @@ namespace TaskDispatch;
 /// every finished attempt, whatever its band, and a shortest-job-first band created late starts with what the first
 /// band learned. O(log b) plus the inner policy's cost, for b bands.
 /// </remarks>
-public sealed class PriorityBandsPolicy : ILearningSchedulingPolicy
+internal sealed class PriorityBandsPolicy : ILearningSchedulingPolicy
 {
     private readonly Func<ISchedulingPolicy> _bandPolicyFactory;
     private readonly Dictionary<int, ISchedulingPolicy> _bands = [];
