@@ -51,12 +51,11 @@ public class AllocationStrategyBenchmark
             };
             var cpu = 2.0 * (1 + random.Next(8));
             options.Resources["cpu"] = cpu;
-            var node = new NodeSnapshot($"node-{i}", i, options)
+            _nodes[i] = new NodeSnapshot($"node-{i}", i, options)
             {
                 ActiveTasks = random.Next(options.MaxConcurrency),
+                ResourcesInUse = new Dictionary<string, double>(StringComparer.Ordinal) { ["cpu"] = Math.Round(random.NextDouble() * cpu / 2, 1) },
             };
-            node.Reserve(new Dictionary<string, double>(StringComparer.Ordinal) { ["cpu"] = Math.Round(random.NextDouble() * cpu / 2, 1) }, +1);
-            _nodes[i] = node;
         }
 
         var demand = new Dictionary<string, double>(StringComparer.Ordinal) { ["cpu"] = 0.5 };

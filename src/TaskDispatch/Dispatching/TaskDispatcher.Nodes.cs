@@ -12,7 +12,7 @@ public sealed partial class TaskDispatcher
         ThrowIfStopping();
         var node = _nodes.Add(name, options, _runner.StartWorkers);
         Scheduler.PostNodesChanged();
-        return node.Snapshot;
+        return node.State.ToSnapshot();
     }
 
     /// <inheritdoc />

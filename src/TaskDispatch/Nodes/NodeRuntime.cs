@@ -10,7 +10,7 @@ internal sealed class NodeRuntime
 
     internal NodeRuntime(string name, int index, NodeOptions options)
     {
-        Snapshot = new NodeSnapshot(name, index, options) { Runtime = this };
+        State = new NodeState(name, index, options) { Runtime = this };
         Executor = options.Executor;
 
         // Only scheduler steps write, and they never overlap; the node's workers are the readers.
@@ -22,9 +22,9 @@ internal sealed class NodeRuntime
         });
     }
 
-    internal NodeSnapshot Snapshot { get; }
+    internal NodeState State { get; }
 
-    internal string Name => Snapshot.Name;
+    internal string Name => State.Name;
 
     /// <summary>How the node runs attempts; <see langword="null"/> for in-process.</summary>
     internal INodeExecutor? Executor { get; }
@@ -83,7 +83,7 @@ internal sealed class NodeRuntime
     /// <summary>Tells whether the node can take the task now: a free slot, plus its placement constraints.</summary>
     internal bool CanRunNow(TaskHandle task, bool constrained)
     {
-        if (Snapshot.OfferedSlots <= 0)
+        if (State.OfferedSlots <= 0)
         {
             return false;
         }
@@ -93,6 +93,6 @@ internal sealed class NodeRuntime
             return true;
         }
 
-        return Snapshot.CanEverRun(task.Options) && Snapshot.FitsNow(task.Options.PositiveDemand);
+        return State.CanEverRun(task.Options) && State.FitsNow(task.Options.PositiveDemand);
     }
 }

@@ -1,185 +1,150 @@
 namespace TaskDispatch;
 
-/// <summary>A read-only view of one node, as allocation strategies see it.</summary>
+/// <summary>An immutable view of one node as of one moment: what allocation strategies, node executors and callers see.
+/// It cannot change under its reader, and nothing done to it reaches the engine.</summary>
 /// <remarks>
-/// The dispatcher updates the view inside its scheduler steps, which also make every allocation decision, so a strategy
-/// reads consistent values without locks. Read it elsewhere only for diagnostics.
+/// The dispatcher takes a view of each candidate node in the scheduler step that asks the allocation strategy, so a
+/// strategy sees one consistent moment without locks. A view read elsewhere (<see cref="ITaskDispatcher.Nodes"/>) is as of
+/// the call. Views can also be made directly, with <see langword="with"/> expressions for the changing values, to
+/// test a strategy or to describe nodes that live outside this process.
 /// </remarks>
-public sealed class NodeSnapshot
+public readonly struct NodeSnapshot
 {
-    private readonly Dictionary<string, double> _resourcesInUse = new(StringComparer.Ordinal);
-
-    /// <summary>Capacity by resource id (<see cref="ResourceAmount.IdOf"/>); ids past the end have none.</summary>
+    /// <summary>Capacity by resource id; shared and never changed.</summary>
     private readonly double[] _capacityById;
 
-    /// <summary>Resources in use by id, mirroring <see cref="_resourcesInUse"/>; grown as ids appear.</summary>
-    private double[] _inUseById = [];
+    /// <summary>Resources in use by id, as of the view; shared and never changed.</summary>
+    private readonly double[] _inUseById;
 
-    private int _health;
-
-    internal NodeSnapshot(string name, int index, NodeOptions options)
+    /// <summary>Creates a view of a node described by its options, idle and healthy.</summary>
+    /// <param name="name">The node's name.</param>
+    /// <param name="index">The node's position in its dispatcher's node list.</param>
+    /// <param name="options">The node's concurrency, weight, tags and resources.</param>
+    /// <exception cref="ArgumentNullException">Thrown when <paramref name="name"/> or <paramref name="options"/> is null.</exception>
+    public NodeSnapshot(string name, int index, NodeOptions options)
+        : this(new NodeState(name ?? throw new ArgumentNullException(nameof(name)), index, options ?? throw new ArgumentNullException(nameof(options))), live: false)
     {
-        Name = name;
-        Index = index;
-        MaxConcurrency = options.MaxConcurrency;
-        Weight = options.Weight;
-        Tags = new HashSet<string>(options.Tags, StringComparer.Ordinal);
-        ResourceCapacity = new Dictionary<string, double>(options.Resources, StringComparer.Ordinal);
-        var capacities = ResourceAmount.FromPositive(options.Resources);
-        _capacityById = new double[capacities.Length == 0 ? 0 : capacities.Max(static c => c.Id) + 1];
-        foreach (var capacity in capacities)
-        {
-            _capacityById[capacity.Id] = capacity.Amount;
-        }
+    }
+
+    /// <summary>Takes a view of the engine's state of a node.</summary>
+    internal NodeSnapshot(NodeState state)
+        : this(state, live: true)
+    {
+    }
+
+    private NodeSnapshot(NodeState state, bool live)
+    {
+        Name = state.Name;
+        Index = state.Index;
+        MaxConcurrency = state.MaxConcurrency;
+        ActiveTasks = state.ActiveTasks;
+        Weight = state.Weight;
+        Tags = state.Tags;
+        ResourceCapacity = state.ResourceCapacity;
+        Health = state.Health;
+        RecentProcessingTime = state.RecentProcessingTime;
+        TasksAssigned = state.TasksAssigned;
+        _capacityById = state.CapacityById;
+        _inUseById = state.InUseById;
+        State = live ? state : null;
     }
 
     /// <summary>Gets the node's name, unique within its dispatcher.</summary>
-    public string Name { get; }
+    public string Name { get; init; }
 
     /// <summary>Gets the node's position in its dispatcher's node list, stable for the node's life.</summary>
-    public int Index { get; }
+    public int Index { get; init; }
 
     /// <summary>Gets the number of slots: tasks the node runs at once.</summary>
-    public int MaxConcurrency { get; }
+    public int MaxConcurrency { get; init; }
 
     /// <summary>Gets the number of slots in use: tasks assigned to the node and not yet finished.</summary>
-    public int ActiveTasks { get; internal set; }
+    public int ActiveTasks { get; init; }
 
     /// <summary>Gets the number of free slots.</summary>
     public int FreeSlots => MaxConcurrency - ActiveTasks;
 
     /// <summary>Gets the load: <see cref="ActiveTasks"/> divided by <see cref="MaxConcurrency"/>, from 0 to 1.</summary>
-    public double Load => (double)ActiveTasks / MaxConcurrency;
+    public double Load => MaxConcurrency == 0 ? 1 : (double)ActiveTasks / MaxConcurrency;
 
     /// <summary>Gets the node's relative weight.</summary>
-    public double Weight { get; }
+    public double Weight { get; init; }
 
     /// <summary>Gets the node's tags.</summary>
-    public IReadOnlySet<string> Tags { get; }
+    public IReadOnlySet<string> Tags { get; init; }
 
     /// <summary>Gets the node's resource capacity by name.</summary>
     public IReadOnlyDictionary<string, double> ResourceCapacity { get; }
 
-    /// <summary>Gets the resources taken by the tasks running on the node, by name.</summary>
-    public IReadOnlyDictionary<string, double> ResourcesInUse => _resourcesInUse;
+    /// <summary>Gets the resources taken by the tasks running on the node, by name, as of the view. Reading it builds a
+    /// dictionary; strategies on a hot path use <see cref="InUseOf(in ResourceAmount)"/>.</summary>
+    public IReadOnlyDictionary<string, double> ResourcesInUse
+    {
+        get
+        {
+            var inUse = new Dictionary<string, double>(StringComparer.Ordinal);
+            var amounts = _inUseById ?? [];
+            for (var id = 0; id < amounts.Length; id++)
+            {
+                if (amounts[id] > 0)
+                {
+                    inUse[ResourceAmount.NameOf(id)] = amounts[id];
+                }
+            }
+
+            return inUse;
+        }
+
+        init
+        {
+            ArgumentNullException.ThrowIfNull(value);
+            var amounts = ResourceAmount.FromPositive(value);
+            var byId = new double[amounts.Length == 0 ? 0 : amounts.Max(static amount => amount.Id) + 1];
+            foreach (var amount in amounts)
+            {
+                byId[amount.Id] = amount.Amount;
+            }
+
+            _inUseById = byId;
+        }
+    }
 
     /// <summary>Gets the node's health; the dispatcher offers only <see cref="NodeHealth.Healthy"/> and
     /// <see cref="NodeHealth.Degraded"/> nodes to allocation strategies, and a <see cref="NodeHealth.Probing"/> node for
     /// one probe at a time.</summary>
-    public NodeHealth Health
-    {
-        get => (NodeHealth)Volatile.Read(ref _health);
-        internal set => Volatile.Write(ref _health, (int)value);
-    }
+    public NodeHealth Health { get; init; }
 
     /// <summary>Gets whether the node takes new work: it is healthy or degraded, or probing (one attempt at a time).</summary>
     public bool IsAcceptingWork => Health is NodeHealth.Healthy or NodeHealth.Degraded or NodeHealth.Probing;
 
-    /// <summary>Gets the slots the node offers the scheduler now: its free slots when healthy or degraded, one while
-    /// probing without a probe under way, none otherwise.</summary>
-    internal int OfferedSlots => Health switch
-    {
-        NodeHealth.Healthy or NodeHealth.Degraded => FreeSlots,
-        NodeHealth.Probing => ProbePlacement == 0 && FreeSlots > 0 ? 1 : 0,
-        _ => 0,
-    };
-
-    /// <summary>The placement (<see cref="TaskHandle.Placement"/>) sent to a probing node as its probe, until its slot is
-    /// freed, or 0; owned by scheduler steps.</summary>
-    internal long ProbePlacement { get; set; }
-
     /// <summary>Gets the recent processing time of successful attempts on the node: an exponentially weighted moving
     /// average in which the newest attempt weighs one fifth; <see cref="TimeSpan.Zero"/> before the first.</summary>
-    public TimeSpan RecentProcessingTime { get; private set; }
+    public TimeSpan RecentProcessingTime { get; init; }
 
-    /// <summary>Gets how many tasks the node has been given since it was added.</summary>
-    public long TasksAssigned { get; internal set; }
+    /// <summary>Gets how many tasks the node had been given since it was added.</summary>
+    public long TasksAssigned { get; init; }
 
-    /// <summary>Folds a successful attempt's duration into <see cref="RecentProcessingTime"/>; called by scheduler steps.</summary>
-    internal void RecordProcessingTime(TimeSpan processingTime) =>
-        RecentProcessingTime = RecentProcessingTime == TimeSpan.Zero
-            ? processingTime
-            : RecentProcessingTime + ((processingTime - RecentProcessingTime) / 5);
+    /// <summary>Gets the engine's state of the node the view was taken from; <see langword="null"/> for a view made directly.</summary>
+    internal NodeState? State { get; }
 
-    /// <summary>The engine's side of the node, to act on a strategy's choice.</summary>
-    internal NodeRuntime Runtime { get; set; } = null!;
+    /// <summary>Gets the probe placement of the node the view was taken from, live (for tests that check the engine
+    /// from inside a decision).</summary>
+    internal long ProbePlacement => State?.ProbePlacement ?? 0;
 
-    /// <summary>Tells whether the node could run a task with this demand and these tags if it were idle.</summary>
-    internal bool CanEverRun(TaskOptions options)
-    {
-        if (options.RequiredNode is { } required && !string.Equals(required, Name, StringComparison.Ordinal))
-        {
-            return false;
-        }
-
-        foreach (var tag in options.RequiredTagArray)
-        {
-            if (!Tags.Contains(tag))
-            {
-                return false;
-            }
-        }
-
-        foreach (var demand in options.PositiveDemand)
-        {
-            if (CapacityOf(demand.Id) < demand.Amount)
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
-
-    /// <summary>Tells whether the node's free resources fit the demand now.</summary>
-    internal bool FitsNow(ResourceAmount[] demand)
-    {
-        foreach (var (id, _, amount) in demand)
-        {
-            if (CapacityOf(id) - InUseOf(id) < amount)
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
+    /// <summary>Gets the engine's side of the node the view was taken from.</summary>
+    internal NodeRuntime Runtime => State?.Runtime ?? throw new InvalidOperationException($"The view of node '{Name}' was not taken from a dispatcher.");
 
     /// <summary>Gets the node's capacity of a resource; 0 when it has none.</summary>
     /// <param name="resource">The resource (its amount is not used).</param>
     /// <returns>The capacity.</returns>
-    public double CapacityOf(in ResourceAmount resource) => CapacityOf(resource.Id);
+    public double CapacityOf(in ResourceAmount resource) =>
+        _capacityById is { } capacity && (uint)resource.Id < (uint)capacity.Length ? capacity[resource.Id] : 0;
 
-    /// <summary>Gets the amount of a resource in use on the node by its running tasks.</summary>
+    /// <summary>Gets the amount of a resource in use on the node by its running tasks, as of the view.</summary>
     /// <param name="resource">The resource (its amount is not used).</param>
     /// <returns>The amount in use.</returns>
-    public double InUseOf(in ResourceAmount resource) => InUseOf(resource.Id);
-
-    /// <summary>Gets the capacity of a resource by id; 0 when the node has none.</summary>
-    internal double CapacityOf(int id) => (uint)id < (uint)_capacityById.Length ? _capacityById[id] : 0;
-
-    /// <summary>Gets the amount of a resource in use by id.</summary>
-    internal double InUseOf(int id) => (uint)id < (uint)_inUseById.Length ? _inUseById[id] : 0;
-
-    /// <summary>Takes (sign +1) or gives back (sign -1) a demand given as a dictionary; for setting up tests and benchmarks.</summary>
-    internal void Reserve(IReadOnlyDictionary<string, double> demand, int sign) => Reserve(ResourceAmount.FromPositive(demand), sign);
-
-    /// <summary>Takes (sign +1) or gives back (sign -1) the positive entries of a demand.</summary>
-    internal void Reserve(ResourceAmount[] demand, int sign)
-    {
-        foreach (var (id, name, amount) in demand)
-        {
-            if (id >= _inUseById.Length)
-            {
-                Array.Resize(ref _inUseById, Math.Max(id + 1, _inUseById.Length * 2));
-            }
-
-            var used = _inUseById[id] + (sign * amount);
-            used = used < 1e-9 ? 0 : used;
-            _inUseById[id] = used;
-            _resourcesInUse[name] = used;
-        }
-    }
+    public double InUseOf(in ResourceAmount resource) =>
+        _inUseById is { } inUse && (uint)resource.Id < (uint)inUse.Length ? inUse[resource.Id] : 0;
 
     /// <inheritdoc />
     public override string ToString() => $"{Name} ({ActiveTasks}/{MaxConcurrency})";

@@ -13,10 +13,19 @@ namespace TaskDispatch;
 public readonly record struct ResourceAmount(int Id, string Name, double Amount)
 {
     private static readonly ConcurrentDictionary<string, int> s_ids = new(StringComparer.Ordinal);
+    private static readonly ConcurrentDictionary<int, string> s_names = new();
     private static int s_lastId = -1;
 
     /// <summary>Gets the id of a resource name; ids are dense, start at 0 and are never reused (names are few).</summary>
-    internal static int IdOf(string name) => s_ids.GetOrAdd(name, static _ => Interlocked.Increment(ref s_lastId));
+    internal static int IdOf(string name) => s_ids.GetOrAdd(name, static name =>
+    {
+        var id = Interlocked.Increment(ref s_lastId);
+        s_names[id] = name;
+        return id;
+    });
+
+    /// <summary>Gets the name of a resource id handed out by <see cref="IdOf"/>.</summary>
+    internal static string NameOf(int id) => s_names.TryGetValue(id, out var name) ? name : $"#{id}";
 
     /// <summary>The positive entries of a demand or capacity, with their ids.</summary>
     internal static ResourceAmount[] FromPositive(IEnumerable<KeyValuePair<string, double>>? amounts) =>

@@ -94,9 +94,9 @@ public sealed class AllocationDistributionTests
 
         for (var pick = 0; pick < 10_000; pick++)
         {
-            foreach (var node in nodes)
+            for (var i = 0; i < nodes.Length; i++)
             {
-                node.ActiveTasks = random.Next(node.MaxConcurrency);
+                nodes[i] = nodes[i] with { ActiveTasks = random.Next(nodes[i].MaxConcurrency) };
             }
 
             var chosen = strategy.SelectNode(Tasks.Create(), nodes);
@@ -138,7 +138,7 @@ public sealed class AllocationDistributionTests
         int[] active = [2, 1, 3, 1, 2, 1];
         for (var i = 0; i < nodes.Length; i++)
         {
-            nodes[i].ActiveTasks = active[i];
+            nodes[i] = nodes[i] with { ActiveTasks = active[i] };
         }
 
         var counts = new int[6];
@@ -186,8 +186,8 @@ public sealed class AllocationDistributionTests
 
         for (var i = 0; i < 10_000; i++)
         {
-            nodes[0].ActiveTasks = random.Next(10);
-            nodes[1].ActiveTasks = random.Next(10);
+            nodes[0] = nodes[0] with { ActiveTasks = random.Next(10) };
+            nodes[1] = nodes[1] with { ActiveTasks = random.Next(10) };
             var chosen = strategy.SelectNode(Tasks.Create(), nodes);
             if (nodes[chosen].Load > nodes[1 - chosen].Load)
             {
@@ -207,9 +207,9 @@ public sealed class AllocationDistributionTests
 
         for (var i = 0; i < 10_000; i++)
         {
-            foreach (var node in nodes)
+            for (var n = 0; n < nodes.Length; n++)
             {
-                node.ActiveTasks = random.Next(8);
+                nodes[n] = nodes[n] with { ActiveTasks = random.Next(8) };
             }
 
             generator.Draws.Clear();
@@ -240,7 +240,7 @@ public sealed class AllocationDistributionTests
         int[] active = [7, 1, 9, 3, 5]; // ranks by load: node1, node3, node4, node0, node2
         for (var i = 0; i < nodes.Length; i++)
         {
-            nodes[i].ActiveTasks = active[i];
+            nodes[i] = nodes[i] with { ActiveTasks = active[i] };
         }
 
         var counts = Count(strategy, nodes, Picks);
@@ -334,9 +334,10 @@ public sealed class AllocationDistributionTests
             var nodes = Enumerable.Range(0, 1 + random.Next(8)).Select(i =>
             {
                 var capacity = demand + random.Next(16);
-                var node = new NodeSnapshot($"n{i}", i, new NodeOptions().WithConcurrency(4).WithResource("cpu", capacity));
-                node.Reserve(new Dictionary<string, double>(StringComparer.Ordinal) { ["cpu"] = random.Next(capacity - demand + 1) }, +1);
-                return node;
+                return new NodeSnapshot($"n{i}", i, new NodeOptions().WithConcurrency(4).WithResource("cpu", capacity))
+                {
+                    ResourcesInUse = new Dictionary<string, double>(StringComparer.Ordinal) { ["cpu"] = random.Next(capacity - demand + 1) },
+                };
             }).ToArray();
             var task = Tasks.Create(options: new TaskOptions { ResourceDemand = new Dictionary<string, double>(StringComparer.Ordinal) { ["cpu"] = demand } });
 
@@ -365,10 +366,14 @@ public sealed class AllocationDistributionTests
     private static NodeSnapshot[] ResourceNodes()
     {
         var a = new NodeSnapshot("a", 0, new NodeOptions().WithConcurrency(4).WithResource("cpu", 4));
-        var b = new NodeSnapshot("b", 1, new NodeOptions().WithConcurrency(4).WithResource("cpu", 8));
-        var c = new NodeSnapshot("c", 2, new NodeOptions().WithConcurrency(4).WithResource("cpu", 16));
-        b.Reserve(new Dictionary<string, double>(StringComparer.Ordinal) { ["cpu"] = 5 }, +1);
-        c.Reserve(new Dictionary<string, double>(StringComparer.Ordinal) { ["cpu"] = 2 }, +1);
+        var b = new NodeSnapshot("b", 1, new NodeOptions().WithConcurrency(4).WithResource("cpu", 8))
+        {
+            ResourcesInUse = new Dictionary<string, double>(StringComparer.Ordinal) { ["cpu"] = 5 },
+        };
+        var c = new NodeSnapshot("c", 2, new NodeOptions().WithConcurrency(4).WithResource("cpu", 16))
+        {
+            ResourcesInUse = new Dictionary<string, double>(StringComparer.Ordinal) { ["cpu"] = 2 },
+        };
         return [a, b, c];
     }
 
@@ -423,14 +428,14 @@ public sealed class AllocationDistributionTests
         double sumOfMax = 0, peak = 0;
         for (var step = 0; step < Steps; step++)
         {
-            foreach (var node in nodes)
+            for (var n = 0; n < nodes.Length; n++)
             {
-                var inService = Math.Min(node.ActiveTasks, node.MaxConcurrency);
+                var inService = Math.Min(nodes[n].ActiveTasks, nodes[n].MaxConcurrency);
                 for (var k = 0; k < inService; k++)
                 {
                     if (random.Next(100) == 0)
                     {
-                        node.ActiveTasks--;
+                        nodes[n] = nodes[n] with { ActiveTasks = nodes[n].ActiveTasks - 1 };
                     }
                 }
             }
@@ -440,7 +445,8 @@ public sealed class AllocationDistributionTests
             {
                 if (random.NextDouble() < arrivalProbability / 2)
                 {
-                    nodes[strategy.SelectNode(task, nodes)].ActiveTasks++;
+                    var chosen = strategy.SelectNode(task, nodes);
+                    nodes[chosen] = nodes[chosen] with { ActiveTasks = nodes[chosen].ActiveTasks + 1 };
                 }
             }
 
@@ -478,7 +484,7 @@ public sealed class AllocationDistributionTests
             while (departures.TryPeek(out var node, out var at) && at <= step)
             {
                 departures.Dequeue();
-                nodes[node].ActiveTasks--;
+                nodes[node] = nodes[node] with { ActiveTasks = nodes[node].ActiveTasks - 1 };
             }
 
             if (arrives)
@@ -500,7 +506,7 @@ public sealed class AllocationDistributionTests
                 else
                 {
                     var target = candidates[chosen];
-                    target.ActiveTasks++;
+                    nodes[target.Index] = nodes[target.Index] with { ActiveTasks = nodes[target.Index].ActiveTasks + 1 };
                     departures.Enqueue(target.Index, step + duration);
                     if (step >= WarmUp)
                     {

@@ -39,8 +39,7 @@ public abstract class AllocationStrategyContractTests
     public void SelectNode_OneBusyCandidateWithResourceDemand_ReturnsZero()
     {
         var strategy = CreateStrategy();
-        var node = new NodeSnapshot("only", 0, new NodeOptions().WithConcurrency(4).WithResource("cpu", 8)) { ActiveTasks = 3 };
-        node.Reserve(Demand(5), +1);
+        var node = new NodeSnapshot("only", 0, new NodeOptions().WithConcurrency(4).WithResource("cpu", 8)) { ActiveTasks = 3, ResourcesInUse = Demand(5) };
         var task = Tasks.Create(options: new TaskOptions { ResourceDemand = Demand(3) });
 
         Assert.That(strategy.SelectNode(task, [node]), Is.Zero);
@@ -98,8 +97,7 @@ public abstract class AllocationStrategyContractTests
     {
         var strategy = CreateStrategy();
         var zeroWeight = new NodeSnapshot("zero", 0, new NodeOptions().WithConcurrency(1).WithWeight(0));
-        var nearlyFull = new NodeSnapshot("full", 1, new NodeOptions().WithConcurrency(1_000).WithResource("cpu", 1)) { ActiveTasks = 999 };
-        nearlyFull.Reserve(Demand(0.5), +1);
+        var nearlyFull = new NodeSnapshot("full", 1, new NodeOptions().WithConcurrency(1_000).WithResource("cpu", 1)) { ActiveTasks = 999, ResourcesInUse = Demand(0.5) };
         var noResources = new NodeSnapshot("bare", int.MaxValue - 1, new NodeOptions().WithConcurrency(1));
         var tiny = new NodeSnapshot("tiny", int.MaxValue, new NodeOptions().WithConcurrency(1).WithWeight(double.Epsilon));
         NodeSnapshot[] all = [zeroWeight, nearlyFull, noResources, tiny];
@@ -209,9 +207,7 @@ public abstract class AllocationStrategyContractTests
                 options.WithResource("memory", 1 + random.Next(64));
             }
 
-            var node = new NodeSnapshot($"n{index}", index, options);
-            node.Reserve(Demand(random.Next(capacity)), +1);
-            pool[i] = node;
+            pool[i] = new NodeSnapshot($"n{index}", index, options) { ResourcesInUse = Demand(random.Next(capacity)) };
         }
 
         return pool;
@@ -226,8 +222,7 @@ public abstract class AllocationStrategyContractTests
         var minFree = double.MaxValue;
         for (var i = 0; i < count; i++)
         {
-            var node = pool[chosen[i]];
-            node.ActiveTasks = random.Next(node.MaxConcurrency);
+            var node = pool[chosen[i]] with { ActiveTasks = random.Next(pool[chosen[i]].MaxConcurrency) };
             minFree = Math.Min(minFree, node.ResourceCapacity["cpu"] - node.ResourcesInUse.GetValueOrDefault("cpu"));
             candidates[i] = node;
         }

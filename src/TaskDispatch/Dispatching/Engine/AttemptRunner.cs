@@ -55,7 +55,7 @@ internal sealed class AttemptRunner
         // Workers must not inherit the caller's execution context (ambient activities, async-locals).
         using (ExecutionContext.SuppressFlow())
         {
-            var workers = new Task[node.Snapshot.MaxConcurrency];
+            var workers = new Task[node.State.MaxConcurrency];
             var slots = new WorkerSlot[workers.Length];
             for (var i = 0; i < workers.Length; i++)
             {
@@ -172,7 +172,7 @@ internal sealed class AttemptRunner
 
         var attempt = task.BeginAttempt();
         node.RecordStart();
-        context.IsProbe = node.Snapshot.ProbePlacement == task.Placement;
+        context.IsProbe = node.State.ProbePlacement == task.Placement;
 
         // Measured and traced before the attempt is published: whoever concludes it from then on ends its activity. The
         // start's one clock read serves the waiting time and the processing time.
@@ -330,7 +330,7 @@ internal sealed class AttemptRunner
     /// <summary>Runs the work, or hands it to the node's executor.</summary>
     private static ValueTask InvokeAsync(TaskHandle task, TaskContext context, NodeRuntime node) =>
         node.Executor is { } executor
-            ? executor.ExecuteAsync(new NodeAttempt(task, context, node.Snapshot))
+            ? executor.ExecuteAsync(new NodeAttempt(task, context, node.State.ToSnapshot()))
             : task.RunAsync(context);
 
     /// <summary>What became of an attempt, for the worker that ran it.</summary>

@@ -70,9 +70,9 @@ internal sealed class NodePlacer
         if (task.PinnedNode is { } pinned)
         {
             // The recovery policy asked for the same node: wait for its slot, unless it is gone or can never take the task.
-            if (!pinned.Removed && pinned.Snapshot.IsAcceptingWork && pinned.Snapshot.CanEverRun(task.Options))
+            if (!pinned.Removed && pinned.State.IsAcceptingWork && pinned.State.CanEverRun(task.Options))
             {
-                return pinned.CanRunNow(task, constrained) ? ChooseAmong(task, pinned.Snapshot, out target) : PlacementChoice.Wait;
+                return pinned.CanRunNow(task, constrained) ? ChooseAmong(task, pinned.State.ToSnapshot(), out target) : PlacementChoice.Wait;
             }
 
             task.PinnedNode = null;
@@ -83,7 +83,7 @@ internal sealed class NodePlacer
         {
             if (node.CanRunNow(task, constrained) && (excluded is null || Array.IndexOf(excluded, node) < 0))
             {
-                _candidates[count++] = node.Snapshot;
+                _candidates[count++] = node.State.ToSnapshot();
             }
         }
 
@@ -157,7 +157,7 @@ internal sealed class NodePlacer
             return PlacementChoice.Wait;
         }
 
-        TaskTracing.TracePlacement(task, _allocationName, runtime.Snapshot, count);
+        TaskTracing.TracePlacement(task, _allocationName, _candidates[chosen], count);
         target = runtime;
         return PlacementChoice.Chosen;
     }
@@ -207,7 +207,7 @@ internal sealed class NodePlacer
     {
         foreach (var node in _nodes.Runtimes)
         {
-            if (node.Snapshot.IsAcceptingWork && Array.IndexOf(excluded, node) < 0 && node.Snapshot.CanEverRun(task.Options))
+            if (node.State.IsAcceptingWork && Array.IndexOf(excluded, node) < 0 && node.State.CanEverRun(task.Options))
             {
                 return true;
             }

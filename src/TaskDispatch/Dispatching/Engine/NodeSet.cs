@@ -15,9 +15,6 @@ internal sealed class NodeSet
     /// <summary>The live nodes, copy-on-write under <see cref="_lock"/>.</summary>
     private volatile NodeRuntime[] _nodes = [];
 
-    /// <summary>Their snapshots, in the same order, copy-on-write with <see cref="_nodes"/>.</summary>
-    private volatile NodeSnapshot[] _snapshots = [];
-
     /// <summary>The index the next added node gets; indexes are never reused.</summary>
     private int _nextIndex;
 
@@ -35,8 +32,8 @@ internal sealed class NodeSet
     /// <summary>Gets the current nodes.</summary>
     internal NodeRuntime[] Runtimes => _nodes;
 
-    /// <summary>Gets the current nodes' snapshots, in the same order.</summary>
-    internal NodeSnapshot[] Snapshots => _snapshots;
+    /// <summary>Takes a view of every current node, in order, as of now.</summary>
+    internal NodeSnapshot[] Snapshots => Array.ConvertAll(_nodes, static node => node.State.ToSnapshot());
 
     /// <summary>Creates a node, starts its workers with <paramref name="start"/> and adds it.</summary>
     /// <exception cref="ArgumentException">Thrown when a node of that name exists.</exception>
@@ -62,7 +59,6 @@ internal sealed class NodeSet
             }
 
             start(node);
-            _snapshots = [.. _snapshots, node.Snapshot];
             _nodes = [.. _nodes, node];
             return node;
         }
@@ -83,7 +79,6 @@ internal sealed class NodeSet
             ThrowIfLast(node);
             node.Removed = true;
             _nodes = Array.FindAll(_nodes, candidate => !ReferenceEquals(candidate, node));
-            _snapshots = Array.ConvertAll(_nodes, static candidate => candidate.Snapshot);
             return true;
         }
     }
@@ -143,9 +138,9 @@ internal sealed class NodeSet
     internal long ActiveTasks()
     {
         long active = 0;
-        foreach (var node in _snapshots)
+        foreach (var node in _nodes)
         {
-            active += node.ActiveTasks;
+            active += node.State.ActiveTasks;
         }
 
         return active;
@@ -159,7 +154,7 @@ internal sealed class NodeSet
         for (var i = 0; i < nodes.Length; i++)
         {
             var node = nodes[i];
-            statistics[i] = new NodeStatistics(node.Snapshot, node.AttemptsStarted, TimeSpan.FromTicks(node.BusyTicks), now - node.AddedAt, node.Breaker?.Quarantines ?? 0);
+            statistics[i] = new NodeStatistics(node.State.ToSnapshot(), node.AttemptsStarted, TimeSpan.FromTicks(node.BusyTicks), now - node.AddedAt, node.Breaker?.Quarantines ?? 0);
         }
 
         return statistics;

@@ -280,34 +280,34 @@ internal sealed class Scheduler
 
             case SchedulerEventKind.SlotFreed:
                 var node = item.Node!;
-                var offered = node.Snapshot.OfferedSlots;
-                node.Snapshot.ActiveTasks--;
-                if (node.Snapshot.ProbePlacement == item.Placement)
+                var offered = node.State.OfferedSlots;
+                node.State.ActiveTasks--;
+                if (node.State.ProbePlacement == item.Placement)
                 {
                     // The probe is over; if it decided nothing (it never ran), the next task may probe.
-                    node.Snapshot.ProbePlacement = 0;
+                    node.State.ProbePlacement = 0;
                 }
 
                 if (!node.Removed)
                 {
-                    _freeSlots += node.Snapshot.OfferedSlots - offered;
+                    _freeSlots += node.State.OfferedSlots - offered;
                 }
 
-                if (node.Snapshot.ActiveTasks == 0 && node.Snapshot.Health == NodeHealth.Draining)
+                if (node.State.ActiveTasks == 0 && node.State.Health == NodeHealth.Draining)
                 {
                     node.Drained.TrySetResult();
                 }
 
-                Debug.Assert(node.Snapshot.ActiveTasks >= 0, "A node freed more slots than it had in use.");
+                Debug.Assert(node.State.ActiveTasks >= 0, "A node freed more slots than it had in use.");
                 if (task.Options.PositiveDemand is { Length: > 0 } demand)
                 {
-                    node.Snapshot.Reserve(demand, -1);
+                    node.State.Reserve(demand, -1);
                 }
 
                 if (item.ProcessingTicks >= 0)
                 {
                     var processingTime = TimeSpan.FromTicks(item.ProcessingTicks);
-                    node.Snapshot.RecordProcessingTime(processingTime);
+                    node.State.RecordProcessingTime(processingTime);
                     if (_policy is ILearningSchedulingPolicy learning)
                     {
                         try
@@ -384,14 +384,14 @@ internal sealed class Scheduler
         foreach (var node in nodes)
         {
             // Health set by hand or by a breaker takes effect here, between decisions, never in the middle of one.
-            node.Snapshot.Health = node.RequestedHealth;
-            if (node.Snapshot.Health != NodeHealth.Probing)
+            node.State.Health = node.RequestedHealth;
+            if (node.State.Health != NodeHealth.Probing)
             {
-                node.Snapshot.ProbePlacement = 0;
+                node.State.ProbePlacement = 0;
             }
 
-            free += node.Snapshot.OfferedSlots;
-            if (node.Snapshot.Health == NodeHealth.Draining && node.Snapshot.ActiveTasks == 0)
+            free += node.State.OfferedSlots;
+            if (node.State.Health == NodeHealth.Draining && node.State.ActiveTasks == 0)
             {
                 node.Drained.TrySetResult();
             }
@@ -419,7 +419,7 @@ internal sealed class Scheduler
 
         foreach (var node in _nodes.Runtimes)
         {
-            if (node.Snapshot.CanEverRun(task.Options))
+            if (node.State.CanEverRun(task.Options))
             {
                 return false;
             }
@@ -510,19 +510,19 @@ internal sealed class Scheduler
             return true;
         }
 
-        var offered = target!.Snapshot.OfferedSlots;
-        target.Snapshot.ActiveTasks++;
-        target.Snapshot.TasksAssigned++;
+        var offered = target!.State.OfferedSlots;
+        target.State.ActiveTasks++;
+        target.State.TasksAssigned++;
         task.Placement = ++_placements;
-        if (target.Snapshot.Health == NodeHealth.Probing)
+        if (target.State.Health == NodeHealth.Probing)
         {
-            target.Snapshot.ProbePlacement = task.Placement;
+            target.State.ProbePlacement = task.Placement;
         }
 
-        _freeSlots += target.Snapshot.OfferedSlots - offered;
+        _freeSlots += target.State.OfferedSlots - offered;
         if (task.Options.PositiveDemand is { Length: > 0 } demand)
         {
-            target.Snapshot.Reserve(demand, +1);
+            target.State.Reserve(demand, +1);
         }
 
         task.SetNode(target.Name);
@@ -541,7 +541,7 @@ internal sealed class Scheduler
     internal void WaitUntilApplied(NodeRuntime node, NodeHealth health)
     {
         var spinner = default(SpinWait);
-        while (node.Snapshot.Health != health
+        while (node.State.Health != health
             && node.RequestedHealth == health
             && !node.Removed
             && _fault is null

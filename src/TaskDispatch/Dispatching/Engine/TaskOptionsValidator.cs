@@ -96,7 +96,7 @@ internal sealed class TaskOptionsValidator(string dispatcherName, NodeSet nodes,
             }
         }
 
-        if (options.RequiredNode is { } nodeName && Array.FindIndex(_nodes.Snapshots, n => string.Equals(n.Name, nodeName, StringComparison.Ordinal)) < 0)
+        if (options.RequiredNode is { } nodeName && _nodes.Find(nodeName) is null)
         {
             throw new ArgumentException($"RequiredNode '{nodeName}' is not a node of dispatcher '{_dispatcherName}'.", "options.RequiredNode");
         }
@@ -125,9 +125,9 @@ internal sealed class TaskOptionsValidator(string dispatcherName, NodeSet nodes,
 
     private void ThrowIfNoNodeCanEverRun(TaskOptions options)
     {
-        foreach (var node in _nodes.Snapshots)
+        foreach (var node in _nodes.Runtimes)
         {
-            if (node.CanEverRun(options))
+            if (node.State.CanEverRun(options))
             {
                 return;
             }
@@ -149,6 +149,6 @@ internal sealed class TaskOptionsValidator(string dispatcherName, NodeSet nodes,
             options.RequiredNode is not null ? "options.RequiredNode" : "options");
     }
 
-    private bool AnyNodeCanRun(TaskOptions options) => Array.Exists(_nodes.Snapshots, node => node.CanEverRun(options));
+    private bool AnyNodeCanRun(TaskOptions options) => Array.Exists(_nodes.Runtimes, node => node.State.CanEverRun(options));
 
 }
