@@ -2,19 +2,6 @@ using Microsoft.Extensions.Logging;
 
 namespace TaskDispatch;
 
-/// <summary>What <see cref="NodePlacer.Choose"/> decided for a task.</summary>
-internal enum PlacementChoice
-{
-    /// <summary>No node can take the task now: it keeps waiting.</summary>
-    Wait,
-
-    /// <summary>The allocation strategy failed for the task, which has ended.</summary>
-    Ended,
-
-    /// <summary>A node was chosen.</summary>
-    Chosen,
-}
-
 /// <summary>Chooses the node for a task: narrows the nodes to those that can take it now (free slot, health, required
 /// node, tags and resources, nodes that failed it, preferred tags) and asks the allocation strategy among them. Owns
 /// the candidates' scratch space and counts decisions; called only from scheduler steps.</summary>

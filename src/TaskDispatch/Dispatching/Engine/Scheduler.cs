@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 
 namespace TaskDispatch;
@@ -7,8 +6,9 @@ namespace TaskDispatch;
 /// <summary>The scheduler: takes events (ready tasks, freed slots, removals, node changes) and runs steps that put ready
 /// tasks into the scheduling policy and hand them to nodes with free slots. Owns the intake of events, the policy, the
 /// tasks parked for want of a fitting node, and the free-slot count. Steps never overlap, so the scheduling policy and
-/// the allocation strategy are called one decision at a time and need no locks.</summary>
-internal sealed class Scheduler
+/// the allocation strategy are called one decision at a time and need no locks. When and on which thread a step runs is
+/// the <see cref="SchedulerGate"/>'s business; what a step does is this class's.</summary>
+internal sealed class Scheduler : ISchedulerStep
 {
     private readonly string _dispatcherName;
     private readonly ISchedulingPolicy _policy;
@@ -18,17 +18,6 @@ internal sealed class Scheduler
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
     private readonly bool _failExpiredDeadlines;
-
-    /// <summary>The intake: drained by whoever runs the next step. Steps never overlap, which is what
-    /// <see cref="ChannelOptions.SingleReader"/> asks of readers.</summary>
-    private readonly Channel<SchedulerEvent> _events = Channel.CreateUnbounded<SchedulerEvent>(new UnboundedChannelOptions
-    {
-        SingleReader = true,
-        SingleWriter = false,
-    });
-
-    /// <summary>Ready tasks not yet taken by a step.</summary>
-    private readonly ReadyIntake _ready = new();
 
     /// <summary>Set once, when the scheduling policy's TryDequeue threw: no step runs after that.</summary>
     private volatile Exception? _fault;
@@ -43,7 +32,8 @@ internal sealed class Scheduler
         _timeProvider = timeProvider;
         _logger = logger;
         _failExpiredDeadlines = failExpiredDeadlines;
-        _freeSlots = freeSlots;
+        _slots = new SlotLedger(freeSlots);
+        _gate = new SchedulerGate(this, _slots);
     }
 
     /// <summary>Gets what faulted the dispatcher (the scheduling policy's TryDequeue threw), or <see langword="null"/>.</summary>
@@ -54,163 +44,35 @@ internal sealed class Scheduler
 
     /// <summary>Readies a task: hands it to a step run here when a slot is free and no step runs, else leaves it in the
     /// ready intake for the running step or the next one.</summary>
-    internal void PostReady(TaskHandle task)
-    {
-        if (Volatile.Read(ref _freeSlots) > 0 && Interlocked.CompareExchange(ref _stepping, 1, 0) == 0)
-        {
-            RunHeldStep(SchedulerEvent.Ready(task));
-            return;
-        }
-
-        // The push is a full fence. A ready task with no free slot anywhere need not be scheduled now: the worker that
-        // frees the next slot runs a step, which takes the intake in one batch; that step frees the slot, lets go of the
-        // step with a full fence and then reads the intake, while we pushed before reading the free slots.
-        if (!_ready.Push(task) || Volatile.Read(ref _freeSlots) <= 0)
-        {
-            return;
-        }
-
-        RunSchedulerSteps();
-    }
+    internal void PostReady(TaskHandle task) => _gate.PostReady(task);
 
     /// <summary>Tells the scheduler a worker's slot is free, and how long a successful attempt ran.</summary>
     internal void PostSlotFreed(TaskHandle task, NodeRuntime node, TimeSpan? succeededAfter, long placement) =>
-        Post(SchedulerEvent.SlotFreed(task, node, succeededAfter, placement));
+        _gate.Post(SchedulerEvent.SlotFreed(task, node, succeededAfter, placement));
 
     /// <summary>Tells the scheduler a task ended while it may wait in the ready queue.</summary>
-    internal void PostRemoved(TaskHandle task) => Post(SchedulerEvent.Removed(task));
+    internal void PostRemoved(TaskHandle task) => _gate.Post(SchedulerEvent.Removed(task));
 
     /// <summary>Tells the scheduler that nodes were added or changed health.</summary>
-    internal void PostNodesChanged() => Post(SchedulerEvent.NodesChanged());
+    internal void PostNodesChanged() => _gate.Post(SchedulerEvent.NodesChanged());
 
     /// <summary>Tells the scheduler a node was taken out: a step closes its channel, between placements.</summary>
-    internal void PostNodeRemoved(NodeRuntime node) => Post(SchedulerEvent.NodeRemoved(node));
+    internal void PostNodeRemoved(NodeRuntime node) => _gate.Post(SchedulerEvent.NodeRemoved(node));
 
     /// <summary>Events handled before a step dispatches again, so a flood of submissions cannot delay starts for long.</summary>
     private const int EventBatchSize = 256;
 
-    /// <summary>Steps one caller runs back to back before it hands the remaining work to the thread pool.</summary>
-    private const int MaxInlineRounds = 8;
-
-    /// <summary>1 while a thread runs a scheduler step.</summary>
-    private int _stepping;
-
-    /// <summary>The managed id of the thread running a step, or 0; so that code called from a step never waits for one.</summary>
-    private int _stepThread;
-
-    /// <summary>Events posted and not yet taken by a step.</summary>
-    private int _queuedEvents;
-
     /// <summary>Dequeued tasks that no node can take now (constraints or a strategy that declined), in policy order.</summary>
     private readonly List<TaskHandle> _parked = [];
 
-    /// <summary>Hand-offs to nodes so far, numbering each (<see cref="TaskHandle.Placement"/>); owned by the running step.</summary>
-    private long _placements;
+    /// <summary>The books on node slots; written only by steps.</summary>
+    private readonly SlotLedger _slots;
 
-    /// <summary>Free slots over all nodes; owned by the running step.</summary>
-    private int _freeSlots;
+    /// <summary>The intake of events and ready tasks, and the flag that keeps steps from overlapping.</summary>
+    private readonly SchedulerGate _gate;
 
-    /// <summary>Queues an event and runs a scheduler step unless another thread is running one.</summary>
-    /// <remarks>
-    /// The scheduler is a step, not a thread: whoever posts an event (a submitter, a worker that freed a slot, a timer, a
-    /// canceller) runs the step if no one else is, and a step drains every queued event. A worker that frees its slot thus
-    /// hands itself the next task without any thread wake-up. Steps never overlap, so the policy and the strategy are
-    /// still called by one thread at a time and need no locks.
-    /// </remarks>
-    private void Post(in SchedulerEvent item)
-    {
-        // The direct path: when no step runs, the poster runs one and hands it the event without queueing it, which
-        // saves a channel write and read per ready task and per freed slot. A ready task with no free slot never takes
-        // it: it waits in the intake for the step of the worker that frees the next slot, as below.
-        if ((item.Kind != SchedulerEventKind.Ready || Volatile.Read(ref _freeSlots) > 0)
-            && Interlocked.CompareExchange(ref _stepping, 1, 0) == 0)
-        {
-            RunHeldStep(item);
-            return;
-        }
-
-        _events.Writer.TryWrite(item);
-
-        // Counted after the write: a step that sees the count sees the event. Peeking the channel instead would make
-        // a second, concurrent reader, which a single-reader channel forbids.
-        Interlocked.Increment(ref _queuedEvents);
-
-        // A ready task with no free slot anywhere need not be scheduled now: the worker that frees the next slot runs
-        // a step, and that step drains the intake in one batch. This keeps a flood of submissions off the scheduler.
-        // Safe against a slot freed concurrently: that step frees the slot, releases the step with a full fence and
-        // then reads the event count, while we counted the event (full fence) before reading the free slots.
-        if (item.Kind == SchedulerEventKind.Ready && Volatile.Read(ref _freeSlots) <= 0)
-        {
-            return;
-        }
-
-        RunSchedulerSteps();
-    }
-
-    /// <summary>Runs a step that this thread already holds, handling <paramref name="direct"/> after the queued events
-    /// (which were posted before it), then lets go and runs further steps if events arrived meanwhile.</summary>
-    private void RunHeldStep(in SchedulerEvent direct)
-    {
-        Volatile.Write(ref _stepThread, Environment.CurrentManagedThreadId);
-        try
-        {
-            RunSchedulerStep(direct, hasDirect: true);
-        }
-        finally
-        {
-            Volatile.Write(ref _stepThread, 0);
-
-            // A full fence: the emptiness check below must not be read before the flag is visibly released.
-            Interlocked.Exchange(ref _stepping, 0);
-        }
-
-        if (HasQueuedWork)
-        {
-            RunSchedulerSteps();
-        }
-    }
-
-    /// <summary>Gets whether events or ready tasks wait for a step.</summary>
-    private bool HasQueuedWork => Volatile.Read(ref _queuedEvents) != 0 || !_ready.IsEmpty;
-
-    internal void RunSchedulerSteps()
-    {
-        for (var round = 0; ; round++)
-        {
-            if (Interlocked.CompareExchange(ref _stepping, 1, 0) != 0)
-            {
-                // The running step will see our event: it checks the queue again after it lets go.
-                return;
-            }
-
-            Volatile.Write(ref _stepThread, Environment.CurrentManagedThreadId);
-            try
-            {
-                RunSchedulerStep(default, hasDirect: false);
-            }
-            finally
-            {
-                Volatile.Write(ref _stepThread, 0);
-
-                // A full fence: the emptiness check below must not be read before the flag is visibly released.
-                Interlocked.Exchange(ref _stepping, 0);
-            }
-
-            if (!HasQueuedWork)
-            {
-                return;
-            }
-
-            if (round >= MaxInlineRounds)
-            {
-                // Posters keep arriving: hand the rest to the thread pool rather than hold this caller any longer.
-                ThreadPool.UnsafeQueueUserWorkItem(static scheduler => scheduler.RunSchedulerSteps(), this, preferLocal: false);
-                return;
-            }
-        }
-    }
-
-    private void RunSchedulerStep(in SchedulerEvent direct, bool hasDirect)
+    /// <inheritdoc />
+    public void RunStep(in SchedulerEvent direct, bool hasDirect)
     {
         if (_fault is not null)
         {
@@ -220,9 +82,8 @@ internal sealed class Scheduler
         try
         {
             var handled = 0;
-            while (_events.Reader.TryRead(out var item))
+            while (_gate.TryReadEvent(out var item))
             {
-                Interlocked.Decrement(ref _queuedEvents);
                 Handle(item);
                 if (++handled % EventBatchSize == 0)
                 {
@@ -230,7 +91,7 @@ internal sealed class Scheduler
                 }
             }
 
-            while (_ready.TryTake(out var task))
+            while (_gate.TryTakeReady(out var task))
             {
                 Handle(SchedulerEvent.Ready(task));
                 if (++handled % EventBatchSize == 0)
@@ -280,29 +141,7 @@ internal sealed class Scheduler
 
             case SchedulerEventKind.SlotFreed:
                 var node = item.Node!;
-                var offered = node.State.OfferedSlots;
-                node.State.ActiveTasks--;
-                if (node.State.ProbePlacement == item.Placement)
-                {
-                    // The probe is over; if it decided nothing (it never ran), the next task may probe.
-                    node.State.ProbePlacement = 0;
-                }
-
-                if (!node.Removed)
-                {
-                    _freeSlots += node.State.OfferedSlots - offered;
-                }
-
-                if (node.State.ActiveTasks == 0 && node.State.Health == NodeHealth.Draining)
-                {
-                    node.Drained.TrySetResult();
-                }
-
-                Debug.Assert(node.State.ActiveTasks >= 0, "A node freed more slots than it had in use.");
-                if (task.Options.PositiveDemand is { Length: > 0 } demand)
-                {
-                    node.State.Reserve(demand, -1);
-                }
+                _slots.Release(task, node, item.Placement);
 
                 if (item.ProcessingTicks >= 0)
                 {
@@ -380,25 +219,8 @@ internal sealed class Scheduler
     private void OnNodesChanged()
     {
         var nodes = _nodes.Runtimes;
-        var free = 0;
-        foreach (var node in nodes)
-        {
-            // Health set by hand or by a breaker takes effect here, between decisions, never in the middle of one.
-            node.State.Health = node.RequestedHealth;
-            if (node.State.Health != NodeHealth.Probing)
-            {
-                node.State.ProbePlacement = 0;
-            }
-
-            free += node.State.OfferedSlots;
-            if (node.State.Health == NodeHealth.Draining && node.State.ActiveTasks == 0)
-            {
-                node.Drained.TrySetResult();
-            }
-        }
-
+        _slots.Recount(nodes);
         _placer.EnsureCapacity(nodes.Length);
-        _freeSlots = free;
         for (var i = _parked.Count - 1; i >= 0; i--)
         {
             if (FailIfNoNodeCanEverRun(_parked[i]))
@@ -434,12 +256,12 @@ internal sealed class Scheduler
     /// <summary>Hands waiting tasks to nodes while any node has a free slot.</summary>
     private void Dispatch()
     {
-        if (_parked.Count > 0 && _freeSlots > 0)
+        if (_parked.Count > 0 && _slots.HasFreeSlots)
         {
             DispatchParked();
         }
 
-        while (_freeSlots > 0 && _policy.TryDequeue(out var task))
+        while (_slots.HasFreeSlots && _policy.TryDequeue(out var task))
         {
             task.Location = TaskLocation.None;
             if (task.IsFinished || FailIfDeadlinePassed(task))
@@ -461,7 +283,7 @@ internal sealed class Scheduler
         for (var i = 0; i < _parked.Count; i++)
         {
             var task = _parked[i];
-            if (task.IsFinished || FailIfDeadlinePassed(task) || (_freeSlots > 0 && TryPlace(task)))
+            if (task.IsFinished || FailIfDeadlinePassed(task) || (_slots.HasFreeSlots && TryPlace(task)))
             {
                 task.Location = TaskLocation.None;
                 continue;
@@ -510,22 +332,8 @@ internal sealed class Scheduler
             return true;
         }
 
-        var offered = target!.State.OfferedSlots;
-        target.State.ActiveTasks++;
-        target.State.TasksAssigned++;
-        task.Placement = ++_placements;
-        if (target.State.Health == NodeHealth.Probing)
-        {
-            target.State.ProbePlacement = task.Placement;
-        }
-
-        _freeSlots += target.State.OfferedSlots - offered;
-        if (task.Options.PositiveDemand is { Length: > 0 } demand)
-        {
-            target.State.Reserve(demand, +1);
-        }
-
-        task.SetNode(target.Name);
+        _slots.Assign(task, target!);
+        task.SetNode(target!.Name);
         if (!target.Queue.Writer.TryWrite(task))
         {
             // Only after a stop: a removed node's channel is closed by a step, never during one, so only a stop, which
@@ -545,12 +353,12 @@ internal sealed class Scheduler
             && node.RequestedHealth == health
             && !node.Removed
             && _fault is null
-            && Volatile.Read(ref _stepThread) != Environment.CurrentManagedThreadId)
+            && !_gate.IsOnStepThread)
         {
             // The step that applies it may have been handed to the thread pool: make sure one runs.
-            if (Volatile.Read(ref _stepping) == 0)
+            if (!_gate.IsStepping)
             {
-                RunSchedulerSteps();
+                _gate.RunSteps();
             }
 
             spinner.SpinOnce();
@@ -558,5 +366,5 @@ internal sealed class Scheduler
     }
 
     /// <summary>Gets whether a step is running now; a worker about to sleep spins briefly while one is.</summary>
-    internal bool IsStepping => Volatile.Read(ref _stepping) != 0;
+    internal bool IsStepping => _gate.IsStepping;
 }
