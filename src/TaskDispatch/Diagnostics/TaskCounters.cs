@@ -2,7 +2,7 @@ namespace TaskDispatch;
 
 /// <summary>Counts what became of a dispatcher's tasks and attempts, for <see cref="DispatcherStatistics"/> and the
 /// meter's counters. Thread-safe; owns nothing but its counts.</summary>
-internal sealed class TaskCounters(string dispatcherName)
+internal sealed class TaskCounters(string dispatcherName, TaskDispatchInstruments instruments)
 {
     /// <summary>Striped: every submission counts, from any number of submitters.</summary>
     private readonly StripedCounter _accepted = new();
@@ -46,7 +46,7 @@ internal sealed class TaskCounters(string dispatcherName)
                 break;
             case TaskState.Failed:
                 Interlocked.Increment(ref _failedTasks);
-                TaskDispatchMetrics.DeadLetterCounter.Add(1, TaskDispatchMetrics.Tags(dispatcherName));
+                instruments.DeadLetterCounter.Add(1, TaskDispatchMetrics.Tags(dispatcherName));
                 break;
             default:
                 Interlocked.Increment(ref _cancelledTasks);
@@ -64,7 +64,7 @@ internal sealed class TaskCounters(string dispatcherName)
 
         var tags = TaskDispatchMetrics.Tags(dispatcherName, nodeName);
         tags.Add(TaskDispatchMetrics.FaultTag, TaskDispatchMetrics.FaultName(isNodeFault, error));
-        TaskDispatchMetrics.AttemptFailureCounter.Add(1, tags);
+        instruments.AttemptFailureCounter.Add(1, tags);
     }
 
     internal void CountRestart(Exception error, bool isNodeFault)
@@ -72,32 +72,32 @@ internal sealed class TaskCounters(string dispatcherName)
         Interlocked.Increment(ref _restarts);
         var tags = TaskDispatchMetrics.Tags(dispatcherName);
         tags.Add(TaskDispatchMetrics.FaultTag, TaskDispatchMetrics.FaultName(isNodeFault, error));
-        TaskDispatchMetrics.RestartCounter.Add(1, tags);
+        instruments.RestartCounter.Add(1, tags);
     }
 
     internal void CountAbandoned(string nodeName)
     {
         Interlocked.Increment(ref _attemptsAbandoned);
-        TaskDispatchMetrics.AbandonedCounter.Add(1, TaskDispatchMetrics.Tags(dispatcherName, nodeName));
+        instruments.AbandonedCounter.Add(1, TaskDispatchMetrics.Tags(dispatcherName, nodeName));
     }
 
     internal void CountRestartDelay(TimeSpan delay)
     {
         Interlocked.Add(ref _restartDelayTicks, delay.Ticks);
-        TaskDispatchMetrics.RestartDelayHistogram.Record(delay.TotalSeconds, TaskDispatchMetrics.Tags(dispatcherName));
+        instruments.RestartDelayHistogram.Record(delay.TotalSeconds, TaskDispatchMetrics.Tags(dispatcherName));
     }
 
     internal void CountRecovered(TimeSpan duration)
     {
         Interlocked.Increment(ref _recoveredTasks);
         Interlocked.Add(ref _recoveryTicks, duration.Ticks);
-        TaskDispatchMetrics.RecoveryDurationHistogram.Record(duration.TotalSeconds, TaskDispatchMetrics.Tags(dispatcherName));
+        instruments.RecoveryDurationHistogram.Record(duration.TotalSeconds, TaskDispatchMetrics.Tags(dispatcherName));
     }
 
     internal void CountQuarantine(string nodeName)
     {
         Interlocked.Increment(ref _quarantines);
-        TaskDispatchMetrics.QuarantineCounter.Add(1, TaskDispatchMetrics.Tags(dispatcherName, nodeName));
+        instruments.QuarantineCounter.Add(1, TaskDispatchMetrics.Tags(dispatcherName, nodeName));
     }
 
     /// <summary>Counts, once the dispatcher has stopped, the accepted tasks that never reached a terminal state.</summary>
@@ -108,7 +108,7 @@ internal sealed class TaskCounters(string dispatcherName)
         if (lost > 0)
         {
             Interlocked.Exchange(ref _lostTasks, lost);
-            TaskDispatchMetrics.LostTaskCounter.Add(lost, TaskDispatchMetrics.Tags(dispatcherName));
+            instruments.LostTaskCounter.Add(lost, TaskDispatchMetrics.Tags(dispatcherName));
         }
     }
 

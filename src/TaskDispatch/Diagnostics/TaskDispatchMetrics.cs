@@ -86,55 +86,8 @@ public static class TaskDispatchMetrics
     /// <summary>Counter of tasks accepted but never terminal when their dispatcher stopped; the engine's promise is that it stays 0.</summary>
     public const string LostTasks = "taskdispatch.task.lost";
 
+    /// <summary>The meter of dispatchers built without a service provider that offers an <see cref="IMeterFactory"/>.</summary>
     internal static readonly Meter Meter = new(MeterName, typeof(TaskDispatchMetrics).Assembly.GetName().Version?.ToString());
-
-    internal static readonly Counter<long> AttemptFailureCounter = Meter.CreateCounter<long>(AttemptFailures, "{attempt}", "Failed attempts.");
-
-    internal static readonly Counter<long> AbandonedCounter = Meter.CreateCounter<long>(AttemptsAbandoned, "{attempt}", "Attempts given up by the engine after a node fault.");
-
-    internal static readonly Counter<long> RestartCounter = Meter.CreateCounter<long>(Restarts, "{restart}", "Failed attempts that were retried.");
-
-    internal static readonly Histogram<double> RestartDelayHistogram = Meter.CreateHistogram<double>(RestartDelay, "s", "Time from a failed attempt to the start of the next attempt.");
-
-    internal static readonly Histogram<double> RecoveryDurationHistogram = Meter.CreateHistogram<double>(RecoveryDuration, "s", "Time from a task's first failure to its completion.");
-
-    internal static readonly Counter<long> QuarantineCounter = Meter.CreateCounter<long>(NodeQuarantines, "{quarantine}", "Times a node's circuit breaker quarantined it.");
-
-    internal static readonly Counter<long> DeadLetterCounter = Meter.CreateCounter<long>(DeadLetters, "{task}", "Tasks that ended failed.");
-
-    internal static readonly Counter<long> LostTaskCounter = Meter.CreateCounter<long>(LostTasks, "{task}", "Tasks never terminal when the dispatcher stopped.");
-
-    internal static readonly Histogram<double> WaitHistogram = Meter.CreateHistogram<double>(WaitDuration, "s", "Time from submission to the start of the first attempt.");
-
-    internal static readonly Histogram<double> ResponseHistogram = Meter.CreateHistogram<double>(ResponseDuration, "s", "Time from submission to the terminal state.");
-
-    internal static readonly Histogram<double> AttemptHistogram = Meter.CreateHistogram<double>(AttemptDuration, "s", "Run time of each attempt.");
-
-    internal static readonly Histogram<double> AllocationHistogram = Meter.CreateHistogram<double>(AllocationDuration, "s", "Time the allocation strategy took to choose a node.");
-
-    internal static readonly Counter<long> SubmittedCounter = Meter.CreateCounter<long>(TasksSubmitted, "{task}", "Tasks accepted.");
-
-    internal static readonly Counter<long> RejectedCounter = Meter.CreateCounter<long>(TasksRejected, "{task}", "Submissions refused because the dispatcher was full.");
-
-    internal static readonly Counter<long> StartedCounter = Meter.CreateCounter<long>(AttemptsStarted, "{attempt}", "Attempts started.");
-
-    internal static readonly Counter<long> FinishedCounter = Meter.CreateCounter<long>(TasksFinished, "{task}", "Tasks that reached a terminal state.");
-
-    /// <summary>The dispatchers running now, for the observable instruments.</summary>
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<TaskDispatcher, byte> s_dispatchers = new();
-
-    internal static readonly ObservableUpDownCounter<long> QueueLengthCounter = Meter.CreateObservableUpDownCounter(
-        QueueLength, ObserveQueueLengths, "{task}", "Tasks accepted and not running.");
-
-    internal static readonly ObservableUpDownCounter<long> SlotsInUseCounter = Meter.CreateObservableUpDownCounter(
-        SlotsInUse, ObserveSlotsInUse, "{slot}", "Node slots in use.");
-
-    internal static readonly ObservableGauge<double> UtilizationGauge = Meter.CreateObservableGauge(
-        NodeUtilization, ObserveUtilization, "1", "Busy slot-time over capacity-time since the node was added.");
-
-    internal static void Register(TaskDispatcher dispatcher) => s_dispatchers.TryAdd(dispatcher, 0);
-
-    internal static void Unregister(TaskDispatcher dispatcher) => s_dispatchers.TryRemove(dispatcher, out _);
 
     internal static string OutcomeName(TaskState terminal) => terminal switch
     {
@@ -142,36 +95,6 @@ public static class TaskDispatchMetrics
         TaskState.Failed => "failed",
         _ => "cancelled",
     };
-
-    private static IEnumerable<Measurement<long>> ObserveQueueLengths()
-    {
-        foreach (var dispatcher in s_dispatchers.Keys)
-        {
-            yield return new Measurement<long>(dispatcher.WaitingTaskCount, Tags(dispatcher.Name));
-        }
-    }
-
-    private static IEnumerable<Measurement<long>> ObserveSlotsInUse()
-    {
-        foreach (var dispatcher in s_dispatchers.Keys)
-        {
-            foreach (var node in dispatcher.Nodes)
-            {
-                yield return new Measurement<long>(node.ActiveTasks, Tags(dispatcher.Name, node.Name));
-            }
-        }
-    }
-
-    private static IEnumerable<Measurement<double>> ObserveUtilization()
-    {
-        foreach (var dispatcher in s_dispatchers.Keys)
-        {
-            foreach (var node in dispatcher.GetNodeStatistics(dispatcher.TimeProvider.GetUtcNow()))
-            {
-                yield return new Measurement<double>(node.Utilization, Tags(dispatcher.Name, node.Name));
-            }
-        }
-    }
 
     internal static string FaultName(bool isNodeFault, Exception error) =>
         isNodeFault ? "node" : error is TimeoutException ? "timeout" : "task";

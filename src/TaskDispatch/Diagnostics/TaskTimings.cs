@@ -5,7 +5,7 @@ namespace TaskDispatch;
 /// <summary>Measures a dispatcher's waiting, response, processing and allocation times: into the snapshot's histograms
 /// when <see cref="TaskDispatcherOptions.MeasureTimings"/> is on, and into the meter's histograms when someone listens.
 /// Thread-safe; owns the four snapshot histograms.</summary>
-internal sealed class TaskTimings(string dispatcherName, TimeProvider timeProvider, bool measureTimings, string schedulingName, string allocationName)
+internal sealed class TaskTimings(string dispatcherName, TaskDispatchInstruments instruments, TimeProvider timeProvider, bool measureTimings, string schedulingName, string allocationName)
 {
     private readonly LatencyHistogram _waitingTimes = new();
     private readonly LatencyHistogram _responseTimes = new();
@@ -13,7 +13,7 @@ internal sealed class TaskTimings(string dispatcherName, TimeProvider timeProvid
     private readonly LatencyHistogram _allocationTimes = new();
 
     /// <summary>Gets whether allocation decisions are timed: when the snapshot or a listener wants the duration.</summary>
-    internal bool TimesAllocation => IsTimed(TaskDispatchMetrics.AllocationHistogram);
+    internal bool TimesAllocation => IsTimed(instruments.AllocationHistogram);
 
     /// <summary>Gets the four snapshot histograms' current statistics.</summary>
     internal (TimingStatistics Waiting, TimingStatistics Response, TimingStatistics Processing, TimingStatistics Allocation) Snapshot() =>
@@ -24,53 +24,53 @@ internal sealed class TaskTimings(string dispatcherName, TimeProvider timeProvid
         // Always stamped, one clock read per task: the waiting and response times derive from it for the snapshot
         // (MeasureTimings) and for the live instruments alike, whichever is on.
         handle.SubmittedTimestamp = timeProvider.GetTimestamp();
-        if (TaskDispatchMetrics.SubmittedCounter.Enabled)
+        if (instruments.SubmittedCounter.Enabled)
         {
-            TaskDispatchMetrics.SubmittedCounter.Add(1, TaskDispatchMetrics.Tags(dispatcherName));
+            instruments.SubmittedCounter.Add(1, TaskDispatchMetrics.Tags(dispatcherName));
         }
     }
 
     internal void MeasureRejected()
     {
-        if (TaskDispatchMetrics.RejectedCounter.Enabled)
+        if (instruments.RejectedCounter.Enabled)
         {
-            TaskDispatchMetrics.RejectedCounter.Add(1, TaskDispatchMetrics.Tags(dispatcherName));
+            instruments.RejectedCounter.Add(1, TaskDispatchMetrics.Tags(dispatcherName));
         }
     }
 
     internal void MeasureAttemptStarted(TaskHandle task, string nodeName, int attempt, long startedAt)
     {
-        if (TaskDispatchMetrics.StartedCounter.Enabled)
+        if (instruments.StartedCounter.Enabled)
         {
-            TaskDispatchMetrics.StartedCounter.Add(1, TaskDispatchMetrics.Tags(dispatcherName, nodeName));
+            instruments.StartedCounter.Add(1, TaskDispatchMetrics.Tags(dispatcherName, nodeName));
         }
 
-        if (attempt == 1 && IsTimed(TaskDispatchMetrics.WaitHistogram))
+        if (attempt == 1 && IsTimed(instruments.WaitHistogram))
         {
             var waited = timeProvider.GetElapsedTime(task.SubmittedTimestamp, startedAt);
-            RecordDuration(_waitingTimes, TaskDispatchMetrics.WaitHistogram, waited, new(TaskDispatchMetrics.SchedulingPolicyTag, schedulingName));
+            RecordDuration(_waitingTimes, instruments.WaitHistogram, waited, new(TaskDispatchMetrics.SchedulingPolicyTag, schedulingName));
         }
     }
 
     internal void MeasureAttemptEnded(string nodeName, TimeSpan processingTime, bool succeeded) =>
-        RecordDuration(_processingTimes, TaskDispatchMetrics.AttemptHistogram, processingTime, new(TaskDispatchMetrics.OutcomeTag, succeeded ? "completed" : "failed"), nodeName);
+        RecordDuration(_processingTimes, instruments.AttemptHistogram, processingTime, new(TaskDispatchMetrics.OutcomeTag, succeeded ? "completed" : "failed"), nodeName);
 
     internal void MeasureAllocation(TimeSpan decisionTime) =>
-        RecordDuration(_allocationTimes, TaskDispatchMetrics.AllocationHistogram, decisionTime, new(TaskDispatchMetrics.AllocationStrategyTag, allocationName));
+        RecordDuration(_allocationTimes, instruments.AllocationHistogram, decisionTime, new(TaskDispatchMetrics.AllocationStrategyTag, allocationName));
 
     internal void MeasureFinished(TaskHandle task, TaskState terminal)
     {
         var outcome = new KeyValuePair<string, object?>(TaskDispatchMetrics.OutcomeTag, TaskDispatchMetrics.OutcomeName(terminal));
-        if (IsTimed(TaskDispatchMetrics.ResponseHistogram))
+        if (IsTimed(instruments.ResponseHistogram))
         {
-            RecordDuration(_responseTimes, TaskDispatchMetrics.ResponseHistogram, timeProvider.GetElapsedTime(task.SubmittedTimestamp), outcome);
+            RecordDuration(_responseTimes, instruments.ResponseHistogram, timeProvider.GetElapsedTime(task.SubmittedTimestamp), outcome);
         }
 
-        if (TaskDispatchMetrics.FinishedCounter.Enabled)
+        if (instruments.FinishedCounter.Enabled)
         {
             var tags = TaskDispatchMetrics.Tags(dispatcherName);
             tags.Add(outcome);
-            TaskDispatchMetrics.FinishedCounter.Add(1, tags);
+            instruments.FinishedCounter.Add(1, tags);
         }
     }
 

@@ -43,8 +43,9 @@ public sealed partial class TaskDispatcher : ITaskDispatcher, IDisposable
         TimeProvider = timeProvider;
         Checkpoints = checkpoints;
         _logger = loggerFactory.CreateLogger<TaskDispatcher>();
-        _counters = new TaskCounters(name);
-        _timings = new TaskTimings(name, timeProvider, options.MeasureTimings, scheduling.GetType().Name, allocation.GetType().Name);
+        var instruments = TaskDispatchInstruments.From(services);
+        _counters = new TaskCounters(name, instruments);
+        _timings = new TaskTimings(name, instruments, timeProvider, options.MeasureTimings, scheduling.GetType().Name, allocation.GetType().Name);
         _registry = new TaskRegistry();
         _notifier = new TaskNotifier(observers, timeProvider, _logger);
         _nodes = new NodeSet(name, timeProvider, options.NodeCircuitBreaker, OnBreakerChanged);
@@ -58,7 +59,7 @@ public sealed partial class TaskDispatcher : ITaskDispatcher, IDisposable
         Scheduler = new Scheduler(name, scheduling, _placer, _nodes, _registry, timeProvider, _logger, options.FailExpiredDeadlines, slots);
         _recovery = new AttemptRecovery(recovery, Scheduler, _counters, timeProvider, _logger);
         _runner = new AttemptRunner(name, Scheduler, _recovery, _timings, _counters, services, timeProvider, _logger);
-        _lifecycle = new DispatcherLifecycle(name, options, _registry, _nodes, _notifier, Scheduler, _counters, timeProvider, _logger, () => TaskDispatchMetrics.Unregister(this));
+        _lifecycle = new DispatcherLifecycle(name, options, _registry, _nodes, _notifier, Scheduler, _counters, timeProvider, _logger, () => instruments.Unregister(this));
         _intake = new TaskIntake(this, options, _registry, Scheduler, _lifecycle, new TaskOptionsValidator(name, _nodes, timeProvider), _notifier, _counters, _timings, timeProvider);
         DeadLetters = new DeadLetterList(this, options.DeadLetterCapacity);
         _outcomes = new OutcomeRecorder(_registry, Scheduler, _notifier, _counters, _timings, DeadLetters, checkpoints, _logger);
@@ -69,7 +70,7 @@ public sealed partial class TaskDispatcher : ITaskDispatcher, IDisposable
         }
 
         _placer.EnsureCapacity(nodes.Count);
-        TaskDispatchMetrics.Register(this);
+        instruments.Register(this);
         Log.DispatcherStarted(_logger, name, nodes.Count, slots);
     }
 
