@@ -1,18 +1,28 @@
-using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 
 namespace TaskDispatch;
 
-/// <summary>A binary min-heap of tasks by key that knows where each task sits (<see cref="TaskHandle.QueuePosition"/>),
-/// so removing a cancelled task is O(log n) rather than a scan. No allocation once the arrays have grown.</summary>
-/// <typeparam name="TKey">The ordering key; it must order every pair of tasks (include the sequence number for FIFO ties).</typeparam>
+/// <summary>A binary min-heap of tasks by key, for the built-in ordered policies. Removal is lazy: a removed task's
+/// entry is marked stale through its queue slot (<see cref="TaskHandle.QueuePosition"/> holds the entry's stamp) and is
+/// skipped when it reaches the top, so that moving entries never touches the tasks themselves (only the heap's own
+/// contiguous array) and removal is O(1). Stale entries are compacted away when they outnumber the live ones.</summary>
+/// <typeparam name="TKey">The ordering key; ties must be broken inside it (by sequence number) for a stable order.</typeparam>
 /// <typeparam name="TComparer">Compares keys; a struct so that comparisons are inlined.</typeparam>
 internal sealed class TaskHeap<TKey, TComparer>
     where TComparer : struct, IComparer<TKey>
 {
-    private TaskHandle[] _tasks = new TaskHandle[16];
-    private TKey[] _keys = new TKey[16];
+    /// <summary>Stale entries tolerated beyond the live ones before a removal compacts the heap.</summary>
+    private const int CompactionSlack = 64;
 
+    private Entry[] _entries = new Entry[16];
+
+    /// <summary>Entries in the heap, stale ones included.</summary>
+    private int _size;
+
+    /// <summary>The next entry stamp; stamps are never negative, so -1 always means "not queued".</summary>
+    private long _nextStamp;
+
+    /// <summary>Gets the number of live tasks in the heap.</summary>
     internal int Count { get; private set; }
 
     internal void Add(TaskHandle task, TKey key)
@@ -22,130 +32,160 @@ internal sealed class TaskHeap<TKey, TComparer>
             throw new InvalidOperationException($"Task '{task.Id}' is already queued.");
         }
 
-        if (Count == _tasks.Length)
+        if (_size == _entries.Length)
         {
-            Array.Resize(ref _tasks, Count * 2);
-            Array.Resize(ref _keys, Count * 2);
+            Array.Resize(ref _entries, _size * 2);
         }
 
+        var stamp = _nextStamp;
+        _nextStamp = (_nextStamp + 1) & long.MaxValue;
+        task.QueuePosition = stamp;
         task.QueueOwner = this;
-        SiftUp(Count++, task, key);
+        SiftUp(_size++, new Entry(key, stamp, task));
+        Count++;
     }
 
     internal bool TryPeek([MaybeNullWhen(false)] out TaskHandle task, [MaybeNullWhen(false)] out TKey key)
     {
-        if (Count == 0)
+        DropStaleTop();
+        if (_size == 0)
         {
             task = null;
             key = default;
             return false;
         }
 
-        task = _tasks[0];
-        key = _keys[0];
+        task = _entries[0].Task;
+        key = _entries[0].Key;
         return true;
     }
 
     internal bool TryRemoveFirst([MaybeNullWhen(false)] out TaskHandle task)
     {
-        if (Count == 0)
+        DropStaleTop();
+        if (_size == 0)
         {
             task = null;
             return false;
         }
 
-        task = _tasks[0];
-        RemoveAt(0);
+        task = _entries[0].Task;
+        RemoveTop();
+        Release(task);
         return true;
     }
 
     internal bool Remove(TaskHandle task)
     {
-        var position = task.QueuePosition;
-        if (!ReferenceEquals(task.QueueOwner, this) || position < 0 || position >= Count || !ReferenceEquals(_tasks[position], task))
+        if (task.QueuePosition < 0 || !ReferenceEquals(task.QueueOwner, this))
         {
             return false;
         }
 
-        RemoveAt((int)position);
+        // Its entry stays, stale, until it reaches the top or the heap is compacted.
+        Release(task);
+        if (_size > (2 * Count) + CompactionSlack)
+        {
+            Compact();
+        }
+
         return true;
     }
 
-    private void RemoveAt(int index)
-    {
-        _tasks[index].QueuePosition = -1;
-        _tasks[index].QueueOwner = null;
-        var last = --Count;
-        var movedTask = _tasks[last];
-        var movedKey = _keys[last];
-        _tasks[last] = null!;
-        _keys[last] = default!;
-        if (index == last)
-        {
-            return;
-        }
+    private bool IsLive(in Entry entry) => entry.Task.QueuePosition == entry.Stamp && ReferenceEquals(entry.Task.QueueOwner, this);
 
-        // The moved entry may belong above or below the hole: try down, and if it did not move, up.
-        if (!SiftDown(index, movedTask, movedKey))
+    private void Release(TaskHandle task)
+    {
+        task.QueuePosition = -1;
+        task.QueueOwner = null;
+        Count--;
+    }
+
+    private void DropStaleTop()
+    {
+        while (_size > 0 && !IsLive(_entries[0]))
         {
-            SiftUp(index, movedTask, movedKey);
+            RemoveTop();
         }
     }
 
-    private void SiftUp(int index, TaskHandle task, TKey key)
+    private void RemoveTop()
+    {
+        var last = --_size;
+        var moved = _entries[last];
+        _entries[last] = default;
+        if (last > 0)
+        {
+            SiftDown(0, moved);
+        }
+    }
+
+    /// <summary>Keeps only live entries and restores the heap order bottom-up, in O(n).</summary>
+    private void Compact()
+    {
+        var kept = 0;
+        for (var i = 0; i < _size; i++)
+        {
+            if (IsLive(_entries[i]))
+            {
+                _entries[kept++] = _entries[i];
+            }
+        }
+
+        Array.Clear(_entries, kept, _size - kept);
+        _size = kept;
+        for (var i = (_size >> 1) - 1; i >= 0; i--)
+        {
+            SiftDown(i, _entries[i]);
+        }
+    }
+
+    private void SiftUp(int index, Entry entry)
     {
         var comparer = default(TComparer);
         while (index > 0)
         {
             var parent = (index - 1) >> 1;
-            if (comparer.Compare(key, _keys[parent]) >= 0)
+            if (comparer.Compare(entry.Key, _entries[parent].Key) >= 0)
             {
                 break;
             }
 
-            Place(index, _tasks[parent], _keys[parent]);
+            _entries[index] = _entries[parent];
             index = parent;
         }
 
-        Place(index, task, key);
+        _entries[index] = entry;
     }
 
-    /// <returns><see langword="true"/> if the entry moved down.</returns>
-    private bool SiftDown(int index, TaskHandle task, TKey key)
+    private void SiftDown(int index, Entry entry)
     {
         var comparer = default(TComparer);
-        var start = index;
         while (true)
         {
             var child = (index << 1) + 1;
-            if (child >= Count)
+            if (child >= _size)
             {
                 break;
             }
 
-            if (child + 1 < Count && comparer.Compare(_keys[child + 1], _keys[child]) < 0)
+            if (child + 1 < _size && comparer.Compare(_entries[child + 1].Key, _entries[child].Key) < 0)
             {
                 child++;
             }
 
-            if (comparer.Compare(_keys[child], key) >= 0)
+            if (comparer.Compare(_entries[child].Key, entry.Key) >= 0)
             {
                 break;
             }
 
-            Place(index, _tasks[child], _keys[child]);
+            _entries[index] = _entries[child];
             index = child;
         }
 
-        Place(index, task, key);
-        return index != start;
+        _entries[index] = entry;
     }
 
-    private void Place(int index, TaskHandle task, TKey key)
-    {
-        Debug.Assert(index < Count, "Heap slots beyond Count are empty.");
-        _tasks[index] = task;
-        _keys[index] = key;
-        task.QueuePosition = index;
-    }
+    /// <summary>One heap entry: the key, the stamp that tells whether the entry is still its task's, and the task.</summary>
+    private readonly record struct Entry(TKey Key, long Stamp, TaskHandle Task);
 }
