@@ -201,20 +201,7 @@ public sealed partial class TaskContext
 
     /// <summary>Gets the attempt's side object, creating it if needed; only the attempt's worker and its work create it,
     /// and a race between them is settled by a compare-and-swap.</summary>
-    private AttemptExtras Side
-    {
-        get
-        {
-            var extras = Volatile.Read(ref _extras);
-            if (extras is not null)
-            {
-                return extras;
-            }
-
-            var created = new AttemptExtras();
-            return Interlocked.CompareExchange(ref _extras, created, null) ?? created;
-        }
-    }
+    private AttemptExtras Side => SideObject.Get(ref _extras);
 
     /// <summary>The rarely used state of an attempt.</summary>
     private sealed class AttemptExtras

@@ -10,20 +10,7 @@ public abstract partial class TaskHandle
     private Extras? _extras;
 
     /// <summary>Gets the task's side object, creating it (once, whoever asks first) if needed.</summary>
-    private Extras Side
-    {
-        get
-        {
-            var extras = Volatile.Read(ref _extras);
-            if (extras is not null)
-            {
-                return extras;
-            }
-
-            var created = new Extras();
-            return Interlocked.CompareExchange(ref _extras, created, null) ?? created;
-        }
-    }
+    private Extras Side => SideObject.Get(ref _extras);
 
     /// <summary>Gets or sets whether an attempt saved a checkpoint, which the dispatcher deletes when the task completes or is cancelled.</summary>
     internal bool HasCheckpoint

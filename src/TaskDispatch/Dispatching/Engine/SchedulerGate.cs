@@ -117,22 +117,27 @@ internal sealed class SchedulerGate(ISchedulerStep step, SlotLedger slots)
     /// (which were posted before it), then lets go and runs further steps if events arrived meanwhile.</summary>
     private void RunHeldStep(in SchedulerEvent direct)
     {
+        RunStepAndLetGo(direct, hasDirect: true);
+        if (HasQueuedWork)
+        {
+            RunSteps();
+        }
+    }
+
+    /// <summary>Runs one step on this thread, which holds the flag, and lets go of it.</summary>
+    private void RunStepAndLetGo(in SchedulerEvent direct, bool hasDirect)
+    {
         Volatile.Write(ref _stepThread, Environment.CurrentManagedThreadId);
         try
         {
-            _step.RunStep(direct, hasDirect: true);
+            _step.RunStep(direct, hasDirect);
         }
         finally
         {
             Volatile.Write(ref _stepThread, 0);
 
-            // A full fence: the emptiness check below must not be read before the flag is visibly released.
+            // A full fence: the caller's emptiness check must not be read before the flag is visibly released.
             Interlocked.Exchange(ref _stepping, 0);
-        }
-
-        if (HasQueuedWork)
-        {
-            RunSteps();
         }
     }
 
@@ -150,18 +155,7 @@ internal sealed class SchedulerGate(ISchedulerStep step, SlotLedger slots)
                 return;
             }
 
-            Volatile.Write(ref _stepThread, Environment.CurrentManagedThreadId);
-            try
-            {
-                _step.RunStep(default, hasDirect: false);
-            }
-            finally
-            {
-                Volatile.Write(ref _stepThread, 0);
-
-                // A full fence: the emptiness check below must not be read before the flag is visibly released.
-                Interlocked.Exchange(ref _stepping, 0);
-            }
+            RunStepAndLetGo(default, hasDirect: false);
 
             if (!HasQueuedWork)
             {
