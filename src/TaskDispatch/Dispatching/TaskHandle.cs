@@ -387,6 +387,17 @@ public abstract partial class TaskHandle
         }
     }
 
+    /// <summary>Drops the reference to the context of the first attempt once it has completed the task: the result is in
+    /// the handle, nothing reads the context any more, and a submitter that keeps many finished handles (awaiting them
+    /// in turn) should not keep their contexts alive too. A later attempt's context holds its result and stays.</summary>
+    internal void ForgetCompletedContext(TaskContext context)
+    {
+        if (context.Attempt == 1)
+        {
+            Interlocked.CompareExchange(ref _context, null, context);
+        }
+    }
+
     /// <summary>Installs a starting attempt's context, then honours a stop that came first.</summary>
     internal void SetContext(TaskContext context)
     {

@@ -128,9 +128,14 @@ internal sealed class AttemptRunner
             _scheduler.PostSlotFreed(task, node, outcome.SucceededAfter, placement);
             if (outcome.SucceededAfter is not null)
             {
-                if (task.TryFinishAttempt(outcome.Context!, TaskState.Completed, null) && task.FirstFailureTimestamp != 0)
+                if (task.TryFinishAttempt(outcome.Context!, TaskState.Completed, null))
                 {
-                    _counters.CountRecovered(_timeProvider.GetElapsedTime(task.FirstFailureTimestamp));
+                    if (task.FirstFailureTimestamp != 0)
+                    {
+                        _counters.CountRecovered(_timeProvider.GetElapsedTime(task.FirstFailureTimestamp));
+                    }
+
+                    task.ForgetCompletedContext(outcome.Context!);
                 }
             }
             else if (outcome.RetryNow)
