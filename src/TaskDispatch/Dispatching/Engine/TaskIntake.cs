@@ -84,15 +84,23 @@ internal sealed class TaskIntake
     internal bool TrySubmitFunction<TResult>(Func<TaskContext, ValueTask<TResult>> work, TaskOptions? options, [NotNullWhen(true)] out TaskHandle<TResult>? handle) =>
         TrySubmit(work, options, DelegateFactory<TResult>.Create, out handle);
 
-    internal ValueTask<THandle> SubmitAsync<THandle>(object work, TaskOptions? options, HandleFactory<THandle> factory, CancellationToken cancellationToken)
-        where THandle : TaskHandle
+    /// <summary>What every submission checks first: its options (at the call site), whether the dispatcher accepts work
+    /// (from this caller: a running task of this dispatcher may still add work while it drains), and whether a live task
+    /// already has the caller's id.</summary>
+    /// <returns>The live task with the same caller-given id, which the submission returns instead; else <see langword="null"/>.</returns>
+    private TaskHandle? Admit([NotNull] ref TaskOptions? options, out TaskContext? reentrant)
     {
         options ??= TaskOptions.Default;
         _validator.Validate(options);
-        var reentrant = AttemptRunner.CurrentAttemptOf(_dispatcher);
+        reentrant = AttemptRunner.CurrentAttemptOf(_dispatcher);
         _lifecycle.ThrowIfNotAccepting(reentrant);
+        return options.Id is { } id && _registry.TryGet(id, out var existing) ? existing : null;
+    }
 
-        if (options.Id is { } id && _registry.TryGet(id, out var existing))
+    internal ValueTask<THandle> SubmitAsync<THandle>(object work, TaskOptions? options, HandleFactory<THandle> factory, CancellationToken cancellationToken)
+        where THandle : TaskHandle
+    {
+        if (Admit(ref options, out var reentrant) is { } existing)
         {
             return new ValueTask<THandle>(AsExisting<THandle>(existing));
         }
@@ -114,11 +122,7 @@ internal sealed class TaskIntake
     internal bool TrySubmit<THandle>(object work, TaskOptions? options, HandleFactory<THandle> factory, [NotNullWhen(true)] out THandle? handle)
         where THandle : TaskHandle
     {
-        options ??= TaskOptions.Default;
-        _validator.Validate(options);
-        var reentrant = AttemptRunner.CurrentAttemptOf(_dispatcher);
-        _lifecycle.ThrowIfNotAccepting(reentrant);
-        if (options.Id is { } id && _registry.TryGet(id, out var existing))
+        if (Admit(ref options, out var reentrant) is { } existing)
         {
             handle = AsExisting<THandle>(existing);
             return true;
