@@ -12,27 +12,10 @@ namespace TaskDispatch;
 /// </remarks>
 public abstract partial class TaskHandle
 {
-    private const long StateMask = 0xFF;
-    private const int StopCancelled = 1;
-    private const int StopTimedOut = 2;
-    private const int VersionShift = 8;
+    /// <summary>The engine's record of the task's life (state word, stop request, permit, attempts, context), kept in
+    /// the handle so that it costs no allocation of its own.</summary>
+    private TaskLifecycle _lifecycle;
 
-    /// <summary>The state in the low byte and a transition counter above it, changed together by one compare-and-swap.</summary>
-    private long _stateWord;
-
-
-    /// <summary>1 while the task counts against <see cref="TaskDispatcherOptions.MaxPendingTasks"/>.</summary>
-    private int _holdsPermit;
-
-    /// <summary>Why the task must stop, once asked: <see cref="StopCancelled"/> (by <see cref="Cancel"/>, the options'
-    /// token or a dispatcher stop) or <see cref="StopTimedOut"/> (its <see cref="TaskOptions.OverallTimeout"/> passed).</summary>
-    private int _stopReason;
-
-    /// <summary>The current (or last) attempt's context, so that a stop reaches a running attempt.</summary>
-    private TaskContext? _context;
-
-
-    private int _attempts;
     private string? _nodeName;
     private object? _kindKey;
 
@@ -141,13 +124,13 @@ public abstract partial class TaskHandle
     public object? QueueOwner { get; set; }
 
     /// <summary>Gets the task's current state.</summary>
-    public TaskState State => (TaskState)(Volatile.Read(ref _stateWord) & StateMask);
+    public TaskState State => _lifecycle.State;
 
     /// <summary>Gets whether the task has reached its terminal state.</summary>
     public bool IsFinished => State.IsTerminal();
 
     /// <summary>Gets the number of attempts started so far.</summary>
-    public int Attempts => Volatile.Read(ref _attempts);
+    public int Attempts => _lifecycle.Attempts;
 
     /// <summary>Gets the node the latest attempt was assigned to, or <see langword="null"/> before the first assignment.</summary>
     public string? NodeName => Volatile.Read(ref _nodeName);
@@ -201,7 +184,7 @@ public abstract partial class TaskHandle
         Options.RequiredNode is not null || Options.RequiredTags is { Count: > 0 } || Options.ResourceDemand is { Count: > 0 };
 
     /// <summary>Gets the current (or last) attempt's context; set by the worker before the attempt runs.</summary>
-    internal TaskContext? Context => Volatile.Read(ref _context);
+    internal TaskContext? Context => _lifecycle.Context;
 
     /// <summary>Gets every failed attempt so far, oldest first: its number, node, exception and time, and whether it was
     /// a node fault. A task that ended <see cref="TaskState.Failed"/> after several attempts has them all here; awaiting
@@ -213,26 +196,24 @@ public abstract partial class TaskHandle
     internal bool HasWatchers => Volatile.Read(ref _extras) is { Watchers: not null };
 
     /// <summary>Gets whether the task was asked to stop: cancelled, or out of overall time.</summary>
-    internal bool IsCancellationRequested => Volatile.Read(ref _stopReason) != 0;
+    internal bool IsCancellationRequested => _lifecycle.IsCancellationRequested;
 
     /// <summary>Gets whether the stop request is the overall timeout rather than a cancellation.</summary>
-    internal bool IsTimedOut => Volatile.Read(ref _stopReason) == StopTimedOut;
+    internal bool IsTimedOut => _lifecycle.IsTimedOut;
 
     /// <summary>Gets whether running this task needs a dependency-injection scope per attempt.</summary>
     internal virtual bool RequiresScope => false;
 
     /// <summary>Asks the task to stop: a waiting task ends <see cref="TaskState.Cancelled"/> at once; a running one has its token cancelled.</summary>
     /// <returns><see langword="true"/> if the request was made before the task finished; <see langword="false"/> if it had already finished.</returns>
-    public bool Cancel() => RequestStop(StopCancelled);
+    public bool Cancel() => _lifecycle.RequestStop(this, TaskLifecycle.StopCancelled);
 
     /// <summary>Ends the task for its <see cref="TaskOptions.OverallTimeout"/>: a waiting task fails at once; a running
     /// attempt has its token cancelled and the task fails when it returns.</summary>
-    internal void ExpireOverallTimeout() => RequestStop(StopTimedOut);
+    internal void ExpireOverallTimeout() => _lifecycle.RequestStop(this, TaskLifecycle.StopTimedOut);
 
     /// <summary>The state and exception a stopped task ends with, by the first stop reason given.</summary>
-    internal (TaskState State, Exception? Exception) StopOutcome() => IsTimedOut
-        ? (TaskState.Failed, new TimeoutException($"Task '{Id}' did not finish within its overall timeout of {Options.OverallTimeout}."))
-        : (TaskState.Cancelled, null);
+    internal (TaskState State, Exception? Exception) StopOutcome() => _lifecycle.StopOutcome(this);
 
     /// <summary>Ends a task that was asked to stop, as its first stop reason says, unless it already ended.</summary>
     internal bool TryFinishStopped()
@@ -240,47 +221,6 @@ public abstract partial class TaskHandle
         var (terminal, exception) = StopOutcome();
         return TryFinish(terminal, exception);
     }
-
-    private bool RequestStop(int reason)
-    {
-        if (IsFinished)
-        {
-            return false;
-        }
-
-        // The first reason stands: a cancellation after the overall timeout does not turn the failure into a cancellation.
-        var first = Interlocked.CompareExchange(ref _stopReason, reason, 0) == 0;
-        while (true)
-        {
-            var word = Volatile.Read(ref _stateWord);
-            var state = (TaskState)(word & StateMask);
-            switch (state)
-            {
-                case TaskState.Pending:
-                case TaskState.Retrying:
-                    var (terminal, exception) = StopOutcome();
-                    if (TryFinishFrom(word, terminal, exception))
-                    {
-                        return true;
-                    }
-
-                    continue;
-
-                case TaskState.Assigning:
-                case TaskState.Running:
-                    // The worker owns these states; it sees the flag before it starts an attempt, and the token while one runs.
-                    Context?.CancelAttempt();
-                    return true;
-
-                default:
-                    // Ended meanwhile. If by this request (a worker saw the flag we set and stopped the task before we
-                    // read the state), the request was made in time; any other ending came first.
-                    return first && state == StopOutcomeState(reason);
-            }
-        }
-    }
-
-    private static TaskState StopOutcomeState(int reason) => reason == StopTimedOut ? TaskState.Failed : TaskState.Cancelled;
 
     /// <summary>Streams this task's state changes: first the current state, then every later change, ending with the terminal one.</summary>
     /// <param name="cancellationToken">Stops the stream early.</param>
@@ -293,9 +233,9 @@ public abstract partial class TaskHandle
         try
         {
             // The watcher is visible before the state is read (full fence), so a transition is either in the snapshot or published to us.
-            var word = Volatile.Read(ref _stateWord);
-            var state = (TaskState)(word & StateMask);
-            var lastVersion = word >> VersionShift;
+            var word = _lifecycle.Word;
+            var state = TaskLifecycle.StateOf(word);
+            var lastVersion = TaskLifecycle.VersionOf(word);
             yield return new TaskStateChange(this, state, state, Dispatcher.TimeProvider.GetUtcNow(), lastVersion);
             if (state.IsTerminal())
             {
@@ -337,14 +277,14 @@ public abstract partial class TaskHandle
 
     internal void SetNode(string nodeName) => Volatile.Write(ref _nodeName, nodeName);
 
-    internal int BeginAttempt() => Interlocked.Increment(ref _attempts);
+    internal int BeginAttempt() => _lifecycle.BeginAttempt();
 
     /// <summary>Marks the task as counting against the pending bound; released once by <see cref="ReleasePermit"/>.</summary>
-    internal void TakePermit() => _holdsPermit = 1;
+    internal void TakePermit() => _lifecycle.TakePermit();
 
     internal void ReleasePermit()
     {
-        if (Interlocked.Exchange(ref _holdsPermit, 0) == 1)
+        if (_lifecycle.TryReturnPermit())
         {
             Dispatcher.ReleasePendingPermit();
         }
@@ -390,64 +330,22 @@ public abstract partial class TaskHandle
     /// <summary>Drops the reference to the context of the first attempt once it has completed the task: the result is in
     /// the handle, nothing reads the context any more, and a submitter that keeps many finished handles (awaiting them
     /// in turn) should not keep their contexts alive too. A later attempt's context holds its result and stays.</summary>
-    internal void ForgetCompletedContext(TaskContext context)
-    {
-        if (context.Attempt == 1)
-        {
-            Interlocked.CompareExchange(ref _context, null, context);
-        }
-    }
+    internal void ForgetCompletedContext(TaskContext context) => _lifecycle.ForgetCompletedContext(context);
 
     /// <summary>Installs a starting attempt's context, then honours a stop that came first.</summary>
-    internal void SetContext(TaskContext context)
-    {
-        // Published with a full fence before the flag is read; a stop sets the flag before it reads the context.
-        Interlocked.Exchange(ref _context, context);
-        if (IsCancellationRequested)
-        {
-            context.CancelAttempt();
-        }
-    }
+    internal void SetContext(TaskContext context) => _lifecycle.SetContext(context);
 
     /// <summary>Moves the task from <see cref="TaskState.Assigning"/> to <see cref="TaskState.Running"/> for the attempt
     /// of <paramref name="context"/>, which from then on owns the task until its state word changes.</summary>
-    internal bool TryStartRunning(TaskContext context)
-    {
-        var word = Volatile.Read(ref _stateWord);
-        if ((TaskState)(word & StateMask) != TaskState.Assigning)
-        {
-            return false;
-        }
-
-        var next = NextWord(word, TaskState.Running);
-        context.RunningWord = next;
-        if (Interlocked.CompareExchange(ref _stateWord, next, word) != word)
-        {
-            return false;
-        }
-
-        Dispatcher.OnTransition(this, TaskState.Assigning, TaskState.Running, next >> VersionShift);
-        return true;
-    }
+    internal bool TryStartRunning(TaskContext context) => _lifecycle.TryStartRunning(this, context);
 
     /// <summary>Ends the task with the outcome of the attempt of <paramref name="context"/>, if that attempt still owns it.</summary>
     internal bool TryFinishAttempt(TaskContext context, TaskState terminal, Exception? exception) =>
-        TryFinishFrom(context.RunningWord, terminal, exception);
+        _lifecycle.TryFinishFrom(this, context.RunningWord, terminal, exception);
 
     /// <summary>Moves the task to <see cref="TaskState.Retrying"/> after the attempt of <paramref name="context"/>
     /// failed, if that attempt still owns it.</summary>
-    internal bool TryRetryAttempt(TaskContext context)
-    {
-        var word = context.RunningWord;
-        var next = NextWord(word, TaskState.Retrying);
-        if (Interlocked.CompareExchange(ref _stateWord, next, word) != word)
-        {
-            return false;
-        }
-
-        Dispatcher.OnTransition(this, TaskState.Running, TaskState.Retrying, next >> VersionShift);
-        return true;
-    }
+    internal bool TryRetryAttempt(TaskContext context) => _lifecycle.TryRetryAttempt(this, context);
 
     /// <summary>Gets or sets the <see cref="TimeProvider"/> timestamp of the submission, when the dispatcher measures timings.</summary>
     internal long SubmittedTimestamp { get; set; }
@@ -473,74 +371,19 @@ public abstract partial class TaskHandle
     }
 
     /// <summary>Moves from <paramref name="from"/> to the non-terminal <paramref name="to"/>.</summary>
-    internal bool TryTransition(TaskState from, TaskState to)
-    {
-        Debug.Assert(!to.IsTerminal(), "Terminal transitions go through TryFinish.");
-        var word = Volatile.Read(ref _stateWord);
-        if ((TaskState)(word & StateMask) != from)
-        {
-            return false;
-        }
-
-        var next = NextWord(word, to);
-        if (Interlocked.CompareExchange(ref _stateWord, next, word) != word)
-        {
-            return false;
-        }
-
-        Dispatcher.OnTransition(this, from, to, next >> VersionShift);
-        return true;
-    }
+    internal bool TryTransition(TaskState from, TaskState to) => _lifecycle.TryTransition(this, from, to);
 
     /// <summary>Moves a waiting task (pending or retrying) to <see cref="TaskState.Assigning"/>.</summary>
-    internal bool TryBeginAssigning()
-    {
-        while (true)
-        {
-            var word = Volatile.Read(ref _stateWord);
-            var state = (TaskState)(word & StateMask);
-            if (state is not (TaskState.Pending or TaskState.Retrying))
-            {
-                return false;
-            }
-
-            var next = NextWord(word, TaskState.Assigning);
-            if (Interlocked.CompareExchange(ref _stateWord, next, word) == word)
-            {
-                Dispatcher.OnTransition(this, state, TaskState.Assigning, next >> VersionShift);
-                return true;
-            }
-        }
-    }
+    internal bool TryBeginAssigning() => _lifecycle.TryBeginAssigning(this);
 
     /// <summary>Ends the task in <paramref name="terminal"/> unless it already ended. Exactly one caller ever wins.</summary>
-    internal bool TryFinish(TaskState terminal, Exception? exception)
+    internal bool TryFinish(TaskState terminal, Exception? exception) => _lifecycle.TryFinish(this, terminal, exception);
+
+    /// <summary>Called once, by the lifecycle, for the party that won the task's terminal transition: keeps the
+    /// exception, returns the permit, releases timers and the cancellation registration, and has the dispatcher record
+    /// the end.</summary>
+    internal void OnEnded(TaskState previous, TaskState terminal, long version, Exception? exception)
     {
-        while (true)
-        {
-            var word = Volatile.Read(ref _stateWord);
-            if (((TaskState)(word & StateMask)).IsTerminal())
-            {
-                return false;
-            }
-
-            if (TryFinishFrom(word, terminal, exception))
-            {
-                return true;
-            }
-        }
-    }
-
-    private bool TryFinishFrom(long word, TaskState terminal, Exception? exception)
-    {
-        Debug.Assert(terminal.IsTerminal(), "Only terminal states finish a task.");
-        var next = NextWord(word, terminal);
-        if (Interlocked.CompareExchange(ref _stateWord, next, word) != word)
-        {
-            return false;
-        }
-
-        var previous = (TaskState)(word & StateMask);
         if (exception is not null)
         {
             Volatile.Write(ref Side.Exception, exception);
@@ -553,8 +396,8 @@ public abstract partial class TaskHandle
             Interlocked.Exchange(ref extras.ReadyTimer, null)?.Dispose();
             Interlocked.Exchange(ref extras.OverallTimer, null)?.Dispose();
         }
-        Dispatcher.OnFinished(this, previous, terminal, next >> VersionShift);
-        return true;
+
+        Dispatcher.OnFinished(this, previous, terminal, version);
     }
 
     /// <summary>Completes the awaitable with the task's outcome and stops counting the task as live; called once, by
@@ -578,6 +421,4 @@ public abstract partial class TaskHandle
             watcher.Writer.TryWrite(change);
         }
     }
-
-    private static long NextWord(long word, TaskState state) => (((word >> VersionShift) + 1) << VersionShift) | (long)state;
 }
