@@ -98,14 +98,7 @@ public readonly struct NodeSnapshot
         init
         {
             ArgumentNullException.ThrowIfNull(value);
-            var amounts = ResourceAmount.FromPositive(value);
-            var byId = new double[amounts.Length == 0 ? 0 : amounts.Max(static amount => amount.Id) + 1];
-            foreach (var amount in amounts)
-            {
-                byId[amount.Id] = amount.Amount;
-            }
-
-            _inUseById = byId;
+            _inUseById = ResourceAmount.ById(value);
         }
     }
 

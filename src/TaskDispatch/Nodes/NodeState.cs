@@ -21,12 +21,7 @@ internal sealed class NodeState
         Weight = options.Weight;
         Tags = new HashSet<string>(options.Tags, StringComparer.Ordinal);
         ResourceCapacity = new Dictionary<string, double>(options.Resources, StringComparer.Ordinal);
-        var capacities = ResourceAmount.FromPositive(options.Resources);
-        _capacityById = new double[capacities.Length == 0 ? 0 : capacities.Max(static c => c.Id) + 1];
-        foreach (var capacity in capacities)
-        {
-            _capacityById[capacity.Id] = capacity.Amount;
-        }
+        _capacityById = ResourceAmount.ById(options.Resources);
     }
 
     /// <summary>Gets the node's name, unique within its dispatcher.</summary>
@@ -147,24 +142,11 @@ internal sealed class NodeState
         return true;
     }
 
-    /// <summary>Gets the node's capacity of a resource; 0 when it has none.</summary>
-    /// <param name="resource">The resource (its amount is not used).</param>
-    /// <returns>The capacity.</returns>
-    internal double CapacityOf(in ResourceAmount resource) => CapacityOf(resource.Id);
-
-    /// <summary>Gets the amount of a resource in use on the node by its running tasks.</summary>
-    /// <param name="resource">The resource (its amount is not used).</param>
-    /// <returns>The amount in use.</returns>
-    internal double InUseOf(in ResourceAmount resource) => InUseOf(resource.Id);
-
     /// <summary>Gets the capacity of a resource by id; 0 when the node has none.</summary>
     internal double CapacityOf(int id) => (uint)id < (uint)_capacityById.Length ? _capacityById[id] : 0;
 
     /// <summary>Gets the amount of a resource in use by id.</summary>
     internal double InUseOf(int id) => (uint)id < (uint)_inUseById.Length ? _inUseById[id] : 0;
-
-    /// <summary>Takes (sign +1) or gives back (sign -1) a demand given as a dictionary; for setting up tests and benchmarks.</summary>
-    internal void Reserve(IReadOnlyDictionary<string, double> demand, int sign) => Reserve(ResourceAmount.FromPositive(demand), sign);
 
     /// <summary>Takes (sign +1) or gives back (sign -1) the positive entries of a demand; copies the in-use array, so that
     /// snapshots taken before keep what they saw.</summary>

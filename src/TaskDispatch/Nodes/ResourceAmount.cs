@@ -28,6 +28,19 @@ public readonly record struct ResourceAmount(int Id, string Name, double Amount)
     internal static string NameOf(int id) => s_names.TryGetValue(id, out var name) ? name : $"#{id}";
 
     /// <summary>The positive entries of a demand or capacity, with their ids.</summary>
+    /// <summary>Lays amounts out by resource id, for lookups without hashing names; ids without an amount hold 0.</summary>
+    internal static double[] ById(IEnumerable<KeyValuePair<string, double>>? amounts)
+    {
+        var positive = FromPositive(amounts);
+        var byId = new double[positive.Length == 0 ? 0 : positive.Max(static amount => amount.Id) + 1];
+        foreach (var amount in positive)
+        {
+            byId[amount.Id] = amount.Amount;
+        }
+
+        return byId;
+    }
+
     internal static ResourceAmount[] FromPositive(IEnumerable<KeyValuePair<string, double>>? amounts) =>
         amounts is null
             ? []

@@ -235,7 +235,7 @@ public sealed class FastPathTests
     }
 
     [Test]
-    public async Task TryGetHandle_GeneratedIdWhileRunning_FindsTheTaskWithoutItsIdEverFormatted()
+    public async Task TryGetHandle_GeneratedIdOfAWaitingTask_FindsTheTaskAndCancelsIt()
     {
         await using var dispatcher = new TaskDispatcherBuilder().AddNode("a", static n => n.WithConcurrency(1)).Build();
         var blocker = await SlotBlocker.OccupyAsync(dispatcher);

@@ -39,9 +39,6 @@ internal sealed class Scheduler : ISchedulerStep
     /// <summary>Gets what faulted the dispatcher (the scheduling policy's TryDequeue threw), or <see langword="null"/>.</summary>
     internal Exception? Fault => _fault;
 
-    /// <summary>Gets the number of tasks the scheduling policy holds; read outside steps, so only an estimate.</summary>
-    internal int QueuedCount => _policy.Count;
-
     /// <summary>Readies a task: hands it to a step run here when a slot is free and no step runs, else leaves it in the
     /// ready intake for the running step or the next one.</summary>
     internal void PostReady(TaskHandle task) => _gate.PostReady(task);

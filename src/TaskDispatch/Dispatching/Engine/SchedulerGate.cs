@@ -85,11 +85,12 @@ internal sealed class SchedulerGate(ISchedulerStep step, SlotLedger slots)
     /// </remarks>
     internal void Post(in SchedulerEvent item)
     {
+        // Ready tasks come through PostReady and the ready list, never here.
+        System.Diagnostics.Debug.Assert(item.Kind != SchedulerEventKind.Ready, "Ready tasks are posted with PostReady.");
+
         // The direct path: when no step runs, the poster runs one and hands it the event without queueing it, which
-        // saves a channel write and read per ready task and per freed slot. A ready task with no free slot never takes
-        // it: it waits in the intake for the step of the worker that frees the next slot, as below.
-        if ((item.Kind != SchedulerEventKind.Ready || _slots.HasFreeSlots)
-            && Interlocked.CompareExchange(ref _stepping, 1, 0) == 0)
+        // saves a channel write and read per freed slot.
+        if (Interlocked.CompareExchange(ref _stepping, 1, 0) == 0)
         {
             RunHeldStep(item);
             return;
@@ -100,16 +101,6 @@ internal sealed class SchedulerGate(ISchedulerStep step, SlotLedger slots)
         // Counted after the write: a step that sees the count sees the event. Peeking the channel instead would make
         // a second, concurrent reader, which a single-reader channel forbids.
         Interlocked.Increment(ref _queuedEvents);
-
-        // A ready task with no free slot anywhere need not be scheduled now: the worker that frees the next slot runs
-        // a step, and that step drains the intake in one batch. This keeps a flood of submissions off the scheduler.
-        // Safe against a slot freed concurrently: that step frees the slot, releases the step with a full fence and
-        // then reads the event count, while we counted the event (full fence) before reading the free slots.
-        if (item.Kind == SchedulerEventKind.Ready && !_slots.HasFreeSlots)
-        {
-            return;
-        }
-
         RunSteps();
     }
 

@@ -11,7 +11,7 @@ internal sealed class FirstComeFirstServedPolicy : ISchedulingPolicy
     /// <see cref="TaskHandle.QueuePosition"/>; removing or dequeuing the task clears that, so stale entries are skipped.</summary>
     private readonly Queue<(TaskHandle Task, long Stamp)> _queue = new();
 
-    private long _nextStamp;
+    private QueueStamps _stamps;
     private int _deadEntries;
 
     /// <inheritdoc />
@@ -21,17 +21,7 @@ internal sealed class FirstComeFirstServedPolicy : ISchedulingPolicy
     public void Enqueue(TaskHandle task)
     {
         ArgumentNullException.ThrowIfNull(task);
-        if (task.QueuePosition >= 0)
-        {
-            throw new InvalidOperationException($"Task '{task.Id}' is already queued.");
-        }
-
-        // Stamps are never negative, so -1 always means "not queued".
-        var stamp = _nextStamp;
-        _nextStamp = (_nextStamp + 1) & long.MaxValue;
-        task.QueuePosition = stamp;
-        task.QueueOwner = this;
-        _queue.Enqueue((task, stamp));
+        _queue.Enqueue((task, _stamps.Stamp(task, this)));
     }
 
     /// <inheritdoc />
@@ -39,11 +29,10 @@ internal sealed class FirstComeFirstServedPolicy : ISchedulingPolicy
     {
         while (_queue.TryDequeue(out var entry))
         {
-            if (entry.Task.QueuePosition == entry.Stamp && ReferenceEquals(entry.Task.QueueOwner, this))
+            if (QueueStamps.IsLive(entry.Task, entry.Stamp, this))
             {
                 task = entry.Task;
-                task.QueuePosition = -1;
-                task.QueueOwner = null;
+                QueueStamps.Release(task);
                 return true;
             }
 
@@ -58,13 +47,12 @@ internal sealed class FirstComeFirstServedPolicy : ISchedulingPolicy
     public bool Remove(TaskHandle task)
     {
         ArgumentNullException.ThrowIfNull(task);
-        if (task.QueuePosition < 0 || !ReferenceEquals(task.QueueOwner, this))
+        if (!QueueStamps.IsIn(task, this))
         {
             return false;
         }
 
-        task.QueuePosition = -1;
-        task.QueueOwner = null;
+        QueueStamps.Release(task);
         _deadEntries++;
         if (_deadEntries > 32 && _deadEntries > _queue.Count / 2)
         {
@@ -81,7 +69,7 @@ internal sealed class FirstComeFirstServedPolicy : ISchedulingPolicy
         for (var i = 0; i < count; i++)
         {
             var entry = _queue.Dequeue();
-            if (entry.Task.QueuePosition == entry.Stamp && ReferenceEquals(entry.Task.QueueOwner, this))
+            if (QueueStamps.IsLive(entry.Task, entry.Stamp, this))
             {
                 _queue.Enqueue(entry);
             }

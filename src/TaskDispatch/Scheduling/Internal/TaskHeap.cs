@@ -19,45 +19,21 @@ internal sealed class TaskHeap<TKey, TComparer>
     /// <summary>Entries in the heap, stale ones included.</summary>
     private int _size;
 
-    /// <summary>The next entry stamp; stamps are never negative, so -1 always means "not queued".</summary>
-    private long _nextStamp;
+    private QueueStamps _stamps;
 
     /// <summary>Gets the number of live tasks in the heap.</summary>
     internal int Count { get; private set; }
 
     internal void Add(TaskHandle task, TKey key)
     {
-        if (task.QueuePosition >= 0)
-        {
-            throw new InvalidOperationException($"Task '{task.Id}' is already queued.");
-        }
-
+        var stamp = _stamps.Stamp(task, this);
         if (_size == _entries.Length)
         {
             Array.Resize(ref _entries, _size * 2);
         }
 
-        var stamp = _nextStamp;
-        _nextStamp = (_nextStamp + 1) & long.MaxValue;
-        task.QueuePosition = stamp;
-        task.QueueOwner = this;
         SiftUp(_size++, new Entry(key, stamp, task));
         Count++;
-    }
-
-    internal bool TryPeek([MaybeNullWhen(false)] out TaskHandle task, [MaybeNullWhen(false)] out TKey key)
-    {
-        DropStaleTop();
-        if (_size == 0)
-        {
-            task = null;
-            key = default;
-            return false;
-        }
-
-        task = _entries[0].Task;
-        key = _entries[0].Key;
-        return true;
     }
 
     internal bool TryRemoveFirst([MaybeNullWhen(false)] out TaskHandle task)
@@ -77,7 +53,7 @@ internal sealed class TaskHeap<TKey, TComparer>
 
     internal bool Remove(TaskHandle task)
     {
-        if (task.QueuePosition < 0 || !ReferenceEquals(task.QueueOwner, this))
+        if (!QueueStamps.IsIn(task, this))
         {
             return false;
         }
@@ -92,12 +68,11 @@ internal sealed class TaskHeap<TKey, TComparer>
         return true;
     }
 
-    private bool IsLive(in Entry entry) => entry.Task.QueuePosition == entry.Stamp && ReferenceEquals(entry.Task.QueueOwner, this);
+    private bool IsLive(in Entry entry) => QueueStamps.IsLive(entry.Task, entry.Stamp, this);
 
     private void Release(TaskHandle task)
     {
-        task.QueuePosition = -1;
-        task.QueueOwner = null;
+        QueueStamps.Release(task);
         Count--;
     }
 
