@@ -5,9 +5,6 @@ namespace TaskDispatch;
 /// <summary>A node as the engine runs it: its snapshot (owned by the scheduler), its hand-off channel and its workers.</summary>
 internal sealed class NodeRuntime
 {
-    private long _attemptsStarted;
-    private long _busyTicks;
-
     internal NodeRuntime(string name, int index, NodeOptions options)
     {
         State = new NodeState(name, index, options) { Runtime = this };
@@ -40,14 +37,35 @@ internal sealed class NodeRuntime
     /// <summary>Gets when the node was added, on the dispatcher's clock; utilisation counts from here.</summary>
     internal DateTimeOffset AddedAt { get; init; }
 
-    /// <summary>Attempts started on the node.</summary>
-    internal long AttemptsStarted => Interlocked.Read(ref _attemptsStarted);
+    /// <summary>Attempts started on the node: the sum over its workers.</summary>
+    internal long AttemptsStarted
+    {
+        get
+        {
+            long sum = 0;
+            foreach (var slot in Slots)
+            {
+                sum += slot.AttemptsStarted;
+            }
 
-    /// <summary>Counts an attempt starting; called by the node's workers.</summary>
-    internal void RecordStart() => Interlocked.Increment(ref _attemptsStarted);
+            return sum;
+        }
+    }
 
-    /// <summary>Slot-time spent running attempts, in ticks.</summary>
-    internal long BusyTicks => Interlocked.Read(ref _busyTicks);
+    /// <summary>Slot-time spent running attempts, in ticks: the sum over the node's workers.</summary>
+    internal long BusyTicks
+    {
+        get
+        {
+            long sum = 0;
+            foreach (var slot in Slots)
+            {
+                sum += slot.BusyTicks;
+            }
+
+            return sum;
+        }
+    }
 
     /// <summary>Completed by a scheduler step once the node, draining, has no task left; replaced when it drains again.</summary>
     internal TaskCompletionSource Drained { get; private set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -76,9 +94,6 @@ internal sealed class NodeRuntime
 
     /// <summary>Whether the node has been taken out of the dispatcher.</summary>
     internal bool Removed { get; set; }
-
-    /// <summary>Adds a finished attempt's slot-time; called by the node's workers.</summary>
-    internal void RecordBusy(TimeSpan processingTime) => Interlocked.Add(ref _busyTicks, Math.Max(0, processingTime.Ticks));
 
     /// <summary>Tells whether the node can take the task now: a free slot, plus its placement constraints.</summary>
     internal bool CanRunNow(TaskHandle task, bool constrained)

@@ -73,9 +73,12 @@ internal sealed class AttemptRunner
     {
         var reader = node.Queue.Reader;
         s_workerSlot.Value = slot;
+        TaskHandle? handedBack = null;
         while (true)
         {
-            if (!reader.TryRead(out var task))
+            var task = handedBack;
+            handedBack = null;
+            if (task is null && !reader.TryRead(out task))
             {
                 // A step running on another thread may be about to hand this slot its next task: wait for it briefly
                 // rather than go to sleep and pay for a thread-pool wake-up.
@@ -125,7 +128,7 @@ internal sealed class AttemptRunner
             // Freeing the slot runs a scheduler step here when none is running, which hands this worker its next task.
             // A success is reported before the task is marked finished: the intake is FIFO, so a learning policy has the
             // duration before it sees any task its submitter sends after awaiting this one.
-            _scheduler.PostSlotFreed(task, node, outcome.SucceededAfter, placement);
+            handedBack = _scheduler.PostSlotFreed(task, node, outcome.SucceededAfter, placement);
             if (outcome.SucceededAfter is not null)
             {
                 if (task.TryFinishAttempt(outcome.Context!, TaskState.Completed, null))
@@ -176,7 +179,7 @@ internal sealed class AttemptRunner
         }
 
         var attempt = task.BeginAttempt();
-        node.RecordStart();
+        slot.RecordStart();
         context.IsProbe = node.State.ProbePlacement == task.Placement;
 
         // Measured and traced before the attempt is published: whoever concludes it from then on ends its activity. The
@@ -264,7 +267,7 @@ internal sealed class AttemptRunner
         }
 
         var processingTime = _timeProvider.GetElapsedTime(startedAt);
-        node.RecordBusy(processingTime);
+        slot.RecordBusy(processingTime);
         _timings.MeasureAttemptEnded(node.Name, processingTime, error is null);
         if (!context.TryConclude())
         {

@@ -43,9 +43,35 @@ internal sealed class Scheduler : ISchedulerStep
     /// ready intake for the running step or the next one.</summary>
     internal void PostReady(TaskHandle task) => _gate.PostReady(task);
 
+    /// <summary>The node of the worker that is running a step on this thread right after freeing its slot.</summary>
+    [ThreadStatic]
+    private static NodeRuntime? t_freedNode;
+
+    /// <summary>The task that step placed on <see cref="t_freedNode"/>, kept for the worker instead of written to the
+    /// node's channel.</summary>
+    [ThreadStatic]
+    private static TaskHandle? t_handedBack;
+
     /// <summary>Tells the scheduler a worker's slot is free, and how long a successful attempt ran.</summary>
-    internal void PostSlotFreed(TaskHandle task, NodeRuntime node, TimeSpan? succeededAfter, long placement) =>
-        _gate.Post(SchedulerEvent.SlotFreed(task, node, succeededAfter, placement));
+    /// <returns>The task a step run on this thread placed on <paramref name="node"/>, for the calling worker to run next
+    /// without a round trip through the node's channel; <see langword="null"/> when the worker should read the channel.</returns>
+    internal TaskHandle? PostSlotFreed(TaskHandle task, NodeRuntime node, TimeSpan? succeededAfter, long placement)
+    {
+        // Only a step on this very thread sees the marker, and the post runs any step it runs synchronously.
+        t_freedNode = node;
+        try
+        {
+            _gate.Post(SchedulerEvent.SlotFreed(task, node, succeededAfter, placement));
+        }
+        finally
+        {
+            t_freedNode = null;
+        }
+
+        var next = t_handedBack;
+        t_handedBack = null;
+        return next;
+    }
 
     /// <summary>Tells the scheduler a task ended while it may wait in the ready queue.</summary>
     internal void PostRemoved(TaskHandle task) => _gate.Post(SchedulerEvent.Removed(task));
@@ -331,7 +357,13 @@ internal sealed class Scheduler : ISchedulerStep
 
         _slots.Assign(task, target!);
         task.SetNode(target!.Name);
-        if (!target.Queue.Writer.TryWrite(task))
+        if (ReferenceEquals(t_freedNode, target) && t_handedBack is null)
+        {
+            // The worker that freed a slot on this node runs this step: it takes the task when the step returns, which
+            // saves the channel's lock, a read and possibly a wake-up of another worker of the node.
+            t_handedBack = task;
+        }
+        else if (!target.Queue.Writer.TryWrite(task))
         {
             // Only after a stop: a removed node's channel is closed by a step, never during one, so only a stop, which
             // forced every live task to a terminal state first, can have closed it under us.
