@@ -115,10 +115,13 @@ public interface ITaskDispatcher : IAsyncDisposable
     /// <exception cref="TaskRejectedException">Thrown when the dispatcher is full and rejects instead of waiting.</exception>
     ValueTask PostAsync(Func<TaskContext, ValueTask> work, TaskOptions? options = null, CancellationToken cancellationToken = default);
 
-    /// <summary>Finds a live task by id.</summary>
+    /// <summary>Finds a task by id: a live one, or one that ended within <see cref="TaskDispatcherOptions.OutcomeRetention"/>
+    /// (and is among the latest <see cref="TaskDispatcherOptions.MaxRetainedOutcomes"/>), whose handle gives its state,
+    /// result or error, attempts and times.</summary>
     /// <param name="id">The task's id.</param>
-    /// <param name="handle">The handle, when the task is live.</param>
-    /// <returns><see langword="false"/> when no live task has that id (it never existed or has finished).</returns>
+    /// <param name="handle">The handle, when the task is live or retained.</param>
+    /// <returns><see langword="false"/> when no such task is known (it never existed, or ended longer ago than the
+    /// retention or than the latest kept).</returns>
     bool TryGetHandle(string id, [NotNullWhen(true)] out TaskHandle? handle);
 
     /// <summary>Cancels a live task by id, as <see cref="TaskHandle.Cancel"/> does.</summary>

@@ -14,6 +14,7 @@ namespace TaskDispatch;
 public sealed partial class TaskDispatcher : ITaskDispatcher, IDisposable
 {
     private readonly TaskRegistry _registry;
+    private readonly OutcomeArchive _archive;
     private readonly NodeSet _nodes;
     private readonly NodePlacer _placer;
     private readonly AttemptRunner _runner;
@@ -47,6 +48,7 @@ public sealed partial class TaskDispatcher : ITaskDispatcher, IDisposable
         _counters = new TaskCounters(name, instruments);
         _timings = new TaskTimings(name, instruments, timeProvider, options.MeasureTimings, scheduling.GetType().Name, allocation.GetType().Name);
         _registry = new TaskRegistry();
+        _archive = new OutcomeArchive(options.OutcomeRetention, options.MaxRetainedOutcomes, timeProvider);
         _notifier = new TaskNotifier(observers, timeProvider, _logger);
         _nodes = new NodeSet(name, timeProvider, options.NodeCircuitBreaker, OnBreakerChanged);
         _placer = new NodePlacer(allocation, _nodes, _timings, timeProvider, _logger);
@@ -60,9 +62,9 @@ public sealed partial class TaskDispatcher : ITaskDispatcher, IDisposable
         _recovery = new AttemptRecovery(recovery, Scheduler, _counters, timeProvider, _logger);
         _runner = new AttemptRunner(name, Scheduler, _recovery, _timings, _counters, services, timeProvider, _logger);
         _lifecycle = new DispatcherLifecycle(name, options, _registry, _nodes, _notifier, Scheduler, _counters, timeProvider, _logger, () => instruments.Unregister(this));
-        _intake = new TaskIntake(this, options, _registry, Scheduler, _lifecycle, new TaskOptionsValidator(name, _nodes, timeProvider), _notifier, _counters, _timings, timeProvider);
+        _intake = new TaskIntake(this, options, _registry, _archive, Scheduler, _lifecycle, new TaskOptionsValidator(name, _nodes, timeProvider), _notifier, _counters, _timings, timeProvider);
         DeadLetters = new DeadLetterList(this, options.DeadLetterCapacity);
-        _outcomes = new OutcomeRecorder(_registry, Scheduler, _notifier, _counters, _timings, DeadLetters, checkpoints, _logger);
+        _outcomes = new OutcomeRecorder(_registry, Scheduler, _notifier, _counters, _timings, DeadLetters, _archive, checkpoints, timeProvider, _logger);
 
         foreach (var (nodeName, nodeOptions) in nodes)
         {
@@ -185,7 +187,7 @@ public sealed partial class TaskDispatcher : ITaskDispatcher, IDisposable
     public bool TryGetHandle(string id, [NotNullWhen(true)] out TaskHandle? handle)
     {
         ArgumentNullException.ThrowIfNull(id);
-        return _registry.TryGet(id, out handle);
+        return _registry.TryGet(id, out handle) || _archive.TryGet(id, out handle);
     }
 
     /// <inheritdoc />

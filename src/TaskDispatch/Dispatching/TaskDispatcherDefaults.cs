@@ -18,6 +18,12 @@ public static class TaskDispatcherDefaults
     /// <summary>The default number of failed tasks kept in the dead letters: 1,000.</summary>
     public const int DeadLetterCapacity = 1_000;
 
+    /// <summary>How many ended tasks a dispatcher keeps for lookup by id: 10,000.</summary>
+    public const int MaxRetainedOutcomes = 10_000;
+
+    /// <summary>How long a dispatcher keeps an ended task for lookup by id: one hour.</summary>
+    public static readonly TimeSpan OutcomeRetention = TimeSpan.FromHours(1);
+
     /// <summary>The longest delay a timer can wait (about 49.7 days): the limit of <see cref="TaskOptions.Delay"/>,
     /// <see cref="TaskOptions.NotBefore"/> and retry delays.</summary>
     public static readonly TimeSpan MaxDelay = TimeSpan.FromMilliseconds(uint.MaxValue - 1);

@@ -31,6 +31,19 @@ public sealed class TaskDispatcherOptions
     /// <value>The default value is <see cref="TaskDispatcherDefaults.DeadLetterCapacity"/>. Must not be negative; 0 keeps none (they are still counted).</value>
     public int DeadLetterCapacity { get; set; } = TaskDispatcherDefaults.DeadLetterCapacity;
 
+    /// <summary>Gets or sets how long an ended task stays findable by its id (<c>TryGetHandle</c>), with its state,
+    /// result or error, attempts and times; within it, submitting a task with the same caller-given id returns the ended
+    /// task instead of running it again.</summary>
+    /// <value>The default value is <see cref="TaskDispatcherDefaults.OutcomeRetention"/>. Must not be negative;
+    /// <see cref="TimeSpan.Zero"/> forgets a task as soon as it ends.</value>
+    public TimeSpan OutcomeRetention { get; set; } = TaskDispatcherDefaults.OutcomeRetention;
+
+    /// <summary>Gets or sets how many ended tasks stay findable by id at most; the oldest make room for new ones before
+    /// their <see cref="OutcomeRetention"/> runs out.</summary>
+    /// <value>The default value is <see cref="TaskDispatcherDefaults.MaxRetainedOutcomes"/>. Must not be negative; 0
+    /// keeps none. Each kept task holds its handle and result in memory.</value>
+    public int MaxRetainedOutcomes { get; set; } = TaskDispatcherDefaults.MaxRetainedOutcomes;
+
     /// <summary>Gets or sets whether the dispatcher records the distributions of waiting, response, processing and
     /// allocation time that <c>GetStatistics()</c> reports with percentiles. The live <c>TaskDispatch</c> meter's
     /// instruments cost nothing until a listener enables them, whatever this says.</summary>
@@ -67,6 +80,16 @@ public sealed class TaskDispatcherOptions
         }
 
         NodeCircuitBreaker?.Validate();
+
+        if (OutcomeRetention < TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(OutcomeRetention), OutcomeRetention, $"{nameof(OutcomeRetention)} must not be negative, was {OutcomeRetention}.");
+        }
+
+        if (MaxRetainedOutcomes < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxRetainedOutcomes), MaxRetainedOutcomes, $"{nameof(MaxRetainedOutcomes)} must not be negative, was {MaxRetainedOutcomes}.");
+        }
 
         if (DeadLetterCapacity < 0)
         {

@@ -92,6 +92,32 @@ public abstract partial class TaskHandle
     /// <summary>When the task could first start, in UTC ticks.</summary>
     private long _readyAtTicks;
 
+    /// <summary>When the first attempt started, in UTC ticks; 0 until then.</summary>
+    private long _startedAtTicks;
+
+    /// <summary>When the task reached its terminal state, in UTC ticks; 0 until then.</summary>
+    private long _endedAtTicks;
+
+    /// <summary>Gets when the task's first attempt started, from the dispatcher's <see cref="TimeProvider"/>;
+    /// <see langword="null"/> while it has not started (or if it ended without ever starting).</summary>
+    public DateTimeOffset? StartedAt => Volatile.Read(ref _startedAtTicks) is var ticks and not 0 ? new DateTimeOffset(ticks, TimeSpan.Zero) : null;
+
+    /// <summary>Gets when the task reached its terminal state, from the dispatcher's <see cref="TimeProvider"/>;
+    /// <see langword="null"/> while it is live.</summary>
+    public DateTimeOffset? EndedAt => Volatile.Read(ref _endedAtTicks) is var ticks and not 0 ? new DateTimeOffset(ticks, TimeSpan.Zero) : null;
+
+    /// <summary>Records the start of the first attempt; later attempts leave it.</summary>
+    internal void MarkStarted(DateTimeOffset at)
+    {
+        if (Volatile.Read(ref _startedAtTicks) == 0)
+        {
+            Volatile.Write(ref _startedAtTicks, at.UtcTicks);
+        }
+    }
+
+    /// <summary>Records the end; called once, by the winner of the terminal transition.</summary>
+    internal void MarkEnded(DateTimeOffset at) => Volatile.Write(ref _endedAtTicks, at.UtcTicks);
+
     /// <summary>Gets the kind of work: <see cref="TaskOptions.Kind"/>, else the handler type or the delegate's method.</summary>
     public string Kind => KindKey is string kind ? kind : Side.KindName ??= KindKey switch
     {

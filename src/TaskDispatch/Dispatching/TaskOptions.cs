@@ -13,8 +13,9 @@ public sealed class TaskOptions
     /// <summary>Gets the caller's id for the task: an idempotency key.</summary>
     /// <value>
     /// The default value is <see langword="null"/>: the dispatcher generates an id that starts with
-    /// <see cref="TaskDispatcherDefaults.GeneratedIdPrefix"/>. Submitting while a task with the same id is live
-    /// returns that task's handle instead of running the work twice.
+    /// <see cref="TaskDispatcherDefaults.GeneratedIdPrefix"/>. Submitting while a task with the same id is live, or
+    /// ended within <see cref="TaskDispatcherOptions.OutcomeRetention"/>, returns that task's handle instead of running
+    /// the work twice; <see cref="DeadLetterList.ResubmitAsync"/> runs a failed one again.
     /// </value>
     public string? Id { get; init; }
 

@@ -229,7 +229,7 @@ public sealed class BackpressureTests
         Assert.That(await second, Is.EqualTo(1));
         Assert.That(runs, Is.EqualTo(1));
 
-        // Finished tasks free their id.
+        // Within the outcome retention an ended task keeps its id: the same submission returns it and runs nothing.
         var again = await dispatcher.SubmitAsync(
             _ =>
             {
@@ -237,9 +237,9 @@ public sealed class BackpressureTests
                 return ValueTask.FromResult(4);
             },
             options);
-        Assert.That(again, Is.Not.SameAs(first));
-        Assert.That(await again, Is.EqualTo(4));
-        Assert.That(runs, Is.EqualTo(2));
+        Assert.That(again, Is.SameAs(first));
+        Assert.That(await again, Is.EqualTo(1));
+        Assert.That(runs, Is.EqualTo(1));
     }
 
     [Test]
@@ -281,7 +281,7 @@ public sealed class BackpressureTests
     }
 
     [Test]
-    public async Task TryGetHandle_LiveAndFinishedTasks_FindsOnlyLiveOnes()
+    public async Task TryGetHandle_LiveAndEndedTasks_FindsBothWithinRetention()
     {
         await using var dispatcher = Build(maxPending: 10);
         var blocker = await SlotBlocker.OccupyAsync(dispatcher);
@@ -302,9 +302,15 @@ public sealed class BackpressureTests
         await given;
         await generated;
 
-        Assert.That(dispatcher.TryGetHandle("given", out _), Is.False);
-        Assert.That(dispatcher.TryGetHandle(generated.Id, out _), Is.False);
-        Assert.That(dispatcher.TryGetHandle(blocker.Handle.Id, out _), Is.False);
+        // Ended tasks stay findable, with their outcome, for the retention period.
+        Assert.That(dispatcher.TryGetHandle("given", out var endedGiven), Is.True);
+        Assert.That(endedGiven, Is.SameAs(given));
+        Assert.That(endedGiven!.State, Is.EqualTo(TaskState.Completed));
+        Assert.That(dispatcher.TryGetHandle(generated.Id, out var endedGenerated), Is.True);
+        Assert.That(endedGenerated, Is.SameAs(generated));
+        Assert.That(dispatcher.TryGetHandle(blocker.Handle.Id, out var endedBlocker), Is.True);
+        Assert.That(endedBlocker, Is.SameAs(blocker.Handle));
+        Assert.That(dispatcher.LiveTaskCount, Is.Zero);
     }
 
     private static TaskDispatcher Build(int maxPending, Action<TaskDispatcherOptions>? configure = null) =>

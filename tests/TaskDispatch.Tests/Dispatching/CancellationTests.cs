@@ -206,7 +206,8 @@ public sealed class CancellationTests
             new TaskOptions { CancellationToken = cts.Token });
 
         Assert.That(handle.State, Is.EqualTo(TaskState.Cancelled));
-        Assert.That(dispatcher.TryGetHandle(handle.Id, out _), Is.False);
+        Assert.That(dispatcher.TryGetHandle(handle.Id, out var found) && found.IsFinished, Is.True, "the task is no longer live");
+        Assert.That(handle.StartedAt, Is.Null);
 
         // Observers hear of the end on their own consumer, never on the submitter's thread; the awaitable follows them.
         await Assert.CatchAsync<OperationCanceledException>(async () => await handle.Completion.WaitAsync(TestTimeouts.Generous));

@@ -55,7 +55,9 @@ public sealed class CheckpointTests
     public async Task FailedTask_KeepsItsCheckpoint_SoThatResubmittingResumes()
     {
         var store = new InMemoryCheckpointStore();
-        await using var dispatcher = new TaskDispatcherBuilder().UseCheckpointStore(store).Build();
+
+        // No outcome retention: the failed task frees its id at once, so that a new submission under it runs.
+        await using var dispatcher = new TaskDispatcherBuilder().UseCheckpointStore(store).Configure(o => o.OutcomeRetention = TimeSpan.Zero).Build();
         var options = new TaskOptions { Id = "batch-7" };
 
         var failed = await dispatcher.SubmitAsync(static async context =>

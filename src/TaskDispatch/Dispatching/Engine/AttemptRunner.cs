@@ -179,6 +179,11 @@ internal sealed class AttemptRunner
         }
 
         var attempt = task.BeginAttempt();
+        if (attempt == 1)
+        {
+            task.MarkStarted(_timeProvider.GetUtcNow());
+        }
+
         slot.RecordStart();
         context.IsProbe = node.State.ProbePlacement == task.Placement;
 

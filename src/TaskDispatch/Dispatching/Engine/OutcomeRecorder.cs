@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging;
 namespace TaskDispatch;
 
 /// <summary>Records a task's end, once, for the party that won its terminal transition: forgets it in the registry,
-/// takes it out of the ready queue, counts and measures it, keeps a failed one in the dead letters, drops a checkpoint
+/// keeps it findable by id for the retention period, takes it out of the ready queue, counts and measures it, keeps a failed one in the dead letters, drops a checkpoint
 /// no longer needed, and has the notifier tell watchers and observers before the awaitable completes.</summary>
 internal sealed class OutcomeRecorder(
     TaskRegistry registry,
@@ -12,7 +12,9 @@ internal sealed class OutcomeRecorder(
     TaskCounters counters,
     TaskTimings timings,
     DeadLetterList deadLetters,
+    OutcomeArchive archive,
     ICheckpointStore checkpoints,
+    TimeProvider timeProvider,
     ILogger logger)
 {
     private readonly TaskRegistry _registry = registry;
@@ -21,12 +23,19 @@ internal sealed class OutcomeRecorder(
     private readonly TaskCounters _counters = counters;
     private readonly TaskTimings _timings = timings;
     private readonly DeadLetterList _deadLetters = deadLetters;
+    private readonly OutcomeArchive _archive = archive;
+    private readonly TimeProvider _timeProvider = timeProvider;
     private readonly ICheckpointStore _checkpoints = checkpoints;
     private readonly ILogger _logger = logger;
 
     /// <summary>Called once per task by the winner of its terminal transition.</summary>
     internal void OnFinished(TaskHandle task, TaskState previous, TaskState terminal, long version)
     {
+        task.MarkEnded(_timeProvider.GetUtcNow());
+
+        // Archived before the registry forgets it, so that a lookup or an idempotent submission that misses the live
+        // task finds the ended one.
+        _archive.Add(task);
         _registry.Remove(task);
         if (previous is TaskState.Pending or TaskState.Retrying)
         {

@@ -20,6 +20,7 @@ internal sealed class TaskIntake
     private readonly TaskDispatcher _dispatcher;
     private readonly string _dispatcherName;
     private readonly TaskRegistry _registry;
+    private readonly OutcomeArchive _archive;
     private readonly Scheduler _scheduler;
     private readonly DispatcherLifecycle _lifecycle;
     private readonly TaskOptionsValidator _validator;
@@ -36,11 +37,12 @@ internal sealed class TaskIntake
     /// <summary>The last arrival number given.</summary>
     private long _sequence;
 
-    internal TaskIntake(TaskDispatcher dispatcher, TaskDispatcherOptions options, TaskRegistry registry, Scheduler scheduler, DispatcherLifecycle lifecycle, TaskOptionsValidator validator, TaskNotifier notifier, TaskCounters counters, TaskTimings timings, TimeProvider timeProvider)
+    internal TaskIntake(TaskDispatcher dispatcher, TaskDispatcherOptions options, TaskRegistry registry, OutcomeArchive archive, Scheduler scheduler, DispatcherLifecycle lifecycle, TaskOptionsValidator validator, TaskNotifier notifier, TaskCounters counters, TaskTimings timings, TimeProvider timeProvider)
     {
         _dispatcher = dispatcher;
         _dispatcherName = dispatcher.Name;
         _registry = registry;
+        _archive = archive;
         _scheduler = scheduler;
         _lifecycle = lifecycle;
         _validator = validator;
@@ -61,12 +63,24 @@ internal sealed class TaskIntake
     internal void ReleasePermit() => _permits.Release();
 
     /// <summary>Submits a failed task's work again under its id and options; for <see cref="DeadLetterList.ResubmitAsync"/>.</summary>
-    internal async ValueTask<TaskHandle> ResubmitAsync(TaskHandle failed, CancellationToken cancellationToken) =>
-        await SubmitAsync<TaskHandle>(
-            failed.Work ?? failed,
-            failed.Options,
-            (dispatcher, _, options, sequence, now, _) => failed.Recreate(dispatcher, options, sequence, now),
-            cancellationToken).ConfigureAwait(false);
+    internal async ValueTask<TaskHandle> ResubmitAsync(TaskHandle failed, CancellationToken cancellationToken)
+    {
+        // The failed task holds its id while retained; the resubmission takes it over.
+        _archive.Forget(failed);
+        try
+        {
+            return await SubmitAsync<TaskHandle>(
+                failed.Work ?? failed,
+                failed.Options,
+                (dispatcher, _, options, sequence, now, _) => failed.Recreate(dispatcher, options, sequence, now),
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            _archive.Add(failed);
+            throw;
+        }
+    }
 
     internal ValueTask<TaskHandle> SubmitAction(Func<TaskContext, ValueTask> work, TaskOptions? options, CancellationToken cancellationToken) =>
         SubmitAsync(work, options, ActionFactory.Create, cancellationToken);
@@ -85,16 +99,17 @@ internal sealed class TaskIntake
         TrySubmit(work, options, DelegateFactory<TResult>.Create, out handle);
 
     /// <summary>What every submission checks first: its options (at the call site), whether the dispatcher accepts work
-    /// (from this caller: a running task of this dispatcher may still add work while it drains), and whether a live task
-    /// already has the caller's id.</summary>
-    /// <returns>The live task with the same caller-given id, which the submission returns instead; else <see langword="null"/>.</returns>
+    /// (from this caller: a running task of this dispatcher may still add work while it drains), and whether a live or
+    /// retained ended task already has the caller's id.</summary>
+    /// <returns>The task with the same caller-given id, which the submission returns instead; else <see langword="null"/>.</returns>
     private TaskHandle? Admit([NotNull] ref TaskOptions? options, out TaskContext? reentrant)
     {
         options ??= TaskOptions.Default;
         _validator.Validate(options);
         reentrant = AttemptRunner.CurrentAttemptOf(_dispatcher);
         _lifecycle.ThrowIfNotAccepting(reentrant);
-        return options.Id is { } id && _registry.TryGet(id, out var existing) ? existing : null;
+        // A caller-given id is taken while its task is live and, once it ended, for the outcome retention period.
+        return options.Id is { } id && (_registry.TryGet(id, out var existing) || _archive.TryGet(id, out existing)) ? existing : null;
     }
 
     internal ValueTask<THandle> SubmitAsync<THandle>(object work, TaskOptions? options, HandleFactory<THandle> factory, CancellationToken cancellationToken)
@@ -236,7 +251,7 @@ internal sealed class TaskIntake
     private THandle AsExisting<THandle>(TaskHandle existing)
         where THandle : TaskHandle =>
         existing as THandle ?? throw new InvalidOperationException(
-            $"A live task with id '{existing.Id}' exists on dispatcher '{_dispatcherName}' with another result type ({existing.GetType().Name}); ids must be unique among live tasks.");
+            $"A task with id '{existing.Id}' exists on dispatcher '{_dispatcherName}' ({existing.State}) with another result type ({existing.GetType().Name}); ids must be unique among live tasks and, for {nameof(TaskDispatcherOptions.OutcomeRetention)}, ended ones.");
 
     /// <summary>What a handler task runs: which handler, for its kind, and its input, for node executors.</summary>
     private abstract class HandlerWork(Type handlerType)
