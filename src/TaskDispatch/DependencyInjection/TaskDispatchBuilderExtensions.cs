@@ -115,6 +115,35 @@ public static class TaskDispatchBuilderExtensions
         return builder;
     }
 
+    /// <summary>Keeps the dispatcher's tasks in a durable store made by a factory when the dispatcher is created; see
+    /// <see cref="TaskDispatcherBuilder.UseStore"/>.</summary>
+    /// <param name="builder">The dispatcher's builder.</param>
+    /// <param name="factory">Creates the store.</param>
+    /// <returns>The builder.</returns>
+    public static ITaskDispatchBuilder UseStore(this ITaskDispatchBuilder builder, Func<IServiceProvider, ITaskStore> factory)
+    {
+        ArgumentNullException.ThrowIfNull(factory);
+        Registration(builder).AddStep((services, dispatch) => dispatch.UseStore(factory(services)));
+        return builder;
+    }
+
+    /// <summary>Registers a handler for durable tasks under a stable name, optionally with source-generated JSON
+    /// contracts; see <see cref="TaskDispatcherBuilder.AddHandler{THandler, TInput, TResult}"/>.</summary>
+    /// <typeparam name="THandler">The handler type.</typeparam>
+    /// <typeparam name="TInput">Its input.</typeparam>
+    /// <typeparam name="TResult">Its result.</typeparam>
+    /// <param name="builder">The dispatcher's builder.</param>
+    /// <param name="name">The name stored with its tasks; <see langword="null"/> for the type's full name.</param>
+    /// <param name="input">The input's JSON contract; <see langword="null"/> for the reflection-based default.</param>
+    /// <param name="result">The result's JSON contract; <see langword="null"/> for the reflection-based default.</param>
+    /// <returns>The builder.</returns>
+    public static ITaskDispatchBuilder AddHandler<THandler, TInput, TResult>(this ITaskDispatchBuilder builder, string? name = null, System.Text.Json.Serialization.Metadata.JsonTypeInfo<TInput>? input = null, System.Text.Json.Serialization.Metadata.JsonTypeInfo<TResult>? result = null)
+        where THandler : class, ITaskHandler<TInput, TResult>
+    {
+        Registration(builder).AddStep((_, dispatch) => dispatch.AddHandler<THandler, TInput, TResult>(name, input, result));
+        return builder;
+    }
+
     /// <summary>Adds a node. The first added node replaces the default one.</summary>
     /// <param name="builder">The dispatcher's builder.</param>
     /// <param name="name">The node's name, unique within the dispatcher.</param>

@@ -68,4 +68,12 @@ internal static partial class Log
     [LoggerMessage(EventId = 500, EventName = nameof(NodeHealthChangedByBreaker), Level = LogLevel.Warning,
         Message = "Node {NodeName} is now {Health}, by its circuit breaker.")]
     internal static partial void NodeHealthChangedByBreaker(ILogger logger, string nodeName, NodeHealth health);
+
+    [LoggerMessage(EventId = 600, EventName = nameof(StoreEndFailed), Level = LogLevel.Error,
+        Message = "The task store failed to record the end of task {TaskId} ({State}); after a restart the task runs again.")]
+    internal static partial void StoreEndFailed(ILogger logger, string taskId, TaskState state, Exception exception);
+
+    [LoggerMessage(EventId = 601, EventName = nameof(StoreReplayed), Level = LogLevel.Information,
+        Message = "Dispatcher {DispatcherName} replayed {Waiting} waiting and {Interrupted} interrupted tasks from its store; {Unresolved} named a handler that could not be found and went to the dead letters.")]
+    internal static partial void StoreReplayed(ILogger logger, string dispatcherName, int waiting, int interrupted, int unresolved);
 }

@@ -124,6 +124,15 @@ public interface ITaskDispatcher : IAsyncDisposable
     /// retention or than the latest kept).</returns>
     bool TryGetHandle(string id, [NotNullWhen(true)] out TaskHandle? handle);
 
+    /// <summary>Finds a task by id as <see cref="TryGetHandle"/> does and, in a dispatcher with a durable store, also
+    /// among the tasks the store keeps: ones that ended before a restart, or longer ago than the latest kept in memory,
+    /// within <see cref="TaskDispatcherOptions.OutcomeRetention"/>.</summary>
+    /// <param name="id">The task's id.</param>
+    /// <param name="cancellationToken">Cancels the lookup.</param>
+    /// <returns>The task's handle (an ended task's has its state, result or error, attempts and times), or
+    /// <see langword="null"/> if no such task is known.</returns>
+    ValueTask<TaskHandle?> FindAsync(string id, CancellationToken cancellationToken = default);
+
     /// <summary>Cancels a live task by id, as <see cref="TaskHandle.Cancel"/> does.</summary>
     /// <param name="id">The task's id.</param>
     /// <returns><see langword="true"/> when a live task with that id was asked to cancel.</returns>

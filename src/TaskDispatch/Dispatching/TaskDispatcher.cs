@@ -15,6 +15,7 @@ public sealed partial class TaskDispatcher : ITaskDispatcher, IDisposable
 {
     private readonly TaskRegistry _registry;
     private readonly OutcomeArchive _archive;
+    private readonly TaskPersistence? _persistence;
     private readonly NodeSet _nodes;
     private readonly NodePlacer _placer;
     private readonly AttemptRunner _runner;
@@ -34,6 +35,8 @@ public sealed partial class TaskDispatcher : ITaskDispatcher, IDisposable
         IAllocationStrategy allocation,
         IRecoveryPolicy recovery,
         ICheckpointStore checkpoints,
+        ITaskStore? store,
+        HandlerCatalog handlers,
         IReadOnlyList<KeyValuePair<string, NodeOptions>> nodes,
         ITaskObserver[] observers,
         TimeProvider timeProvider,
@@ -49,6 +52,7 @@ public sealed partial class TaskDispatcher : ITaskDispatcher, IDisposable
         _timings = new TaskTimings(name, instruments, timeProvider, options.MeasureTimings, scheduling.GetType().Name, allocation.GetType().Name);
         _registry = new TaskRegistry();
         _archive = new OutcomeArchive(options.OutcomeRetention, options.MaxRetainedOutcomes, timeProvider);
+        _persistence = store is null ? null : new TaskPersistence(name, store, handlers, timeProvider, _logger);
         _notifier = new TaskNotifier(observers, timeProvider, _logger);
         _nodes = new NodeSet(name, timeProvider, options.NodeCircuitBreaker, OnBreakerChanged);
         _placer = new NodePlacer(allocation, _nodes, _timings, timeProvider, _logger);
@@ -60,11 +64,11 @@ public sealed partial class TaskDispatcher : ITaskDispatcher, IDisposable
 
         Scheduler = new Scheduler(name, scheduling, _placer, _nodes, _registry, timeProvider, _logger, options.FailExpiredDeadlines, slots);
         _recovery = new AttemptRecovery(recovery, Scheduler, _counters, timeProvider, _logger);
-        _runner = new AttemptRunner(name, Scheduler, _recovery, _timings, _counters, services, timeProvider, _logger);
+        _runner = new AttemptRunner(name, Scheduler, _recovery, _timings, _counters, _persistence, services, timeProvider, _logger);
         _lifecycle = new DispatcherLifecycle(name, options, _registry, _nodes, _notifier, Scheduler, _counters, timeProvider, _logger, () => instruments.Unregister(this));
-        _intake = new TaskIntake(this, options, _registry, _archive, Scheduler, _lifecycle, new TaskOptionsValidator(name, _nodes, timeProvider), _notifier, _counters, _timings, timeProvider);
+        _intake = new TaskIntake(this, options, _registry, _archive, _persistence, Scheduler, _lifecycle, new TaskOptionsValidator(name, _nodes, timeProvider), _notifier, _counters, _timings, timeProvider);
         DeadLetters = new DeadLetterList(this, options.DeadLetterCapacity);
-        _outcomes = new OutcomeRecorder(_registry, Scheduler, _notifier, _counters, _timings, DeadLetters, _archive, checkpoints, timeProvider, _logger);
+        _outcomes = new OutcomeRecorder(_registry, Scheduler, _notifier, _counters, _timings, DeadLetters, _archive, _persistence, checkpoints, timeProvider, _logger);
 
         foreach (var (nodeName, nodeOptions) in nodes)
         {
@@ -72,6 +76,11 @@ public sealed partial class TaskDispatcher : ITaskDispatcher, IDisposable
         }
 
         _placer.EnsureCapacity(nodes.Count);
+        if (_persistence is not null)
+        {
+            Recover(options);
+        }
+
         instruments.Register(this);
         Log.DispatcherStarted(_logger, name, nodes.Count, slots);
     }
@@ -188,6 +197,57 @@ public sealed partial class TaskDispatcher : ITaskDispatcher, IDisposable
     {
         ArgumentNullException.ThrowIfNull(id);
         return _registry.TryGet(id, out handle) || _archive.TryGet(id, out handle);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<TaskHandle?> FindAsync(string id, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        if (TryGetHandle(id, out var handle))
+        {
+            return handle;
+        }
+
+        return _persistence is not null
+            && await _persistence.FindEndedAsync(this, id, cancellationToken).ConfigureAwait(false) is { } ended
+            && _archive.AddIfRetained(ended)
+            ? ended
+            : null;
+    }
+
+    /// <summary>Picks up what the durable store holds: continues its arrival numbers, keeps its latest ended tasks
+    /// findable (the failed ones in the dead letters), and replays the tasks that had not ended.</summary>
+    private void Recover(TaskDispatcherOptions options)
+    {
+        var contents = _persistence!.Open(options.OutcomeRetention, options.MaxRetainedOutcomes);
+        _intake.ContinueSequence(contents.LastSequenceNumber);
+        foreach (var stored in contents.Ended)
+        {
+            var ended = _persistence.RebuildEnded(this, stored);
+            if (_archive.AddIfRetained(ended) && ended.State == TaskState.Failed)
+            {
+                DeadLetters.Add(ended);
+            }
+        }
+
+        int waiting = 0, interrupted = 0, unresolved = 0;
+        foreach (var stored in contents.Unfinished)
+        {
+            if (_intake.Replay(stored, _recovery))
+            {
+                interrupted++;
+            }
+            else if (DeadLetters.TryGet(stored.Id, out _))
+            {
+                unresolved++;
+            }
+            else
+            {
+                waiting++;
+            }
+        }
+
+        Log.StoreReplayed(_logger, Name, waiting, interrupted, unresolved);
     }
 
     /// <inheritdoc />

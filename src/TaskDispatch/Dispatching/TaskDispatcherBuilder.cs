@@ -18,6 +18,8 @@ public sealed class TaskDispatcherBuilder
     private IAllocationStrategy? _allocation;
     private IRecoveryPolicy? _recovery;
     private ICheckpointStore? _checkpoints;
+    private ITaskStore? _store;
+    private readonly HandlerCatalog _handlers = new();
     private TimeProvider _timeProvider = TimeProvider.System;
     private ILoggerFactory _loggerFactory = NullLoggerFactory.Instance;
     private IServiceProvider? _services;
@@ -93,6 +95,41 @@ public sealed class TaskDispatcherBuilder
         ArgumentNullException.ThrowIfNull(store);
         ThrowIfBuilt();
         _checkpoints = store;
+        return this;
+    }
+
+    /// <summary>Keeps the dispatcher's tasks in a durable store, so that no accepted task is lost when the process dies:
+    /// a submission returns once its task is stored, and on start the dispatcher replays every task that had not ended.
+    /// A store that also implements <see cref="ICheckpointStore"/> keeps the checkpoints too, unless
+    /// <see cref="UseCheckpointStore"/> names another.</summary>
+    /// <remarks>A durable dispatcher runs handler tasks only (<c>SubmitAsync&lt;THandler, TInput, TResult&gt;</c>), whose
+    /// input and result serialize to JSON: a delegate cannot be stored. See docs/durability.md.</remarks>
+    /// <param name="store">The store, for example <c>SqliteTaskStore</c> from the TaskDispatch.Sqlite package.</param>
+    /// <returns>This builder.</returns>
+    public TaskDispatcherBuilder UseStore(ITaskStore store)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ThrowIfBuilt();
+        _store = store;
+        return this;
+    }
+
+    /// <summary>Registers a handler for durable tasks under a stable name, optionally with source-generated JSON contracts
+    /// for its input and result (for trimming and native AOT). Unregistered handlers are stored under their type's full
+    /// name with reflection-based JSON; registering keeps stored tasks runnable when the type is renamed or moved.</summary>
+    /// <typeparam name="THandler">The handler type.</typeparam>
+    /// <typeparam name="TInput">Its input.</typeparam>
+    /// <typeparam name="TResult">Its result.</typeparam>
+    /// <param name="name">The name stored with its tasks; <see langword="null"/> for the type's full name.</param>
+    /// <param name="input">The input's JSON contract; <see langword="null"/> for the reflection-based default.</param>
+    /// <param name="result">The result's JSON contract; <see langword="null"/> for the reflection-based default.</param>
+    /// <returns>This builder.</returns>
+    /// <exception cref="InvalidOperationException">Thrown when the handler type or the name is already registered.</exception>
+    public TaskDispatcherBuilder AddHandler<THandler, TInput, TResult>(string? name = null, System.Text.Json.Serialization.Metadata.JsonTypeInfo<TInput>? input = null, System.Text.Json.Serialization.Metadata.JsonTypeInfo<TResult>? result = null)
+        where THandler : class, ITaskHandler<TInput, TResult>
+    {
+        ThrowIfBuilt();
+        _handlers.Register(HandlerCatalog.Create<THandler, TInput, TResult>(name, input, result));
         return this;
     }
 
@@ -197,7 +234,9 @@ public sealed class TaskDispatcherBuilder
             _scheduling ?? SchedulingPolicy.FirstComeFirstServed(),
             allocation,
             _recovery ?? RecoveryPolicy.Default(),
-            _checkpoints ?? new InMemoryCheckpointStore(),
+            _checkpoints ?? _store as ICheckpointStore ?? new InMemoryCheckpointStore(),
+            _store,
+            _handlers,
             nodes,
             [.. _observers],
             _timeProvider,

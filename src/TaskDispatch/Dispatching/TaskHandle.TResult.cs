@@ -70,6 +70,14 @@ public sealed class TaskHandle<TResult> : TaskHandle, IValueTaskSource<TResult>
     internal override async ValueTask RunAsync(TaskContext context) =>
         SetAttemptResult(context, await _work(context, _state).ConfigureAwait(false));
 
+    /// <summary>Gets the result of a completed task, or the default before then; for durable stores.</summary>
+    internal TResult? ResultOrDefault => State != TaskState.Completed
+        ? default
+        : Context is { Attempt: > 1, ResultBox: StrongBox<TResult> box } ? box.Value : _result;
+
+    /// <summary>Gives a handle rebuilt from a durable store its stored result.</summary>
+    internal void RestoreResult(TResult result) => _result = result;
+
     /// <summary>Keeps the result of the attempt of <paramref name="context"/>, from the work or a node executor.</summary>
     internal void SetAttemptResult(TaskContext context, TResult result)
     {

@@ -115,6 +115,23 @@ public abstract partial class TaskHandle
         }
     }
 
+    /// <summary>Sets the attempts a replayed task had started before its process stopped.</summary>
+    internal void RestoreAttempts(int attempts) => _lifecycle.RestoreAttempts(attempts);
+
+    /// <summary>Makes a handle rebuilt from a durable store an ended one, whose awaitable has completed; never counted as live.</summary>
+    internal void RestoreEnded(TaskState terminal, Exception? exception, int attempts, DateTimeOffset? startedAt, DateTimeOffset endedAt)
+    {
+        _lifecycle.RestoreEnded(terminal, attempts);
+        if (exception is not null)
+        {
+            Side.Exception = exception;
+        }
+
+        _startedAtTicks = startedAt?.UtcTicks ?? 0;
+        _endedAtTicks = endedAt.UtcTicks;
+        ReleaseWaiters();
+    }
+
     /// <summary>Records the end; called once, by the winner of the terminal transition.</summary>
     internal void MarkEnded(DateTimeOffset at) => Volatile.Write(ref _endedAtTicks, at.UtcTicks);
 

@@ -58,6 +58,17 @@ internal struct TaskLifecycle
 
     internal int BeginAttempt() => Interlocked.Increment(ref _attempts);
 
+    /// <summary>Sets the attempts a replayed task had started before its process stopped; before anyone else sees it.</summary>
+    internal void RestoreAttempts(int attempts) => _attempts = attempts;
+
+    /// <summary>Puts a task rebuilt from a durable store straight into its terminal state; before anyone else sees it.</summary>
+    internal void RestoreEnded(TaskState terminal, int attempts)
+    {
+        Debug.Assert(terminal.IsTerminal(), "Only an ended task is restored ended.");
+        _attempts = attempts;
+        _stateWord = (long)terminal;
+    }
+
     /// <summary>Marks the task as counting against the pending bound.</summary>
     internal void TakePermit() => _holdsPermit = 1;
 

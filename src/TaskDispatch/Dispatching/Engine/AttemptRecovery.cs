@@ -130,6 +130,44 @@ internal sealed class AttemptRecovery(IRecoveryPolicy policy, Scheduler schedule
     }
 
 
+    /// <summary>Concludes the attempt of a replayed task that was running when its process stopped, as a node fault:
+    /// recorded, counted, and decided by the recovery policy.</summary>
+    /// <returns>Whether the task should be queued at once; otherwise it ended or waits on a retry timer.</returns>
+    internal bool ConcludeInterrupted(TaskHandle task, string nodeName)
+    {
+        var attempt = task.Attempts;
+        var failedAt = _timeProvider.GetUtcNow();
+        var error = new NodeFailureException($"Attempt {attempt} of task '{task.Id}' was running on node '{nodeName}' when its process stopped.") { NodeName = nodeName };
+        task.RecordFailure(new AttemptFailure(attempt, nodeName, error, failedAt, isNodeFault: true));
+        _counters.CountAttemptFailure(nodeName, error, isNodeFault: true);
+        var decision = RecoveryDecision.GiveUp;
+        try
+        {
+            decision = _policy.Decide(new RecoveryContext(task, attempt, error, nodeName, failedAt, isNodeFault: true, task.NodeFaults));
+        }
+        catch (Exception exception)
+        {
+            Log.RecoveryPolicyFailed(_logger, task.Id, exception);
+        }
+
+        Log.AttemptFailed(_logger, task.Id, attempt, nodeName, decision.ShouldRetry, decision.Delay, error);
+        if (!decision.ShouldRetry)
+        {
+            task.TryFinish(TaskState.Failed, error);
+            return false;
+        }
+
+        _counters.CountRestart(error, isNodeFault: true);
+        if (decision.Delay <= TimeSpan.Zero)
+        {
+            return true;
+        }
+
+        var delay = decision.Delay > TaskDispatcherDefaults.MaxDelay ? TaskDispatcherDefaults.MaxDelay : decision.Delay;
+        task.SetReadyTimer(_timeProvider.CreateTimer(TaskIntake.OnReadyTimer, task, delay, Timeout.InfiniteTimeSpan));
+        return false;
+    }
+
     /// <summary>The recovery decision as the attempt's activity shows it.</summary>
     private static string Describe(RecoveryDecision decision) => !decision.ShouldRetry
         ? "give up"

@@ -24,13 +24,15 @@ internal sealed class AttemptRunner
     private readonly AttemptRecovery _recovery;
     private readonly TaskTimings _timings;
     private readonly TaskCounters _counters;
+    private readonly TaskPersistence? _persistence;
     private readonly IServiceProvider? _services;
     private readonly IServiceScopeFactory? _scopeFactory;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
 
-    internal AttemptRunner(string dispatcherName, Scheduler scheduler, AttemptRecovery recovery, TaskTimings timings, TaskCounters counters, IServiceProvider? services, TimeProvider timeProvider, ILogger logger)
+    internal AttemptRunner(string dispatcherName, Scheduler scheduler, AttemptRecovery recovery, TaskTimings timings, TaskCounters counters, TaskPersistence? persistence, IServiceProvider? services, TimeProvider timeProvider, ILogger logger)
     {
+        _persistence = persistence;
         _dispatcherName = dispatcherName;
         _scheduler = scheduler;
         _recovery = recovery;
@@ -179,9 +181,11 @@ internal sealed class AttemptRunner
         }
 
         var attempt = task.BeginAttempt();
-        if (attempt == 1)
+        if (attempt == 1 || _persistence is not null)
         {
-            task.MarkStarted(_timeProvider.GetUtcNow());
+            var now = _timeProvider.GetUtcNow();
+            task.MarkStarted(now);
+            _persistence?.AttemptStarted(task, attempt, node.Name, now);
         }
 
         slot.RecordStart();

@@ -65,6 +65,19 @@ internal sealed class OutcomeArchive
         }
     }
 
+    /// <summary>Keeps a task rebuilt from a durable store if it ended within retention.</summary>
+    /// <returns>Whether it ended within retention (kept in memory only if ended tasks are kept at all).</returns>
+    internal bool AddIfRetained(TaskHandle task)
+    {
+        if (!IsRetained(task, _timeProvider.GetUtcNow().UtcTicks))
+        {
+            return false;
+        }
+
+        Add(task);
+        return true;
+    }
+
     /// <summary>Finds an ended task within retention by id.</summary>
     internal bool TryGet(string id, [NotNullWhen(true)] out TaskHandle? task)
     {

@@ -13,6 +13,7 @@ internal sealed class OutcomeRecorder(
     TaskTimings timings,
     DeadLetterList deadLetters,
     OutcomeArchive archive,
+    TaskPersistence? persistence,
     ICheckpointStore checkpoints,
     TimeProvider timeProvider,
     ILogger logger)
@@ -24,6 +25,7 @@ internal sealed class OutcomeRecorder(
     private readonly TaskTimings _timings = timings;
     private readonly DeadLetterList _deadLetters = deadLetters;
     private readonly OutcomeArchive _archive = archive;
+    private readonly TaskPersistence? _persistence = persistence;
     private readonly TimeProvider _timeProvider = timeProvider;
     private readonly ICheckpointStore _checkpoints = checkpoints;
     private readonly ILogger _logger = logger;
@@ -57,7 +59,15 @@ internal sealed class OutcomeRecorder(
             _ = DeleteCheckpointAsync(task.Id);
         }
 
-        _notifier.OnFinished(task, previous, terminal, version);
+        if (_persistence is null)
+        {
+            _notifier.OnFinished(task, previous, terminal, version);
+            return;
+        }
+
+        // Durable: the awaitable completes (and observers hear) only once the outcome is in the store, so that a result a
+        // caller saw is never run again after a crash.
+        _ = _persistence.EndThenAsync(task, terminal, () => _notifier.OnFinished(task, previous, terminal, version));
     }
 
     private async Task DeleteCheckpointAsync(string taskId)

@@ -21,6 +21,9 @@ internal sealed class TaskIntake
     private readonly string _dispatcherName;
     private readonly TaskRegistry _registry;
     private readonly OutcomeArchive _archive;
+
+    /// <summary>The durable store's side, in a dispatcher that has one.</summary>
+    private readonly TaskPersistence? _persistence;
     private readonly Scheduler _scheduler;
     private readonly DispatcherLifecycle _lifecycle;
     private readonly TaskOptionsValidator _validator;
@@ -37,12 +40,13 @@ internal sealed class TaskIntake
     /// <summary>The last arrival number given.</summary>
     private long _sequence;
 
-    internal TaskIntake(TaskDispatcher dispatcher, TaskDispatcherOptions options, TaskRegistry registry, OutcomeArchive archive, Scheduler scheduler, DispatcherLifecycle lifecycle, TaskOptionsValidator validator, TaskNotifier notifier, TaskCounters counters, TaskTimings timings, TimeProvider timeProvider)
+    internal TaskIntake(TaskDispatcher dispatcher, TaskDispatcherOptions options, TaskRegistry registry, OutcomeArchive archive, TaskPersistence? persistence, Scheduler scheduler, DispatcherLifecycle lifecycle, TaskOptionsValidator validator, TaskNotifier notifier, TaskCounters counters, TaskTimings timings, TimeProvider timeProvider)
     {
         _dispatcher = dispatcher;
         _dispatcherName = dispatcher.Name;
         _registry = registry;
         _archive = archive;
+        _persistence = persistence;
         _scheduler = scheduler;
         _lifecycle = lifecycle;
         _validator = validator;
@@ -73,7 +77,8 @@ internal sealed class TaskIntake
                 failed.Work ?? failed,
                 failed.Options,
                 (dispatcher, _, options, sequence, now, _) => failed.Recreate(dispatcher, options, sequence, now),
-                cancellationToken).ConfigureAwait(false);
+                cancellationToken,
+                replacesEnded: true).ConfigureAwait(false);
         }
         catch
         {
@@ -83,20 +88,28 @@ internal sealed class TaskIntake
     }
 
     internal ValueTask<TaskHandle> SubmitAction(Func<TaskContext, ValueTask> work, TaskOptions? options, CancellationToken cancellationToken) =>
-        SubmitAsync(work, options, ActionFactory.Create, cancellationToken);
+        SubmitAsync(work, options, HandleFactories.Action.Create, cancellationToken);
 
     internal ValueTask<TaskHandle<TResult>> SubmitFunction<TResult>(Func<TaskContext, ValueTask<TResult>> work, TaskOptions? options, CancellationToken cancellationToken) =>
-        SubmitAsync(work, options, DelegateFactory<TResult>.Create, cancellationToken);
+        SubmitAsync(work, options, HandleFactories.Function<TResult>.Create, cancellationToken);
 
     internal ValueTask<TaskHandle<TResult>> SubmitHandler<THandler, TInput, TResult>(TInput input, TaskOptions? options, CancellationToken cancellationToken)
-        where THandler : class, ITaskHandler<TInput, TResult> =>
-        SubmitAsync(new HandlerInput<TInput>(input, typeof(THandler)), options, HandlerFactory<THandler, TInput, TResult>.Create, cancellationToken);
+        where THandler : class, ITaskHandler<TInput, TResult>
+    {
+        var work = new HandlerInput<TInput>(input, typeof(THandler));
+        if (_persistence is not null)
+        {
+            TaskPersistence.Prepare(work, _persistence.Catalog.For<THandler, TInput, TResult>());
+        }
+
+        return SubmitAsync(work, options, HandleFactories.Handler<THandler, TInput, TResult>.Create, cancellationToken);
+    }
 
     internal bool TrySubmitAction(Func<TaskContext, ValueTask> work, TaskOptions? options, [NotNullWhen(true)] out TaskHandle? handle) =>
-        TrySubmit(work, options, ActionFactory.Create, out handle);
+        TrySubmit(work, options, HandleFactories.Action.Create, out handle);
 
     internal bool TrySubmitFunction<TResult>(Func<TaskContext, ValueTask<TResult>> work, TaskOptions? options, [NotNullWhen(true)] out TaskHandle<TResult>? handle) =>
-        TrySubmit(work, options, DelegateFactory<TResult>.Create, out handle);
+        TrySubmit(work, options, HandleFactories.Function<TResult>.Create, out handle);
 
     /// <summary>What every submission checks first: its options (at the call site), whether the dispatcher accepts work
     /// (from this caller: a running task of this dispatcher may still add work while it drains), and whether a live or
@@ -112,9 +125,14 @@ internal sealed class TaskIntake
         return options.Id is { } id && (_registry.TryGet(id, out var existing) || _archive.TryGet(id, out existing)) ? existing : null;
     }
 
-    internal ValueTask<THandle> SubmitAsync<THandle>(object work, TaskOptions? options, HandleFactory<THandle> factory, CancellationToken cancellationToken)
+    internal ValueTask<THandle> SubmitAsync<THandle>(object work, TaskOptions? options, HandleFactory<THandle> factory, CancellationToken cancellationToken, bool replacesEnded = false)
         where THandle : TaskHandle
     {
+        if (_persistence is not null)
+        {
+            return SubmitDurableAsync(work, options, factory, replacesEnded, cancellationToken);
+        }
+
         if (Admit(ref options, out var reentrant) is { } existing)
         {
             return new ValueTask<THandle>(AsExisting<THandle>(existing));
@@ -137,6 +155,12 @@ internal sealed class TaskIntake
     internal bool TrySubmit<THandle>(object work, TaskOptions? options, HandleFactory<THandle> factory, [NotNullWhen(true)] out THandle? handle)
         where THandle : TaskHandle
     {
+        if (_persistence is not null)
+        {
+            // Only delegates come this way, and a durable store cannot keep one.
+            throw _persistence.DelegateRejected();
+        }
+
         if (Admit(ref options, out var reentrant) is { } existing)
         {
             handle = AsExisting<THandle>(existing);
@@ -157,24 +181,146 @@ internal sealed class TaskIntake
     private async ValueTask<THandle> WaitForRoomAndAcceptAsync<THandle>(object work, TaskOptions options, HandleFactory<THandle> factory, CancellationToken cancellationToken)
         where THandle : TaskHandle
     {
-        using (var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _lifecycle.Stopping))
-        {
-            try
-            {
-                await _permits.AcquireAsync(linked.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                _lifecycle.ThrowIfNotAccepting(reentrant: null);
-                throw;
-            }
-        }
-
+        await WaitForRoomAsync(cancellationToken).ConfigureAwait(false);
         return Accept(work, options, factory, holdsPermit: true, reentrant: null);
     }
 
+    private async ValueTask WaitForRoomAsync(CancellationToken cancellationToken)
+    {
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _lifecycle.Stopping);
+        try
+        {
+            await _permits.AcquireAsync(linked.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            _lifecycle.ThrowIfNotAccepting(reentrant: null);
+            throw;
+        }
+    }
+
+    /// <summary>A submission to a durable dispatcher: the same checks, then the task is written to the store before it
+    /// is scheduled and before the submission returns.</summary>
+    private async ValueTask<THandle> SubmitDurableAsync<THandle>(object work, TaskOptions? options, HandleFactory<THandle> factory, bool replacesEnded, CancellationToken cancellationToken)
+        where THandle : TaskHandle
+    {
+        if (work is not HandlerWork { Binding: not null })
+        {
+            throw _persistence!.DelegateRejected();
+        }
+
+        if (Admit(ref options, out var reentrant) is { } existing)
+        {
+            return AsExisting<THandle>(existing);
+        }
+
+        // An idempotent id that ended longer ago than the tasks kept in memory, or before a restart, is still taken
+        // for the retention period: the store remembers it.
+        if (!replacesEnded && options.Id is { } id
+            && await _persistence!.FindEndedAsync(_dispatcher, id, cancellationToken).ConfigureAwait(false) is { } ended
+            && _archive.AddIfRetained(ended))
+        {
+            return AsExisting<THandle>(ended);
+        }
+
+        var holdsPermit = reentrant is null;
+        if (holdsPermit && !_permits.TryAcquire())
+        {
+            if (_fullMode == QueueFullMode.Reject)
+            {
+                _timings.MeasureRejected();
+                throw new TaskRejectedException($"Dispatcher '{_dispatcherName}' already holds {_maxPendingTasks} pending tasks ({nameof(TaskDispatcherOptions.MaxPendingTasks)}); the task was rejected.");
+            }
+
+            await WaitForRoomAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        var handle = Register(work, options, factory, holdsPermit, reentrant, out existing, out _);
+        if (existing is not null)
+        {
+            return AsExisting<THandle>(existing);
+        }
+
+        try
+        {
+            await _persistence!.AddAsync(handle, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception exception)
+        {
+            // Not acknowledged, so never run: the task ends failed (anyone who found it by id hears why), and its id is
+            // free for the caller's retry.
+            handle.TryFinish(TaskState.Failed, exception);
+            _archive.Forget(handle);
+            throw;
+        }
+
+        Schedule(handle, _timeProvider.GetUtcNow());
+        return handle;
+    }
+
+    /// <summary>Takes back a task of a durable store that had not ended when its process stopped: registered as live
+    /// again (outside the pending bound: it was accepted long ago), with its interrupted attempt, if any, concluded by
+    /// the recovery policy, then scheduled for its stored ready time.</summary>
+    /// <returns>Whether an attempt of it had been interrupted.</returns>
+    internal bool Replay(StoredTask stored, AttemptRecovery recovery)
+    {
+        var handle = _persistence!.RebuildLive(_dispatcher, stored);
+        var unresolved = handle is null;
+        handle ??= TaskPersistence.Unresolved(_dispatcher, stored);
+        _registry.AddLive();
+        if (!_registry.TryAdd(handle, out _))
+        {
+            _registry.ReleaseLive();
+            return false;
+        }
+
+        _notifier.OnTransition(handle, TaskState.Pending, TaskState.Pending, 0);
+        if (unresolved)
+        {
+            handle.TryFinish(TaskState.Failed, new InvalidOperationException(TaskPersistence.UnresolvedReason(stored)));
+            return false;
+        }
+
+        if (handle.Options.OverallTimeout is { } overall && overall != Timeout.InfiniteTimeSpan)
+        {
+            var remaining = handle.SubmittedAt + overall - _timeProvider.GetUtcNow();
+            handle.SetOverallTimer(_timeProvider.CreateTimer(s_onOverallTimeout, handle, remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero, Timeout.InfiniteTimeSpan));
+        }
+
+        handle.ReadyAt = stored.ReadyAt;
+        if (stored.Attempts == 0)
+        {
+            Schedule(handle, _timeProvider.GetUtcNow());
+            return false;
+        }
+
+        if (recovery.ConcludeInterrupted(handle, stored.LastNode ?? "unknown"))
+        {
+            _scheduler.PostReady(handle);
+        }
+
+        return true;
+    }
+
+    /// <summary>Continues the arrival numbers after the highest a durable store has seen.</summary>
+    internal void ContinueSequence(long last) => Volatile.Write(ref _sequence, Math.Max(_sequence, last));
+
     /// <summary>Registers an accepted task and hands it to its timer or the scheduler.</summary>
     private THandle Accept<THandle>(object work, TaskOptions options, HandleFactory<THandle> factory, bool holdsPermit, TaskContext? reentrant)
+        where THandle : TaskHandle
+    {
+        var handle = Register(work, options, factory, holdsPermit, reentrant, out var existing, out var now);
+        if (existing is not null)
+        {
+            return AsExisting<THandle>(existing);
+        }
+
+        Schedule(handle, now);
+        return handle;
+    }
+
+    /// <summary>Creates and registers an accepted task, not yet scheduled; or finds the live task that already has its id.</summary>
+    private THandle Register<THandle>(object work, TaskOptions options, HandleFactory<THandle> factory, bool holdsPermit, TaskContext? reentrant, out TaskHandle? existing, out DateTimeOffset now)
         where THandle : TaskHandle
     {
         // Counting the submission as live before reading the stop state pairs with StopAsync, which sets the state
@@ -192,7 +338,7 @@ internal sealed class TaskIntake
         }
 
         var sequence = Interlocked.Increment(ref _sequence);
-        var now = _timeProvider.GetUtcNow();
+        now = _timeProvider.GetUtcNow();
         var handle = factory(_dispatcher, options.Id, options, sequence, now, work);
         if (holdsPermit)
         {
@@ -202,11 +348,11 @@ internal sealed class TaskIntake
         var startAt = options.NotBefore ?? (options.Delay is { } delay ? now + delay : now);
         handle.ReadyAt = startAt > now ? startAt : now;
 
-        if (!_registry.TryAdd(handle, out var existing))
+        if (!_registry.TryAdd(handle, out existing))
         {
             handle.ReleasePermit();
             _registry.ReleaseLive();
-            return AsExisting<THandle>(existing);
+            return handle;
         }
 
         _counters.CountAccepted();
@@ -219,21 +365,26 @@ internal sealed class TaskIntake
             handle.SetOverallTimer(_timeProvider.CreateTimer(s_onOverallTimeout, handle, overall, Timeout.InfiniteTimeSpan));
         }
 
+        return handle;
+    }
+
+    /// <summary>Hands a registered task to the scheduler, or to a timer until its ready time.</summary>
+    private void Schedule(TaskHandle handle, DateTimeOffset now)
+    {
         if (handle.IsFinished)
         {
-            return handle;
+            return;
         }
 
-        if (startAt > now)
+        var wait = handle.ReadyAt - now;
+        if (wait > TimeSpan.Zero)
         {
-            handle.SetReadyTimer(_timeProvider.CreateTimer(OnReadyTimer, handle, startAt - now, Timeout.InfiniteTimeSpan));
+            handle.SetReadyTimer(_timeProvider.CreateTimer(OnReadyTimer, handle, wait, Timeout.InfiniteTimeSpan));
         }
         else
         {
             _scheduler.PostReady(handle);
         }
-
-        return handle;
     }
 
     /// <summary>The identity of a task's kind when <see cref="TaskOptions.Kind"/> is not given: the handler type of a
@@ -252,65 +403,4 @@ internal sealed class TaskIntake
         where THandle : TaskHandle =>
         existing as THandle ?? throw new InvalidOperationException(
             $"A task with id '{existing.Id}' exists on dispatcher '{_dispatcherName}' ({existing.State}) with another result type ({existing.GetType().Name}); ids must be unique among live tasks and, for {nameof(TaskDispatcherOptions.OutcomeRetention)}, ended ones.");
-
-    /// <summary>What a handler task runs: which handler, for its kind, and its input, for node executors.</summary>
-    private abstract class HandlerWork(Type handlerType)
-    {
-        internal Type HandlerType { get; } = handlerType;
-
-        internal abstract object? BoxedInput { get; }
-    }
-
-    /// <summary>The input of a handler task, boxed once so that a value-type input is stored without a generic handle per input type.</summary>
-    private sealed class HandlerInput<TInput>(TInput value, Type handlerType) : HandlerWork(handlerType)
-    {
-        internal TInput Value { get; } = value;
-
-        internal override object? BoxedInput => Value;
-    }
-
-    private static class ActionFactory
-    {
-        internal static readonly HandleFactory<TaskHandle> Create = static (dispatcher, id, options, sequence, now, work) =>
-            new ActionTaskHandle(dispatcher, id, options, sequence, now, static (context, state) => ((Func<TaskContext, ValueTask>)state!)(context), work);
-    }
-
-    private static class DelegateFactory<TResult>
-    {
-        internal static readonly HandleFactory<TaskHandle<TResult>> Create = static (dispatcher, id, options, sequence, now, work) =>
-            new TaskHandle<TResult>(dispatcher, id, options, sequence, now, static (context, state) => ((Func<TaskContext, ValueTask<TResult>>)state!)(context), work, requiresScope: false);
-    }
-
-    private static class HandlerFactory<THandler, TInput, TResult>
-        where THandler : class, ITaskHandler<TInput, TResult>
-    {
-        internal static readonly HandleFactory<TaskHandle<TResult>> Create = static (dispatcher, id, options, sequence, now, work) =>
-            new TaskHandle<TResult>(dispatcher, id, options, sequence, now, RunHandlerAsync, work, requiresScope: true);
-
-        private static async ValueTask<TResult> RunHandlerAsync(TaskContext context, object? state)
-        {
-            var services = context.Services!;
-            var registered = services.GetService<THandler>();
-            var handler = registered ?? ActivatorUtilities.CreateInstance<THandler>(services);
-            try
-            {
-                return await handler.HandleAsync(((HandlerInput<TInput>)state!).Value, context).ConfigureAwait(false);
-            }
-            finally
-            {
-                // A handler we constructed is ours to dispose; a registered one belongs to its scope.
-                if (registered is null)
-                {
-                    if (handler is IAsyncDisposable asyncDisposable)
-                    {
-                        await asyncDisposable.DisposeAsync().ConfigureAwait(false);
-                    }
-                    else if (handler is IDisposable disposable)
-                    {
-                        disposable.Dispose();
-                    }
-                }
-            }
-        }
-    }
 }

@@ -1,0 +1,173 @@
+using Microsoft.Extensions.Logging;
+
+namespace TaskDispatch;
+
+/// <summary>The engine's side of a durable store: turns handles into stored tasks and outcomes and back, and knows the
+/// handler bindings. Exists only in a dispatcher with a store; without one, no component holds it and nothing on the
+/// submit, run and complete path pays for it.</summary>
+internal sealed class TaskPersistence(string dispatcherName, ITaskStore store, HandlerCatalog catalog, TimeProvider timeProvider, ILogger logger)
+{
+    /// <summary>Gets the handler bindings.</summary>
+    internal HandlerCatalog Catalog { get; } = catalog;
+
+    /// <summary>The error a delegate submission gets: a delegate cannot be stored.</summary>
+    internal InvalidOperationException DelegateRejected() => new(
+        $"Dispatcher '{dispatcherName}' keeps its tasks in a durable store, which cannot store a delegate. Submit a handler instead: " +
+        "SubmitAsync<THandler, TInput, TResult>(input), where THandler implements ITaskHandler<TInput, TResult> and the input serializes to JSON " +
+        "(register it with AddHandler<THandler, TInput, TResult>() to name it or give source-generated JSON contracts).");
+
+    /// <summary>Readies a submitted handler task's work for storing: its binding and its input as JSON, serialized here so
+    /// that an input that cannot be stored fails at the submitter's call site.</summary>
+    internal static void Prepare(HandlerWork work, HandlerBinding binding)
+    {
+        work.Binding = binding;
+        work.InputJson = binding.SerializeInput(work);
+    }
+
+    /// <summary>Writes an accepted task; durable when the returned task completes.</summary>
+    internal ValueTask AddAsync(TaskHandle task, CancellationToken cancellationToken)
+    {
+        var work = (HandlerWork)task.Work!;
+        return store.AddAsync(
+            new StoredTask
+            {
+                Id = task.Id,
+                SequenceNumber = task.SequenceNumber,
+                Handler = work.Binding!.Name,
+                Input = work.InputJson!,
+                Options = StoredOptions.Serialize(task.Options),
+                Priority = task.Options.Priority,
+                Deadline = task.Options.Deadline,
+                HasCallerId = task.HasCallerId,
+                SubmittedAt = task.SubmittedAt,
+                ReadyAt = task.ReadyAt,
+            },
+            cancellationToken);
+    }
+
+    /// <summary>Records an attempt's start.</summary>
+    internal void AttemptStarted(TaskHandle task, int attempt, string nodeName, DateTimeOffset startedAt) =>
+        store.AttemptStarted(task.Id, attempt, nodeName, startedAt);
+
+    /// <summary>Records a task's end, then runs <paramref name="then"/> (which completes the awaitable) whether or not
+    /// the store managed to: a task's awaitable is never stranded by a store that failed.</summary>
+    internal async Task EndThenAsync(TaskHandle task, TaskState terminal, Action then)
+    {
+        try
+        {
+            var work = task.Work as HandlerWork;
+            var exception = terminal == TaskState.Failed ? task.Exception : null;
+            await store.EndAsync(
+                new TaskOutcome
+                {
+                    TaskId = task.Id,
+                    State = terminal,
+                    Result = terminal == TaskState.Completed ? work?.Binding?.SerializeResult(task) : null,
+                    ErrorType = exception is RecordedTaskException recorded ? recorded.ErrorType : exception?.GetType().FullName,
+                    ErrorMessage = exception?.Message,
+                    Attempts = task.Attempts,
+                    EndedAt = task.EndedAt ?? timeProvider.GetUtcNow(),
+                },
+                CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception exception)
+        {
+            Log.StoreEndFailed(logger, task.Id, terminal, exception);
+        }
+        finally
+        {
+            then();
+        }
+    }
+
+    /// <summary>Opens the store.</summary>
+    internal TaskStoreContents Open(TimeSpan retention, int maxEnded) =>
+        store.OpenAsync(retention, maxEnded, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+
+    /// <summary>Finds a task in the store and, if it ended, rebuilds its handle; for lookups and idempotent submissions
+    /// that missed the tasks kept in memory.</summary>
+    internal async ValueTask<TaskHandle?> FindEndedAsync(TaskDispatcher dispatcher, string id, CancellationToken cancellationToken)
+    {
+        var stored = await store.FindAsync(id, cancellationToken).ConfigureAwait(false);
+        return stored?.Outcome is null ? null : RebuildEnded(dispatcher, stored);
+    }
+
+    /// <summary>Rebuilds the handle of a stored task that had not ended, or <see langword="null"/> when its handler
+    /// cannot be found (the caller dead-letters it).</summary>
+    internal TaskHandle? RebuildLive(TaskDispatcher dispatcher, StoredTask stored)
+    {
+        if (!Catalog.TryResolve(stored.Handler, out var binding))
+        {
+            return null;
+        }
+
+        var handle = binding.CreateHandle(dispatcher, stored, StoredOptions.Deserialize(stored.Options, stored.ReadyAt));
+        handle.RestoreAttempts(stored.Attempts);
+        if (stored.StartedAt is { } startedAt)
+        {
+            handle.MarkStarted(startedAt);
+        }
+
+        return handle;
+    }
+
+    /// <summary>Makes the stand-in handle of a stored task whose handler cannot be found: it never runs, and is failed
+    /// (live) or restored ended, so that it shows in the outcomes and the dead letters instead of vanishing.</summary>
+    internal static TaskHandle Unresolved(TaskDispatcher dispatcher, StoredTask stored) =>
+        new ActionTaskHandle(
+            dispatcher,
+            stored.Id,
+            SafeOptions(stored),
+            stored.SequenceNumber,
+            stored.SubmittedAt,
+            static (_, state) => throw (Exception)state!,
+            new InvalidOperationException(UnresolvedReason(stored)));
+
+    /// <summary>Why a stored task cannot run.</summary>
+    internal static string UnresolvedReason(StoredTask stored) =>
+        $"Task '{stored.Id}' names handler '{stored.Handler}', which no registered handler and no loaded type matches (renamed or removed?). " +
+        "Register it with AddHandler<THandler, TInput, TResult>(name) under that name, then resubmit the task from the dead letters.";
+
+    /// <summary>Rebuilds the handle of a stored task that ended.</summary>
+    internal TaskHandle RebuildEnded(TaskDispatcher dispatcher, StoredTask stored)
+    {
+        var outcome = stored.Outcome!;
+        TaskHandle handle;
+        HandlerBinding? binding = null;
+        try
+        {
+            handle = Catalog.TryResolve(stored.Handler, out binding)
+                ? binding.CreateHandle(dispatcher, stored, StoredOptions.Deserialize(stored.Options, stored.ReadyAt))
+                : Unresolved(dispatcher, stored);
+        }
+        catch (Exception exception) when (exception is System.Text.Json.JsonException or NotSupportedException)
+        {
+            // An ended task whose input no longer reads still has an outcome to show.
+            binding = null;
+            handle = Unresolved(dispatcher, stored);
+        }
+
+        Exception? error = outcome.State == TaskState.Failed
+            ? new RecordedTaskException(outcome.ErrorMessage ?? "The task failed.") { ErrorType = outcome.ErrorType }
+            : null;
+        if (outcome.State == TaskState.Completed)
+        {
+            binding?.RestoreResult(handle, outcome.Result);
+        }
+
+        handle.RestoreEnded(outcome.State, error, outcome.Attempts, stored.StartedAt, outcome.EndedAt);
+        return handle;
+    }
+
+    private static TaskOptions SafeOptions(StoredTask stored)
+    {
+        try
+        {
+            return StoredOptions.Deserialize(stored.Options, stored.ReadyAt);
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return new TaskOptions { Id = stored.HasCallerId ? stored.Id : null };
+        }
+    }
+}

@@ -1,0 +1,87 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace TaskDispatch;
+
+/// <summary>The options of a task that survive a restart, as the dispatcher writes them: everything but the
+/// cancellation token (a process's own) and the delay (already turned into <see cref="StoredTask.ReadyAt"/>).</summary>
+internal sealed class StoredOptions
+{
+    public string? Id { get; set; }
+
+    public int Priority { get; set; }
+
+    public TimeSpan? EstimatedDuration { get; set; }
+
+    public string? Kind { get; set; }
+
+    public DateTimeOffset? Deadline { get; set; }
+
+    public string? FairnessKey { get; set; }
+
+    public Dictionary<string, double>? ResourceDemand { get; set; }
+
+    public List<string>? RequiredTags { get; set; }
+
+    public List<string>? PreferredTags { get; set; }
+
+    public string? RequiredNode { get; set; }
+
+    public TimeSpan? Timeout { get; set; }
+
+    public TimeSpan? OverallTimeout { get; set; }
+
+    public TimeSpan? HeartbeatTimeout { get; set; }
+
+    public int? MaxRetryAttempts { get; set; }
+
+    internal static string Serialize(TaskOptions options) => JsonSerializer.Serialize(
+        new StoredOptions
+        {
+            Id = options.Id,
+            Priority = options.Priority,
+            EstimatedDuration = options.EstimatedDuration,
+            Kind = options.Kind,
+            Deadline = options.Deadline,
+            FairnessKey = options.FairnessKey,
+            ResourceDemand = options.ResourceDemand is null ? null : new Dictionary<string, double>(options.ResourceDemand),
+            RequiredTags = options.RequiredTags is null ? null : [.. options.RequiredTags],
+            PreferredTags = options.PreferredTags is null ? null : [.. options.PreferredTags],
+            RequiredNode = options.RequiredNode,
+            Timeout = options.Timeout,
+            OverallTimeout = options.OverallTimeout,
+            HeartbeatTimeout = options.HeartbeatTimeout,
+            MaxRetryAttempts = options.MaxRetryAttempts,
+        },
+        StorageJsonContext.Default.StoredOptions);
+
+    /// <summary>Reads stored options back; <see cref="TaskOptions.NotBefore"/> is the stored ready time.</summary>
+    internal static TaskOptions Deserialize(string json, DateTimeOffset readyAt)
+    {
+        var stored = JsonSerializer.Deserialize(json, StorageJsonContext.Default.StoredOptions)
+            ?? throw new JsonException("The stored options are empty.");
+        return new TaskOptions
+        {
+            Id = stored.Id,
+            Priority = stored.Priority,
+            EstimatedDuration = stored.EstimatedDuration,
+            Kind = stored.Kind,
+            Deadline = stored.Deadline,
+            FairnessKey = stored.FairnessKey,
+            ResourceDemand = stored.ResourceDemand,
+            RequiredTags = stored.RequiredTags,
+            PreferredTags = stored.PreferredTags,
+            RequiredNode = stored.RequiredNode,
+            Timeout = stored.Timeout,
+            OverallTimeout = stored.OverallTimeout,
+            HeartbeatTimeout = stored.HeartbeatTimeout,
+            MaxRetryAttempts = stored.MaxRetryAttempts,
+            NotBefore = readyAt,
+        };
+    }
+}
+
+/// <summary>Source-generated JSON contracts for what the dispatcher itself stores.</summary>
+[JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(StoredOptions))]
+internal sealed partial class StorageJsonContext : JsonSerializerContext;
