@@ -65,10 +65,10 @@ public sealed partial class TaskDispatcher : ITaskDispatcher, IDisposable
         Scheduler = new Scheduler(name, scheduling, _placer, _nodes, _registry, timeProvider, _logger, options.FailExpiredDeadlines, slots);
         _recovery = new AttemptRecovery(recovery, Scheduler, _counters, timeProvider, _logger);
         _runner = new AttemptRunner(name, Scheduler, _recovery, _timings, _counters, _persistence, services, timeProvider, _logger);
-        _lifecycle = new DispatcherLifecycle(name, options, _registry, _nodes, _notifier, Scheduler, _counters, timeProvider, _logger, () => instruments.Unregister(this));
+        _lifecycle = new DispatcherLifecycle(name, options, _registry, _nodes, _notifier, Scheduler, _counters, timeProvider, _logger, () => instruments.Unregister(this), durable: _persistence is not null);
         _intake = new TaskIntake(this, options, _registry, _archive, _persistence, Scheduler, _lifecycle, new TaskOptionsValidator(name, _nodes, timeProvider), _notifier, _counters, _timings, timeProvider);
         DeadLetters = new DeadLetterList(this, options.DeadLetterCapacity);
-        _outcomes = new OutcomeRecorder(_registry, Scheduler, _notifier, _counters, _timings, DeadLetters, _archive, _persistence, checkpoints, timeProvider, _logger);
+        _outcomes = new OutcomeRecorder(_registry, Scheduler, _notifier, _counters, _timings, DeadLetters, _archive, _persistence, _lifecycle, checkpoints, timeProvider, _logger);
 
         foreach (var (nodeName, nodeOptions) in nodes)
         {
@@ -282,7 +282,14 @@ public sealed partial class TaskDispatcher : ITaskDispatcher, IDisposable
 
     /// <summary>Stops as <see cref="TaskDispatcherOptions.ShutdownMode"/> and <see cref="TaskDispatcherOptions.ShutdownTimeout"/> say.</summary>
     /// <returns>A task that completes when the dispatcher has stopped.</returns>
-    public ValueTask DisposeAsync() => _lifecycle.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await _lifecycle.DisposeAsync().ConfigureAwait(false);
+        if (_persistence is not null)
+        {
+            await _persistence.CloseAsync().ConfigureAwait(false);
+        }
+    }
 
     /// <summary>Stops synchronously, for containers and callers that cannot await; prefer <see cref="DisposeAsync"/>.</summary>
     public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();

@@ -101,7 +101,9 @@ public sealed class TaskDispatcherBuilder
     /// <summary>Keeps the dispatcher's tasks in a durable store, so that no accepted task is lost when the process dies:
     /// a submission returns once its task is stored, and on start the dispatcher replays every task that had not ended.
     /// A store that also implements <see cref="ICheckpointStore"/> keeps the checkpoints too, unless
-    /// <see cref="UseCheckpointStore"/> names another.</summary>
+    /// <see cref="UseCheckpointStore"/> names another. The dispatcher owns the store: disposing it disposes the store.
+    /// A stop leaves the tasks it cancels unfinished in the store, so that the next start runs them; a draining stop
+    /// waits only for running attempts, since waiting tasks are safe in the store.</summary>
     /// <remarks>A durable dispatcher runs handler tasks only (<c>SubmitAsync&lt;THandler, TInput, TResult&gt;</c>), whose
     /// input and result serialize to JSON: a delegate cannot be stored. See docs/durability.md.</remarks>
     /// <param name="store">The store, for example <c>SqliteTaskStore</c> from the TaskDispatch.Sqlite package.</param>

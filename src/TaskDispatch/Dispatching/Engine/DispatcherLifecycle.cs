@@ -6,6 +6,10 @@ namespace TaskDispatch;
 /// and carries out a stop: drain or cancel, force what is left at the deadline, close the nodes, count the lost.</summary>
 internal sealed class DispatcherLifecycle : IAsyncDisposable
 {
+    /// <summary>Whether tasks live in a durable store: then a draining stop waits only for running attempts, since
+    /// waiting tasks are safe in the store and the next start runs them.</summary>
+    private readonly bool _durable;
+
     private const int Running = 0;
     private const int Draining = 1;
     private const int Cancelling = 2;
@@ -31,8 +35,9 @@ internal sealed class DispatcherLifecycle : IAsyncDisposable
     private int _disposed;
     private Task? _stopTask;
 
-    internal DispatcherLifecycle(string dispatcherName, TaskDispatcherOptions options, TaskRegistry registry, NodeSet nodes, TaskNotifier notifier, Scheduler scheduler, TaskCounters counters, TimeProvider timeProvider, ILogger logger, Action onStopped)
+    internal DispatcherLifecycle(string dispatcherName, TaskDispatcherOptions options, TaskRegistry registry, NodeSet nodes, TaskNotifier notifier, Scheduler scheduler, TaskCounters counters, TimeProvider timeProvider, ILogger logger, Action onStopped, bool durable = false)
     {
+        _durable = durable;
         _dispatcherName = dispatcherName;
         _shutdownMode = options.ShutdownMode;
         _shutdownTimeout = options.ShutdownTimeout;
@@ -144,6 +149,10 @@ internal sealed class DispatcherLifecycle : IAsyncDisposable
         {
             CancelAll();
         }
+        else if (_durable)
+        {
+            CancelWaiting();
+        }
 
         _registry.BeginDraining();
 
@@ -208,6 +217,18 @@ internal sealed class DispatcherLifecycle : IAsyncDisposable
         foreach (var task in _registry.Tasks)
         {
             task.Cancel();
+        }
+    }
+
+    /// <summary>Cancels the tasks not yet handed to a node; a durable store keeps them for the next start.</summary>
+    private void CancelWaiting()
+    {
+        foreach (var task in _registry.Tasks)
+        {
+            if (task.State is TaskState.Pending or TaskState.Retrying)
+            {
+                task.Cancel();
+            }
         }
     }
 

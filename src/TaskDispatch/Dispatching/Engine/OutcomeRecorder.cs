@@ -14,6 +14,7 @@ internal sealed class OutcomeRecorder(
     DeadLetterList deadLetters,
     OutcomeArchive archive,
     TaskPersistence? persistence,
+    DispatcherLifecycle lifecycle,
     ICheckpointStore checkpoints,
     TimeProvider timeProvider,
     ILogger logger)
@@ -26,6 +27,7 @@ internal sealed class OutcomeRecorder(
     private readonly DeadLetterList _deadLetters = deadLetters;
     private readonly OutcomeArchive _archive = archive;
     private readonly TaskPersistence? _persistence = persistence;
+    private readonly DispatcherLifecycle _lifecycle = lifecycle;
     private readonly TimeProvider _timeProvider = timeProvider;
     private readonly ICheckpointStore _checkpoints = checkpoints;
     private readonly ILogger _logger = logger;
@@ -53,7 +55,10 @@ internal sealed class OutcomeRecorder(
             _deadLetters.Add(task);
         }
 
-        if (task.HasCheckpoint && terminal != TaskState.Failed)
+        // A task cancelled by a stop of a durable dispatcher is left unfinished in the store, so that the next start runs
+        // it: a deploy or a shutdown must not turn accepted work into cancelled work, nor lose its checkpoint.
+        var leaveUnfinished = _persistence is not null && terminal == TaskState.Cancelled && !_lifecycle.IsAccepting(reentrant: null);
+        if (task.HasCheckpoint && terminal != TaskState.Failed && !leaveUnfinished)
         {
             // A failed task keeps its checkpoint, so that resubmitting it resumes; otherwise its progress is of no more use.
             _ = DeleteCheckpointAsync(task.Id);
@@ -67,7 +72,7 @@ internal sealed class OutcomeRecorder(
 
         // Durable: the awaitable completes (and observers hear) only once the outcome is in the store, so that a result a
         // caller saw is never run again after a crash.
-        _ = _persistence.EndThenAsync(task, terminal, () => _notifier.OnFinished(task, previous, terminal, version));
+        _ = _persistence.EndThenAsync(task, terminal, leaveUnfinished, () => _notifier.OnFinished(task, previous, terminal, version));
     }
 
     private async Task DeleteCheckpointAsync(string taskId)

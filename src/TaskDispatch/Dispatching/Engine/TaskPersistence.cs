@@ -49,12 +49,18 @@ internal sealed class TaskPersistence(string dispatcherName, ITaskStore store, H
     internal void AttemptStarted(TaskHandle task, int attempt, string nodeName, DateTimeOffset startedAt) =>
         store.AttemptStarted(task.Id, attempt, nodeName, startedAt);
 
-    /// <summary>Records a task's end, then runs <paramref name="then"/> (which completes the awaitable) whether or not
-    /// the store managed to: a task's awaitable is never stranded by a store that failed.</summary>
-    internal async Task EndThenAsync(TaskHandle task, TaskState terminal, Action then)
+    /// <summary>Records a task's end (unless <paramref name="leaveUnfinished"/>: a stop cancelled it, and the next start
+    /// replays it), then runs <paramref name="then"/> (which completes the awaitable) whether or not the store managed
+    /// to: a task's awaitable is never stranded by a store that failed.</summary>
+    internal async Task EndThenAsync(TaskHandle task, TaskState terminal, bool leaveUnfinished, Action then)
     {
         try
         {
+            if (leaveUnfinished)
+            {
+                return;
+            }
+
             var work = task.Work as HandlerWork;
             var exception = terminal == TaskState.Failed ? task.Exception : null;
             await store.EndAsync(
@@ -77,6 +83,19 @@ internal sealed class TaskPersistence(string dispatcherName, ITaskStore store, H
         finally
         {
             then();
+        }
+    }
+
+    /// <summary>Closes the store, once the dispatcher has stopped and its last writes are queued.</summary>
+    internal async ValueTask CloseAsync()
+    {
+        if (store is IAsyncDisposable disposable)
+        {
+            await disposable.DisposeAsync().ConfigureAwait(false);
+        }
+        else if (store is IDisposable plain)
+        {
+            plain.Dispose();
         }
     }
 

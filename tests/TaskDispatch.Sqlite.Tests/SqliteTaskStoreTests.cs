@@ -1,0 +1,260 @@
+using System.Collections.Concurrent;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using TaskDispatch.Tests.Support;
+
+namespace TaskDispatch.Sqlite.Tests;
+
+/// <summary>The SQLite store with a real file: what a restart finds, group commit, checkpoints, and the clear errors of
+/// bad files. Crashes by SIGKILL are proven in a child process by <c>eng/crash-test.sh</c>.</summary>
+[TestFixture]
+[CancelAfter(120_000)]
+public sealed class SqliteTaskStoreTests
+{
+    private string _directory = null!;
+
+    private string DatabasePath => Path.Combine(_directory, "tasks.db");
+
+    [SetUp]
+    public void CreateDirectory() => _directory = Directory.CreateTempSubdirectory("taskdispatch-sqlite-").FullName;
+
+    [TearDown]
+    public void DeleteDirectory()
+    {
+        SqliteConnection.ClearAllPools();
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    [Test]
+    public async Task Outcome_OutlivesTheProcess_AndItsIdIsNotRunAgain()
+    {
+        var log = new WorkLog();
+        await using (var first = Build(log))
+        {
+            var handle = await first.SubmitAsync<Greeter, Greeting, string>(new Greeting("Ada", 2), new TaskOptions { Id = "greet-ada" });
+            Assert.That(await handle.AsValueTask().AsTask().WaitAsync(TestTimeouts.Generous), Is.EqualTo("Hello, Ada! Hello, Ada!"));
+        }
+
+        await using var second = Build(log);
+        Assert.That(second.TryGetHandle("greet-ada", out var found), Is.True);
+        Assert.That(found!.State, Is.EqualTo(TaskState.Completed));
+        Assert.That(await (TaskHandle<string>)found, Is.EqualTo("Hello, Ada! Hello, Ada!"));
+        Assert.That(found.StartedAt, Is.Not.Null);
+        Assert.That(found.EndedAt, Is.Not.Null);
+
+        var again = await second.SubmitAsync<Greeter, Greeting, string>(new Greeting("Ada", 2), new TaskOptions { Id = "greet-ada" });
+        Assert.That(again, Is.SameAs(found));
+        Assert.That(log.Names, Is.EqualTo(new[] { "Ada" }));
+    }
+
+    [Test]
+    public async Task Stop_LeavesWhatItCancelledUnfinished_AndTheNextStartRunsItFromItsCheckpoint()
+    {
+        var log = new WorkLog();
+        await using (var first = Build(log, concurrency: 1))
+        {
+            var running = await first.SubmitAsync<Stepper, int, int>(10, new TaskOptions { Id = "long" });
+            var waiting = await first.SubmitAsync<Greeter, Greeting, string>(new Greeting("Grace", 1), new TaskOptions { Id = "queued" });
+            await log.Started.Task.WaitAsync(TestTimeouts.Generous);
+            await first.StopAsync(ShutdownMode.Cancel, TimeSpan.FromSeconds(5));
+            Assert.That(running.State, Is.EqualTo(TaskState.Cancelled));
+            Assert.That(waiting.State, Is.EqualTo(TaskState.Cancelled));
+        }
+
+        log.Release.TrySetResult();
+        await using var second = Build(log, concurrency: 1);
+        Assert.That(second.TryGetHandle("long", out var resumed), Is.True);
+        Assert.That(await ((TaskHandle<int>)resumed!).AsValueTask().AsTask().WaitAsync(TestTimeouts.Generous), Is.EqualTo(10));
+        Assert.That(resumed.Attempts, Is.EqualTo(2), "the interrupted attempt counts");
+        Assert.That(log.ResumedFrom, Is.EqualTo(new[] { 0, 5 }), "the second attempt resumed from the first one's checkpoint");
+        Assert.That(second.TryGetHandle("queued", out var queued), Is.True);
+        Assert.That(await ((TaskHandle<string>)queued!).AsValueTask().AsTask().WaitAsync(TestTimeouts.Generous), Is.EqualTo("Hello, Grace!"));
+    }
+
+    [Test]
+    public async Task FailedTask_IsADeadLetterAfterARestart_AndResubmitting_RunsIt()
+    {
+        var log = new WorkLog { FailNames = { "Bob" } };
+        await using (var first = Build(log, retries: 0))
+        {
+            var handle = await first.SubmitAsync<Greeter, Greeting, string>(new Greeting("Bob", 1), new TaskOptions { Id = "bob" });
+            await Assert.ThrowsAsync<InvalidOperationException>(async () => await handle.AsValueTask().AsTask().WaitAsync(TestTimeouts.Generous));
+        }
+
+        log.FailNames.Clear();
+        await using var second = Build(log, retries: 0);
+        Assert.That(second.DeadLetters.TryGet("bob", out var dead), Is.True);
+        Assert.That(dead!.Exception, Is.TypeOf<RecordedTaskException>().With.Message.EqualTo("no greeting for Bob"));
+
+        var resubmitted = (TaskHandle<string>)await second.DeadLetters.ResubmitAsync("bob");
+        Assert.That(await resubmitted.AsValueTask().AsTask().WaitAsync(TestTimeouts.Generous), Is.EqualTo("Hello, Bob!"));
+    }
+
+    [Test]
+    public async Task ConcurrentSubmitters_ShareCommits_AndEveryTaskEndsOnceInTheFile()
+    {
+        var log = new WorkLog();
+        var store = new SqliteTaskStore(DatabasePath);
+        await using (var dispatcher = Build(log, store: store))
+        {
+            var handles = new ConcurrentBag<TaskHandle<string>>();
+            await Parallel.ForEachAsync(Enumerable.Range(0, 800), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (i, token) =>
+                handles.Add(await dispatcher.SubmitAsync<Greeter, Greeting, string>(new Greeting($"n{i}", 1), null, token)));
+            foreach (var handle in handles)
+            {
+                await handle.AsValueTask().AsTask().WaitAsync(TestTimeouts.Generous);
+            }
+
+            Assert.That(store.Commits, Is.LessThan(1600), "800 adds and 800 ends took fewer commits than writes");
+        }
+
+        using var connection = new SqliteConnection($"Data Source={DatabasePath};Mode=ReadOnly;Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COUNT(*), SUM(state = 4), SUM(attempts) FROM tasks;";
+        using var row = command.ExecuteReader();
+        Assert.That(row.Read(), Is.True);
+        Assert.That(row.GetInt64(0), Is.EqualTo(800));
+        Assert.That(row.GetInt64(1), Is.EqualTo(800), "every task is Completed in the file");
+        Assert.That(row.GetInt64(2), Is.EqualTo(800), "one attempt each");
+        Assert.That(log.Names, Has.Count.EqualTo(800));
+    }
+
+    [Test]
+    public void MissingDirectory_IsAClearErrorAtBuild()
+    {
+        var path = Path.Combine(_directory, "no-such-dir", "tasks.db");
+        var error = Assert.Throws<TaskStoreException>(() => Build(new WorkLog(), path: path));
+        Assert.That(error!.Message, Does.Contain("does not exist").And.Contain("no-such-dir"));
+    }
+
+    [Test]
+    public void CorruptFile_IsAClearErrorAtBuild()
+    {
+        File.WriteAllText(DatabasePath, new string('x', 8192));
+        var error = Assert.Throws<TaskStoreException>(() => Build(new WorkLog()));
+        Assert.That(error!.Message, Does.Contain("corrupt or is not a SQLite database").And.Contain(DatabasePath));
+    }
+
+    [Test]
+    public async Task FileInUseByAnotherStore_IsAClearErrorAtBuild()
+    {
+        await using var owner = Build(new WorkLog());
+        var error = Assert.Throws<TaskStoreException>(() => Build(new WorkLog()));
+        Assert.That(error!.Message, Does.Contain("in use by another store"));
+    }
+
+    [Test]
+    public void SchemaOfANewerVersion_IsRefused()
+    {
+        using (var connection = new SqliteConnection($"Data Source={DatabasePath};Pooling=False"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "PRAGMA user_version = 99;";
+            command.ExecuteNonQuery();
+        }
+
+        var error = Assert.Throws<TaskStoreException>(() => Build(new WorkLog()));
+        Assert.That(error!.Message, Does.Contain("schema version 99").And.Contain("newer"));
+    }
+
+    [Test]
+    public async Task FullDisk_FailsTheSubmissionClearly_AndKeepsWhatWasAcknowledged()
+    {
+        var log = new WorkLog();
+        var store = new SqliteTaskStore(DatabasePath, new SqliteTaskStoreOptions { MaxPageCount = 40, Synchronous = SqliteSynchronous.Normal });
+        var acknowledged = new List<string>();
+        await using (var dispatcher = Build(log, store: store))
+        {
+            TaskStoreException? full = null;
+            for (var i = 0; i < 10_000 && full is null; i++)
+            {
+                try
+                {
+                    var id = $"filler-{i}";
+                    await dispatcher.SubmitAsync<Greeter, Greeting, string>(new Greeting(new string('z', 200), 1), new TaskOptions { Id = id, NotBefore = DateTimeOffset.UtcNow.AddHours(1) });
+                    acknowledged.Add(id);
+                }
+                catch (TaskStoreException exception)
+                {
+                    full = exception;
+                }
+            }
+
+            Assert.That(full, Is.Not.Null, "the capped file filled up");
+            Assert.That(full!.Message, Does.Contain("disk is full"));
+            Assert.That(acknowledged, Is.Not.Empty);
+        }
+
+        await using var reopened = Build(log);
+        foreach (var id in acknowledged)
+        {
+            Assert.That(reopened.TryGetHandle(id, out var handle) && handle.State == TaskState.Pending, Is.True, $"{id} was acknowledged and must still wait");
+        }
+    }
+
+    private TaskDispatcher Build(WorkLog log, int concurrency = 2, int retries = 3, string? path = null, SqliteTaskStore? store = null)
+    {
+        var services = new ServiceCollection().AddSingleton(log).BuildServiceProvider();
+        var builder = new TaskDispatcherBuilder()
+            .UseServiceProvider(services)
+            .UseRecovery(RecoveryPolicy.Retry(options => options.MaxRetryAttempts = retries))
+            .AddNode("local", node => node.WithConcurrency(concurrency));
+        return (store is null ? builder.UseSqliteStore(path ?? DatabasePath) : builder.UseStore(store)).Build();
+    }
+
+    /// <summary>A handler's input.</summary>
+    public sealed record Greeting(string Name, int Times);
+
+    /// <summary>What the handlers of one test did.</summary>
+    public sealed class WorkLog
+    {
+        private readonly ConcurrentQueue<string> _names = new();
+        private readonly ConcurrentQueue<int> _resumedFrom = new();
+
+        public IReadOnlyCollection<string> Names => _names.ToArray();
+
+        public IReadOnlyCollection<int> ResumedFrom => _resumedFrom.ToArray();
+
+        public HashSet<string> FailNames { get; } = [];
+
+        public TaskCompletionSource Started { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void Greeted(string name) => _names.Enqueue(name);
+
+        public void Resumed(int from) => _resumedFrom.Enqueue(from);
+    }
+
+    /// <summary>Greets by name; fails for the names it is told to.</summary>
+    public sealed class Greeter(WorkLog log) : ITaskHandler<Greeting, string>
+    {
+        public ValueTask<string> HandleAsync(Greeting input, TaskContext context)
+        {
+            log.Greeted(input.Name);
+            return log.FailNames.Contains(input.Name)
+                ? throw new InvalidOperationException($"no greeting for {input.Name}")
+                : ValueTask.FromResult(string.Join(' ', Enumerable.Repeat($"Hello, {input.Name}!", input.Times)));
+        }
+    }
+
+    /// <summary>Counts to its input, saving a checkpoint half way; the first attempt then waits to be released.</summary>
+    public sealed class Stepper(WorkLog log) : ITaskHandler<int, int>
+    {
+        public async ValueTask<int> HandleAsync(int input, TaskContext context)
+        {
+            var from = await context.LoadCheckpointAsync<int>();
+            log.Resumed(from);
+            if (from == 0)
+            {
+                await context.SaveCheckpointAsync(input / 2);
+                log.Started.TrySetResult();
+                await log.Release.Task.WaitAsync(context.CancellationToken);
+            }
+
+            return input;
+        }
+    }
+}
