@@ -7,8 +7,9 @@ cd "$(dirname "$0")/.."
 out="artifacts/packages"
 rm -rf "$out"
 dotnet pack src/TaskDispatch/TaskDispatch.csproj -c Release -o "$out" -p:ContinuousIntegrationBuild=true
+dotnet pack src/TaskDispatch.Sqlite/TaskDispatch.Sqlite.csproj -c Release -o "$out" -p:ContinuousIntegrationBuild=true
 
-nupkg=$(ls "$out"/TaskDispatch.*.nupkg | grep -v '\.snupkg$' | head -1)
+nupkg=$(ls "$out"/TaskDispatch.[0-9]*.nupkg | grep -v '\.snupkg$' | head -1)
 version=$(basename "$nupkg" .nupkg | sed 's/^TaskDispatch\.//')
 test -f "$out/TaskDispatch.$version.snupkg" || { echo "missing symbols package" >&2; exit 1; }
 nuspec=$(unzip -p "$nupkg" TaskDispatch.nuspec)
@@ -42,6 +43,7 @@ cat > "$work/Consumer/Consumer.csproj" <<PROJ
   </PropertyGroup>
   <ItemGroup>
     <PackageReference Include="TaskDispatch" Version="$version" />
+    <PackageReference Include="TaskDispatch.Sqlite" Version="$version" />
   </ItemGroup>
 </Project>
 PROJ
@@ -66,7 +68,38 @@ foreach (var handle in handles)
 }
 
 Console.WriteLine($"consumer ok: {sum}");
+
+// The durable store's package: a handler task survives the dispatcher, and the next one finds its outcome.
+var directory = Directory.CreateTempSubdirectory("consumer-").FullName;
+var services = new ServiceProviderStub();
+await using (var durable = new TaskDispatcherBuilder().UseServiceProvider(services).UseSqliteStore(Path.Combine(directory, "tasks.db")).Build())
+{
+    var doubled = await durable.SubmitAsync<Doubler, int, int>(21, new TaskOptions { Id = "d" });
+    Console.WriteLine($"durable ok: {await doubled}");
+}
+
+await using (var reopened = new TaskDispatcherBuilder().UseServiceProvider(services).UseSqliteStore(Path.Combine(directory, "tasks.db")).Build())
+{
+    Console.WriteLine($"reopened ok: {(reopened.TryGetHandle("d", out var found) ? found.State.ToString() : "missing")}");
+}
+
+Directory.Delete(directory, recursive: true);
+
+sealed class Doubler : ITaskHandler<int, int>
+{
+    public ValueTask<int> HandleAsync(int input, TaskContext context) => ValueTask.FromResult(input * 2);
+}
+
+sealed class ServiceProviderStub : IServiceProvider, Microsoft.Extensions.DependencyInjection.IServiceScopeFactory, Microsoft.Extensions.DependencyInjection.IServiceScope
+{
+    public IServiceProvider ServiceProvider => this;
+    public object? GetService(Type serviceType) => serviceType == typeof(Microsoft.Extensions.DependencyInjection.IServiceScopeFactory) ? this : null;
+    public Microsoft.Extensions.DependencyInjection.IServiceScope CreateScope() => this;
+    public void Dispose() { }
+}
 CODE
 (cd "$work" && dotnet run --project Consumer -c Release) | tee "$work/output.txt"
 grep -qx 'consumer ok: 5050' "$work/output.txt" || { echo "the consumer of the package did not produce the expected output" >&2; exit 1; }
-echo "pack-and-consume: TaskDispatch $version restored from a folder feed and ran."
+grep -qx 'durable ok: 42' "$work/output.txt" || { echo "the consumer of TaskDispatch.Sqlite did not produce the expected output" >&2; exit 1; }
+grep -qx 'reopened ok: Completed' "$work/output.txt" || { echo "the consumer of TaskDispatch.Sqlite did not find the outcome after reopening" >&2; exit 1; }
+echo "pack-and-consume: TaskDispatch and TaskDispatch.Sqlite $version restored from a folder feed and ran."

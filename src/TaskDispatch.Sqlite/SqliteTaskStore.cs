@@ -64,8 +64,11 @@ public sealed class SqliteTaskStore : ITaskStore, ICheckpointStore, IAsyncDispos
     }
 
     /// <inheritdoc />
-    public void AttemptStarted(string taskId, int attempt, string nodeName, DateTimeOffset startedAt) =>
-        Writer.AttemptStarted(taskId, attempt, nodeName, startedAt);
+    public ValueTask AttemptStartedAsync(string taskId, int attempt, string nodeName, DateTimeOffset startedAt, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(taskId);
+        return new ValueTask(Writer.AttemptStarted(taskId, attempt, nodeName, startedAt).WaitAsync(cancellationToken));
+    }
 
     /// <inheritdoc />
     public ValueTask EndAsync(TaskOutcome outcome, CancellationToken cancellationToken)

@@ -65,8 +65,8 @@ internal sealed class SqliteWriter : IAsyncDisposable
 
     internal Task Add(StoredTask task) => Enqueue(new Write(WriteKind.Add, task.Id) { Task = task }, awaited: true);
 
-    internal void AttemptStarted(string taskId, int attempt, string nodeName, DateTimeOffset startedAt) =>
-        Enqueue(new Write(WriteKind.Start, taskId) { Attempt = attempt, Node = nodeName, At = startedAt }, awaited: false);
+    internal Task AttemptStarted(string taskId, int attempt, string nodeName, DateTimeOffset startedAt) =>
+        Enqueue(new Write(WriteKind.Start, taskId) { Attempt = attempt, Node = nodeName, At = startedAt }, awaited: true);
 
     internal Task End(TaskOutcome outcome) => Enqueue(new Write(WriteKind.End, outcome.TaskId) { Outcome = outcome }, awaited: true);
 

@@ -27,13 +27,17 @@ public interface ITaskStore
     /// <returns>A task that completes when the task is durable.</returns>
     ValueTask AddAsync(StoredTask task, CancellationToken cancellationToken);
 
-    /// <summary>Records that an attempt started, so that a restart counts it as interrupted. Need not be durable when it
-    /// returns, but must be written after the task's <see cref="AddAsync"/> and before its <see cref="EndAsync"/>.</summary>
+    /// <summary>Records that an attempt is about to start; the dispatcher runs the attempt only once the returned task
+    /// completes, so that a restart counts every attempt that may have run (and a task that kills its process each time
+    /// reaches its attempt limit instead of looping). Written after the task's <see cref="AddAsync"/> and before its
+    /// <see cref="EndAsync"/>.</summary>
     /// <param name="taskId">The task's id.</param>
     /// <param name="attempt">The attempt's number, from 1.</param>
     /// <param name="nodeName">The node it runs on.</param>
     /// <param name="startedAt">When it started.</param>
-    void AttemptStarted(string taskId, int attempt, string nodeName, DateTimeOffset startedAt);
+    /// <param name="cancellationToken">Cancels the wait, not necessarily the write.</param>
+    /// <returns>A task that completes when the start is durable.</returns>
+    ValueTask AttemptStartedAsync(string taskId, int attempt, string nodeName, DateTimeOffset startedAt, CancellationToken cancellationToken);
 
     /// <summary>Records a task's end; when the returned task completes, the outcome survives a crash of the process.
     /// The dispatcher completes the task's awaitable only after that.</summary>

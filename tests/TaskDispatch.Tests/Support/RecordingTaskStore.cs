@@ -49,7 +49,7 @@ public sealed class RecordingTaskStore : ITaskStore
         return ValueTask.CompletedTask;
     }
 
-    public void AttemptStarted(string taskId, int attempt, string nodeName, DateTimeOffset startedAt)
+    public ValueTask AttemptStartedAsync(string taskId, int attempt, string nodeName, DateTimeOffset startedAt, CancellationToken cancellationToken)
     {
         lock (_lock)
         {
@@ -62,6 +62,8 @@ public sealed class RecordingTaskStore : ITaskStore
 
             Events.Enqueue($"start:{taskId}:{attempt}");
         }
+
+        return ValueTask.CompletedTask;
     }
 
     public async ValueTask EndAsync(TaskOutcome outcome, CancellationToken cancellationToken)

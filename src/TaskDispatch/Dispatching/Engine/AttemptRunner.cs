@@ -181,11 +181,9 @@ internal sealed class AttemptRunner
         }
 
         var attempt = task.BeginAttempt();
-        if (attempt == 1 || _persistence is not null)
+        if (attempt == 1)
         {
-            var now = _timeProvider.GetUtcNow();
-            task.MarkStarted(now);
-            _persistence?.AttemptStarted(task, attempt, node.Name, now);
+            task.MarkStarted(_timeProvider.GetUtcNow());
         }
 
         slot.RecordStart();
@@ -250,6 +248,12 @@ internal sealed class AttemptRunner
             else
             {
                 context.Services = _services;
+            }
+
+            if (_persistence is not null)
+            {
+                // The start is on disk before the work runs: a restart then counts every attempt that may have run.
+                await _persistence.AttemptStartedAsync(task, attempt, node.Name, task.StartedAt ?? _timeProvider.GetUtcNow(), context.CancellationToken).ConfigureAwait(false);
             }
 
             await InvokeAsync(task, context, node).ConfigureAwait(false);

@@ -45,9 +45,9 @@ internal sealed class TaskPersistence(string dispatcherName, ITaskStore store, H
             cancellationToken);
     }
 
-    /// <summary>Records an attempt's start.</summary>
-    internal void AttemptStarted(TaskHandle task, int attempt, string nodeName, DateTimeOffset startedAt) =>
-        store.AttemptStarted(task.Id, attempt, nodeName, startedAt);
+    /// <summary>Records an attempt's start; durable when the returned task completes.</summary>
+    internal ValueTask AttemptStartedAsync(TaskHandle task, int attempt, string nodeName, DateTimeOffset startedAt, CancellationToken cancellationToken) =>
+        store.AttemptStartedAsync(task.Id, attempt, nodeName, startedAt, cancellationToken);
 
     /// <summary>Records a task's end (unless <paramref name="leaveUnfinished"/>: a stop cancelled it, and the next start
     /// replays it), then runs <paramref name="then"/> (which completes the awaitable) whether or not the store managed
