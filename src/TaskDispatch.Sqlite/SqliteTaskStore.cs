@@ -163,7 +163,7 @@ public sealed class SqliteTaskStore : ITaskStore, ICheckpointStore, IAsyncDispos
 
     private const string SelectTask = """
         SELECT id, sequence, handler, input, options, priority, deadline, caller_id, submitted_at, ready_at, attempts, last_node,
-               started_at, state, result, error_type, error_message, ended_at
+               started_at, state, result, error_type, error_message, ended_at, failures
         FROM tasks
         """;
 
@@ -203,6 +203,7 @@ public sealed class SqliteTaskStore : ITaskStore, ICheckpointStore, IAsyncDispos
                     Result = row.IsDBNull(14) ? null : row.GetString(14),
                     ErrorType = row.IsDBNull(15) ? null : row.GetString(15),
                     ErrorMessage = row.IsDBNull(16) ? null : row.GetString(16),
+                    Failures = row.IsDBNull(18) ? [] : System.Text.Json.JsonSerializer.Deserialize(row.GetString(18), SqliteJsonContext.Default.ListStoredAttemptFailure) ?? [],
                     Attempts = row.GetInt32(10),
                     EndedAt = Utc(row.GetInt64(17)),
                 },
@@ -222,7 +223,7 @@ public sealed class SqliteTaskStore : ITaskStore, ICheckpointStore, IAsyncDispos
             {
                 return read(_readConnection!);
             }
-            catch (Exception exception) when (exception is SqliteException or InvalidCastException)
+            catch (Exception exception) when (exception is SqliteException or InvalidCastException or System.Text.Json.JsonException)
             {
                 throw SqliteErrors.Wrap(exception, Path, doing);
             }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace TaskDispatch.Sqlite.Tests;
 
@@ -66,6 +67,37 @@ public sealed class CrashTests
             TestContext.Out.WriteLine($"{acknowledged.Count} acknowledged, {rows.Count} stored, {Kills} kills; handlers that ran more than once: {ranTwice.Count} ({string.Join(", ", ranTwice.Take(20).Select(static p => $"{p.Key}×{p.Value}"))})");
             Assert.That(withoutInterruptedAttempt, Is.Empty, "a task whose handler ran again has the interrupted attempt counted");
             Assert.That(ranTwice.Count, Is.LessThanOrEqualTo(Kills * 8), "runs again only what was in flight at the kills (4 slots, plus ends not yet committed)");
+        }
+        finally
+        {
+            SqliteConnection.ClearAllPools();
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Test]
+    public async Task FileHeldByAnotherProcess_IsAClearErrorAtBuild_AndFreeOnceThatProcessIsKilled()
+    {
+        var directory = Directory.CreateTempSubdirectory("taskdispatch-locked-").FullName;
+        try
+        {
+            using (var owner = StartChild(directory, finish: false))
+            {
+                await WaitForStartAsync(owner);
+                var builder = new TaskDispatcherBuilder().UseSqliteStore(Path.Combine(directory, "tasks.db"));
+                var error = Assert.Throws<TaskStoreException>(() => builder.Build());
+                Assert.That(error!.Message, Does.Contain("in use by another store"));
+                owner.Kill();
+                await owner.WaitForExitAsync();
+            }
+
+            // The operating system released the dead process's lock: the file opens.
+            await using var next = new TaskDispatcherBuilder()
+                .UseServiceProvider(new ServiceCollection().BuildServiceProvider())
+                .UseSqliteStore(Path.Combine(directory, "tasks.db"))
+                .AddHandler<UnusedHandler, int, int>("TaskDispatch.Sqlite.CrashChild.RecordingHandler")
+                .Build();
+            Assert.That(next.LiveTaskCount, Is.GreaterThanOrEqualTo(0));
         }
         finally
         {
@@ -141,5 +173,11 @@ public sealed class CrashTests
         }
 
         return rows;
+    }
+
+    /// <summary>Stands in for the child's handler, so that the tasks the killed child left can be replayed here.</summary>
+    public sealed class UnusedHandler : ITaskHandler<int, int>
+    {
+        public ValueTask<int> HandleAsync(int input, TaskContext context) => ValueTask.FromResult(input);
     }
 }

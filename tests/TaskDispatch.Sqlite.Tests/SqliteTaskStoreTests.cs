@@ -85,6 +85,10 @@ public sealed class SqliteTaskStoreTests
         await using var second = Build(log, retries: 0);
         Assert.That(second.DeadLetters.TryGet("bob", out var dead), Is.True);
         Assert.That(dead!.Exception, Is.TypeOf<RecordedTaskException>().With.Message.EqualTo("no greeting for Bob"));
+        Assert.That(dead.AttemptFailures, Has.Count.EqualTo(1), "each attempt's error is kept");
+        Assert.That(dead.AttemptFailures[0].Exception.Message, Is.EqualTo("no greeting for Bob"));
+        Assert.That(((RecordedTaskException)dead.AttemptFailures[0].Exception).ErrorType, Is.EqualTo(typeof(InvalidOperationException).FullName));
+        Assert.That(dead.AttemptFailures[0].NodeName, Is.EqualTo("local"));
 
         var resubmitted = (TaskHandle<string>)await second.DeadLetters.ResubmitAsync("bob");
         Assert.That(await resubmitted.AsValueTask().AsTask().WaitAsync(TestTimeouts.Generous), Is.EqualTo("Hello, Bob!"));

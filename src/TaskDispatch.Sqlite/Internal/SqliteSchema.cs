@@ -28,6 +28,7 @@ internal static class SqliteSchema
             result TEXT NULL,
             error_type TEXT NULL,
             error_message TEXT NULL,
+            failures TEXT NULL,
             ended_at INTEGER NULL
         ) WITHOUT ROWID;
         CREATE INDEX IF NOT EXISTS tasks_unfinished ON tasks (sequence) WHERE state IS NULL;

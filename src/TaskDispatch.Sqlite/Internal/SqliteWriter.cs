@@ -33,16 +33,16 @@ internal sealed class SqliteWriter : IAsyncDisposable
             ON CONFLICT (id) DO UPDATE SET sequence = excluded.sequence, handler = excluded.handler, input = excluded.input,
                 options = excluded.options, priority = excluded.priority, deadline = excluded.deadline, caller_id = excluded.caller_id,
                 submitted_at = excluded.submitted_at, ready_at = excluded.ready_at, attempts = 0, last_node = NULL, started_at = NULL,
-                state = NULL, result = NULL, error_type = NULL, error_message = NULL, ended_at = NULL;
+                state = NULL, result = NULL, error_type = NULL, error_message = NULL, failures = NULL, ended_at = NULL;
             """, "$id", "$sequence", "$handler", "$input", "$options", "$priority", "$deadline", "$caller_id", "$submitted_at", "$ready_at");
         _start = Prepare(
             "UPDATE tasks SET attempts = $attempt, last_node = $node, started_at = COALESCE(started_at, $at) WHERE id = $id AND state IS NULL;",
             "$id", "$attempt", "$node", "$at");
         _end = Prepare("""
             UPDATE tasks SET state = $state, result = $result, error_type = $error_type, error_message = $error_message,
-                attempts = MAX(attempts, $attempts), ended_at = $ended_at
+                failures = $failures, attempts = MAX(attempts, $attempts), ended_at = $ended_at
             WHERE id = $id AND state IS NULL;
-            """, "$id", "$state", "$result", "$error_type", "$error_message", "$attempts", "$ended_at");
+            """, "$id", "$state", "$result", "$error_type", "$error_message", "$failures", "$attempts", "$ended_at");
         _saveCheckpoint = Prepare("""
             INSERT INTO checkpoints (task_id, incarnation, attempt, data, saved_at) VALUES ($id, $incarnation, $attempt, $data, $saved_at)
             ON CONFLICT (task_id) DO UPDATE SET incarnation = excluded.incarnation, attempt = excluded.attempt, data = excluded.data, saved_at = excluded.saved_at
@@ -190,7 +190,8 @@ internal sealed class SqliteWriter : IAsyncDisposable
                 break;
             case WriteKind.End:
                 var outcome = write.Outcome!;
-                Run(_end, transaction, outcome.TaskId, (int)outcome.State, outcome.Result, outcome.ErrorType, outcome.ErrorMessage, outcome.Attempts, outcome.EndedAt.UtcTicks);
+                var failures = outcome.Failures.Count == 0 ? null : System.Text.Json.JsonSerializer.Serialize([.. outcome.Failures], SqliteJsonContext.Default.ListStoredAttemptFailure);
+                Run(_end, transaction, outcome.TaskId, (int)outcome.State, outcome.Result, outcome.ErrorType, outcome.ErrorMessage, failures, outcome.Attempts, outcome.EndedAt.UtcTicks);
                 break;
             case WriteKind.SaveCheckpoint:
                 var checkpoint = write.Checkpoint!;

@@ -38,33 +38,20 @@ internal sealed class NodeRuntime
     internal DateTimeOffset AddedAt { get; init; }
 
     /// <summary>Attempts started on the node: the sum over its workers.</summary>
-    internal long AttemptsStarted
-    {
-        get
-        {
-            long sum = 0;
-            foreach (var slot in Slots)
-            {
-                sum += slot.AttemptsStarted;
-            }
-
-            return sum;
-        }
-    }
+    internal long AttemptsStarted => SumOverSlots(static slot => slot.AttemptsStarted);
 
     /// <summary>Slot-time spent running attempts, in ticks: the sum over the node's workers.</summary>
-    internal long BusyTicks
-    {
-        get
-        {
-            long sum = 0;
-            foreach (var slot in Slots)
-            {
-                sum += slot.BusyTicks;
-            }
+    internal long BusyTicks => SumOverSlots(static slot => slot.BusyTicks);
 
-            return sum;
+    private long SumOverSlots(Func<WorkerSlot, long> count)
+    {
+        long sum = 0;
+        foreach (var slot in Slots)
+        {
+            sum += count(slot);
         }
+
+        return sum;
     }
 
     /// <summary>Completed by a scheduler step once the node, draining, has no task left; replaced when it drains again.</summary>

@@ -20,6 +20,9 @@ public sealed class TaskOutcome
     /// <summary>Gets the error's message, for a failed task.</summary>
     public string? ErrorMessage { get; init; }
 
+    /// <summary>Gets every failed attempt, in order, with its error; empty when none failed.</summary>
+    public IReadOnlyList<StoredAttemptFailure> Failures { get; init; } = [];
+
     /// <summary>Gets how many attempts the task started.</summary>
     public int Attempts { get; init; }
 

@@ -71,6 +71,7 @@ internal sealed class TaskPersistence(string dispatcherName, ITaskStore store, H
                     Result = terminal == TaskState.Completed ? work?.Binding?.SerializeResult(task) : null,
                     ErrorType = exception is RecordedTaskException recorded ? recorded.ErrorType : exception?.GetType().FullName,
                     ErrorMessage = exception?.Message,
+                    Failures = task.AttemptFailures.Count == 0 ? [] : [.. task.AttemptFailures.Select(ToStored)],
                     Attempts = task.Attempts,
                     EndedAt = task.EndedAt ?? timeProvider.GetUtcNow(),
                 },
@@ -98,6 +99,14 @@ internal sealed class TaskPersistence(string dispatcherName, ITaskStore store, H
             plain.Dispose();
         }
     }
+
+    private static StoredAttemptFailure ToStored(AttemptFailure failure) => new(
+        failure.Attempt,
+        failure.NodeName,
+        failure.Exception is RecordedTaskException recorded ? recorded.ErrorType : failure.Exception.GetType().FullName,
+        failure.Exception.Message,
+        failure.FailedAt,
+        failure.IsNodeFault);
 
     /// <summary>Opens the store.</summary>
     internal TaskStoreContents Open(TimeSpan retention, int maxEnded) =>
@@ -172,6 +181,16 @@ internal sealed class TaskPersistence(string dispatcherName, ITaskStore store, H
         if (outcome.State == TaskState.Completed)
         {
             binding?.RestoreResult(handle, outcome.Result);
+        }
+
+        foreach (var failure in outcome.Failures)
+        {
+            handle.RecordFailure(new AttemptFailure(
+                failure.Attempt,
+                failure.NodeName,
+                new RecordedTaskException(failure.ErrorMessage) { ErrorType = failure.ErrorType },
+                failure.FailedAt,
+                failure.IsNodeFault));
         }
 
         handle.RestoreEnded(outcome.State, error, outcome.Attempts, stored.StartedAt, outcome.EndedAt);
