@@ -1,13 +1,16 @@
+using System.Collections.Concurrent;
 using BenchmarkDotNet.Attributes;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace TaskDispatch.Benchmarks;
 
 /// <summary>
-/// What a durable submission costs: <see cref="TaskCount"/> handler tasks submitted, each submission awaited until the
+/// What durability costs. Submission: <see cref="TaskCount"/> handler tasks, each submission awaited until the
 /// dispatcher acknowledges it (for the SQLite store: until its commit is durable), by one submitter or by eight at once
-/// (whose submissions share commits). The baseline is the same submissions to an in-memory dispatcher. Per operation
-/// one task; the tasks run (a no-op handler) and end meanwhile, and their ends share the same writer.
+/// (whose submissions share commits); the tasks are delayed by an hour, so this measures the durable write alone, and
+/// they are cancelled after each iteration. End to end: the same tasks submitted by eight submitters and run to their
+/// end on 16 slots (a durable attempt waits for its start to be committed, so slots are what let starts share commits).
+/// The baseline is the same submissions to an in-memory dispatcher. Per operation: one task.
 /// </summary>
 [MemoryDiagnoser]
 [MedianColumn]
@@ -15,6 +18,7 @@ public class DurableSubmitBenchmark
 {
     private const int TaskCount = 2_000;
 
+    private readonly ConcurrentQueue<TaskHandle> _delayed = new();
     private string _directory = null!;
     private TaskDispatcher _inMemory = null!;
     private TaskDispatcher _durable = null!;
@@ -28,12 +32,26 @@ public class DurableSubmitBenchmark
     {
         _directory = Directory.CreateTempSubdirectory("taskdispatch-bench-").FullName;
         var services = new ServiceCollection().BuildServiceProvider();
-        _inMemory = new TaskDispatcherBuilder().UseServiceProvider(services).Configure(o => o.MaxPendingTasks = TaskCount * 4).Build();
+        _inMemory = new TaskDispatcherBuilder().UseServiceProvider(services).Configure(o => o.MaxPendingTasks = 1_000_000).Build();
         _durable = new TaskDispatcherBuilder()
             .UseServiceProvider(services)
-            .Configure(o => o.MaxPendingTasks = TaskCount * 4)
+            .Configure(o => o.MaxPendingTasks = 1_000_000)
             .UseSqliteStore(Path.Combine(_directory, "tasks.db"), o => o.Synchronous = Synchronous)
+            .AddNode("local", node => node.WithConcurrency(16))
             .Build();
+    }
+
+    [IterationCleanup]
+    public void CancelDelayed()
+    {
+        var ends = new List<Task>();
+        while (_delayed.TryDequeue(out var task))
+        {
+            task.Cancel();
+            ends.Add(task.Completion);
+        }
+
+        Task.WhenAll(ends).ContinueWith(static _ => { }, TaskScheduler.Default).Wait();
     }
 
     [GlobalCleanup]
@@ -44,29 +62,46 @@ public class DurableSubmitBenchmark
         Directory.Delete(_directory, recursive: true);
     }
 
-    [Benchmark(Baseline = true, OperationsPerInvoke = TaskCount, Description = "in-memory, one submitter")]
-    public Task InMemorySingle() => SubmitAsync(_inMemory, submitters: 1);
+    [Benchmark(Baseline = true, OperationsPerInvoke = TaskCount, Description = "submit, in-memory, one submitter")]
+    public Task InMemorySingle() => SubmitAsync(_inMemory, submitters: 1, delayed: true);
 
-    [Benchmark(OperationsPerInvoke = TaskCount, Description = "SQLite, one submitter")]
-    public Task SqliteSingle() => SubmitAsync(_durable, submitters: 1);
+    [Benchmark(OperationsPerInvoke = TaskCount, Description = "submit, SQLite, one submitter")]
+    public Task SqliteSingle() => SubmitAsync(_durable, submitters: 1, delayed: true);
 
-    [Benchmark(OperationsPerInvoke = TaskCount, Description = "in-memory, 8 submitters")]
-    public Task InMemoryConcurrent() => SubmitAsync(_inMemory, submitters: 8);
+    [Benchmark(OperationsPerInvoke = TaskCount, Description = "submit, SQLite, 8 submitters (group commit)")]
+    public Task SqliteConcurrent() => SubmitAsync(_durable, submitters: 8, delayed: true);
 
-    [Benchmark(OperationsPerInvoke = TaskCount, Description = "SQLite, 8 submitters (group commit)")]
-    public Task SqliteConcurrent() => SubmitAsync(_durable, submitters: 8);
+    [Benchmark(OperationsPerInvoke = TaskCount, Description = "submit, run and end, SQLite, 8 submitters, 16 slots")]
+    public Task SqliteEndToEnd() => SubmitAsync(_durable, submitters: 8, delayed: false);
 
-    private static async Task SubmitAsync(TaskDispatcher dispatcher, int submitters)
+    private async Task SubmitAsync(TaskDispatcher dispatcher, int submitters, bool delayed)
     {
+        var options = delayed ? new TaskOptions { Delay = TimeSpan.FromHours(1) } : null;
         var lanes = new Task[submitters];
         for (var lane = 0; lane < submitters; lane++)
         {
             var count = TaskCount / submitters;
             lanes[lane] = Task.Run(async () =>
             {
+                var handles = new List<TaskHandle>(count);
                 for (var i = 0; i < count; i++)
                 {
-                    await dispatcher.SubmitAsync<NoOpHandler, int, int>(i).ConfigureAwait(false);
+                    handles.Add(await dispatcher.SubmitAsync<NoOpHandler, int, int>(i, options).ConfigureAwait(false));
+                }
+
+                if (delayed)
+                {
+                    foreach (var handle in handles)
+                    {
+                        _delayed.Enqueue(handle);
+                    }
+                }
+                else
+                {
+                    foreach (var handle in handles)
+                    {
+                        await handle.AsValueTask().ConfigureAwait(false);
+                    }
                 }
             });
         }

@@ -70,10 +70,15 @@ internal sealed class OutcomeRecorder(
             return;
         }
 
-        // Durable: the awaitable completes (and observers hear) only once the outcome is in the store, so that a result a
-        // caller saw is never run again after a crash.
-        _ = _persistence.EndThenAsync(task, terminal, leaveUnfinished, () => _notifier.OnFinished(task, previous, terminal, version));
+        EndDurably(task, previous, terminal, version, leaveUnfinished);
     }
+
+    /// <summary>Durable: the awaitable completes (and observers hear) only once the outcome is in the store, so that a
+    /// result a caller saw is never run again after a crash.</summary>
+    /// <remarks>A method of its own: the closure it needs would otherwise be allocated on entry to
+    /// <see cref="OnFinished"/>, for every task of every dispatcher, durable or not.</remarks>
+    private void EndDurably(TaskHandle task, TaskState previous, TaskState terminal, long version, bool leaveUnfinished) =>
+        _ = _persistence!.EndThenAsync(task, terminal, leaveUnfinished, () => _notifier.OnFinished(task, previous, terminal, version));
 
     private async Task DeleteCheckpointAsync(string taskId)
     {
