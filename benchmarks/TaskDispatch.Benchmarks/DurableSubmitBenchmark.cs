@@ -71,6 +71,25 @@ public class DurableSubmitBenchmark
     [Benchmark(OperationsPerInvoke = TaskCount, Description = "submit, SQLite, 8 submitters (group commit)")]
     public Task SqliteConcurrent() => SubmitAsync(_durable, submitters: 8, delayed: true);
 
+    [Benchmark(OperationsPerInvoke = TaskCount, Description = "submit, SQLite, 8 submitters, SubmitManyAsync of 250")]
+    public async Task SqliteBatches()
+    {
+        var options = new TaskOptions { Delay = TimeSpan.FromHours(1) };
+        var lanes = new Task[8];
+        for (var lane = 0; lane < lanes.Length; lane++)
+        {
+            lanes[lane] = Task.Run(async () =>
+            {
+                foreach (var handle in await _durable.SubmitManyAsync<NoOpHandler, int, int>(Enumerable.Range(0, TaskCount / 8), options).ConfigureAwait(false))
+                {
+                    _delayed.Enqueue(handle);
+                }
+            });
+        }
+
+        await Task.WhenAll(lanes).ConfigureAwait(false);
+    }
+
     [Benchmark(OperationsPerInvoke = TaskCount, Description = "submit, run and end, SQLite, 8 submitters, 16 slots")]
     public Task SqliteEndToEnd() => SubmitAsync(_durable, submitters: 8, delayed: false);
 

@@ -125,6 +125,24 @@ public sealed class SqliteTaskStoreTests
     }
 
     [Test]
+    public async Task SubmitManyAsync_WritesABatchInFewCommits()
+    {
+        var log = new WorkLog();
+        var store = new SqliteTaskStore(DatabasePath);
+        await using var dispatcher = Build(log, store: store);
+        await dispatcher.SubmitManyAsync<Greeter, Greeting, string>([new Greeting("warm-up", 1)]);
+        var before = store.Commits;
+
+        var handles = await dispatcher.SubmitManyAsync<Greeter, Greeting, string>(
+            Enumerable.Range(0, 2_000).Select(static i => new Greeting($"n{i}", 1)),
+            new TaskOptions { Delay = TimeSpan.FromHours(1) });
+
+        Assert.That(handles, Has.Count.EqualTo(2_000));
+        Assert.That(store.Commits - before, Is.LessThan(100), "2,000 submissions shared commits");
+        Assert.That(handles.Select(static h => h.State), Is.All.EqualTo(TaskState.Pending));
+    }
+
+    [Test]
     public void MissingDirectory_IsAClearErrorAtBuild()
     {
         var path = Path.Combine(_directory, "no-such-dir", "tasks.db");

@@ -124,6 +124,22 @@ public interface ITaskDispatcher : IAsyncDisposable
     /// retention or than the latest kept).</returns>
     bool TryGetHandle(string id, [NotNullWhen(true)] out TaskHandle? handle);
 
+    /// <summary>Submits one handler task per input, all with the same options, and returns their handles once every one
+    /// is accepted. With a durable store the tasks are written without waiting for one another, so that they share
+    /// commits: the way to submit many durable tasks quickly.</summary>
+    /// <typeparam name="THandler">The handler, resolved from the dispatcher's services for each attempt.</typeparam>
+    /// <typeparam name="TInput">The handler's input.</typeparam>
+    /// <typeparam name="TResult">The handler's result.</typeparam>
+    /// <param name="inputs">One input per task.</param>
+    /// <param name="options">Every task's options; they must not name an <see cref="TaskOptions.Id"/>.</param>
+    /// <param name="cancellationToken">Cancels only waits for room.</param>
+    /// <returns>The tasks' handles, in input order. With a durable store, a task that the store failed to write ends
+    /// <see cref="TaskState.Failed"/> with the store's error and never runs; the others are accepted.</returns>
+    /// <exception cref="ArgumentNullException">Thrown when <paramref name="inputs"/> is null.</exception>
+    /// <exception cref="ArgumentException">Thrown when <paramref name="options"/> names an id or is invalid.</exception>
+    ValueTask<IReadOnlyList<TaskHandle<TResult>>> SubmitManyAsync<THandler, TInput, TResult>(IEnumerable<TInput> inputs, TaskOptions? options = null, CancellationToken cancellationToken = default)
+        where THandler : class, ITaskHandler<TInput, TResult>;
+
     /// <summary>Finds a task by id as <see cref="TryGetHandle"/> does and, in a dispatcher with a durable store, also
     /// among the tasks the store keeps: ones that ended before a restart, or longer ago than the latest kept in memory,
     /// within <see cref="TaskDispatcherOptions.OutcomeRetention"/>.</summary>

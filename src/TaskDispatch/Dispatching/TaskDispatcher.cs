@@ -16,6 +16,7 @@ public sealed partial class TaskDispatcher : ITaskDispatcher, IDisposable
     private readonly TaskRegistry _registry;
     private readonly OutcomeArchive _archive;
     private readonly TaskPersistence? _persistence;
+    private readonly DurableIntake? _durable;
     private readonly NodeSet _nodes;
     private readonly NodePlacer _placer;
     private readonly AttemptRunner _runner;
@@ -66,7 +67,12 @@ public sealed partial class TaskDispatcher : ITaskDispatcher, IDisposable
         _recovery = new AttemptRecovery(recovery, Scheduler, _counters, timeProvider, _logger);
         _runner = new AttemptRunner(name, Scheduler, _recovery, _timings, _counters, _persistence, services, timeProvider, _logger);
         _lifecycle = new DispatcherLifecycle(name, options, _registry, _nodes, _notifier, Scheduler, _counters, timeProvider, _logger, () => instruments.Unregister(this), durable: _persistence is not null);
-        _intake = new TaskIntake(this, options, _registry, _archive, _persistence, Scheduler, _lifecycle, new TaskOptionsValidator(name, _nodes, timeProvider), _notifier, _counters, _timings, timeProvider);
+        _intake = new TaskIntake(this, options, _registry, _archive, Scheduler, _lifecycle, new TaskOptionsValidator(name, _nodes, timeProvider), _notifier, _counters, _timings, timeProvider);
+        if (_persistence is not null)
+        {
+            _durable = _intake.Durable = new DurableIntake(this, _intake, _persistence, _archive, Scheduler, timeProvider);
+        }
+
         DeadLetters = new DeadLetterList(this, options.DeadLetterCapacity);
         _outcomes = new OutcomeRecorder(_registry, Scheduler, _notifier, _counters, _timings, DeadLetters, _archive, _persistence, _lifecycle, checkpoints, timeProvider, _logger);
 
@@ -137,6 +143,38 @@ public sealed partial class TaskDispatcher : ITaskDispatcher, IDisposable
         }
 
         return _intake.SubmitHandler<THandler, TInput, TResult>(input, options, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<TaskHandle<TResult>>> SubmitManyAsync<THandler, TInput, TResult>(IEnumerable<TInput> inputs, TaskOptions? options = null, CancellationToken cancellationToken = default)
+        where THandler : class, ITaskHandler<TInput, TResult>
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        if (options?.Id is not null)
+        {
+            throw new ArgumentException("SubmitManyAsync gives every task the same options, so they must not name an Id (each task needs its own); submit tasks with ids one by one.", nameof(options));
+        }
+
+        if (!_runner.HasServices)
+        {
+            throw new InvalidOperationException(
+                $"Dispatcher '{Name}' has no service provider to resolve {typeof(THandler).Name} from; register it with services.AddTaskDispatch() or call TaskDispatcherBuilder.UseServiceProvider.");
+        }
+
+        return _durable is not null
+            ? _durable.SubmitManyAsync<THandler, TInput, TResult>(inputs, options, cancellationToken)
+            : SubmitEachAsync(inputs, options, cancellationToken);
+
+        async ValueTask<IReadOnlyList<TaskHandle<TResult>>> SubmitEachAsync(IEnumerable<TInput> inputs, TaskOptions? options, CancellationToken cancellationToken)
+        {
+            var handles = new List<TaskHandle<TResult>>();
+            foreach (var input in inputs)
+            {
+                handles.Add(await _intake.SubmitHandler<THandler, TInput, TResult>(input, options, cancellationToken).ConfigureAwait(false));
+            }
+
+            return handles;
+        }
     }
 
     /// <inheritdoc />
@@ -233,7 +271,7 @@ public sealed partial class TaskDispatcher : ITaskDispatcher, IDisposable
         int waiting = 0, interrupted = 0, unresolved = 0;
         foreach (var stored in contents.Unfinished)
         {
-            if (_intake.Replay(stored, _recovery))
+            if (_durable!.Replay(stored, _recovery))
             {
                 interrupted++;
             }

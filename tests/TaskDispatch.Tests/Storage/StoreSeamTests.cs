@@ -240,6 +240,76 @@ public sealed class StoreSeamTests
         Assert.That(runs.Inputs.Order(), Is.EqualTo(Enumerable.Range(0, 400)));
     }
 
+    [Test]
+    public async Task SubmitManyAsync_Durable_StoresEveryTaskAndRunsThemAll()
+    {
+        var store = new RecordingTaskStore();
+        var runs = new RunLog();
+        await using var dispatcher = Build(store, runs);
+
+        var handles = await dispatcher.SubmitManyAsync<Doubler, int, int>(Enumerable.Range(1, 50), new TaskOptions { Priority = 2 });
+
+        Assert.That(handles, Has.Count.EqualTo(50));
+        Assert.That(handles.Select(h => store.Get(h.Id)), Has.All.Not.Null, "every task is stored when the call returns");
+        var results = await Task.WhenAll(handles.Select(static h => h.AsValueTask().AsTask())).WaitAsync(TestTimeouts.Generous);
+        Assert.That(results, Is.EqualTo(Enumerable.Range(1, 50).Select(static i => i * 2)));
+        Assert.That(handles.Select(static h => h.Options.Priority), Is.All.EqualTo(2));
+    }
+
+    [Test]
+    public async Task SubmitManyAsync_StoreFailsToWrite_TasksEndFailedAndNoneRuns()
+    {
+        var store = new RecordingTaskStore { FailAdds = new IOException("disk full") };
+        var runs = new RunLog();
+        await using var dispatcher = Build(store, runs);
+
+        var handles = await dispatcher.SubmitManyAsync<Doubler, int, int>([1, 2, 3]);
+
+        Assert.That(handles.Select(static h => h.State), Is.All.EqualTo(TaskState.Failed));
+        Assert.That(handles.Select(static h => h.Exception), Is.All.TypeOf<IOException>());
+        Assert.That(runs.Inputs, Is.Empty);
+    }
+
+    [Test]
+    public async Task SubmitManyAsync_OptionsWithAnId_AreRefusedNamingTheArgument()
+    {
+        await using var dispatcher = Build(new RecordingTaskStore(), new RunLog());
+
+        var error = await Assert.ThrowsAsync<ArgumentException>(async () => await dispatcher.SubmitManyAsync<Doubler, int, int>([1, 2], new TaskOptions { Id = "same" }));
+        Assert.That(error!.ParamName, Is.EqualTo("options"));
+        await Assert.ThrowsAsync<ArgumentNullException>(async () => await dispatcher.SubmitManyAsync<Doubler, int, int>(null!));
+    }
+
+    [Test]
+    public async Task SubmitManyAsync_InMemory_MoreTasksThanThePendingBound_AllRun()
+    {
+        var runs = new RunLog();
+        var services = new ServiceCollection().AddSingleton(runs).BuildServiceProvider();
+        await using var dispatcher = new TaskDispatcherBuilder()
+            .UseServiceProvider(services)
+            .Configure(options => options.MaxPendingTasks = 4)
+            .AddNode("a", node => node.WithConcurrency(2))
+            .Build();
+
+        var handles = await dispatcher.SubmitManyAsync<Doubler, int, int>(Enumerable.Range(0, 40)).AsTask().WaitAsync(TestTimeouts.Generous);
+        await Task.WhenAll(handles.Select(static h => h.AsValueTask().AsTask())).WaitAsync(TestTimeouts.Generous);
+
+        Assert.That(runs.Inputs.Order(), Is.EqualTo(Enumerable.Range(0, 40)));
+    }
+
+    [Test]
+    public async Task SubmitManyAsync_Durable_MoreTasksThanThePendingBound_AllRun()
+    {
+        var store = new RecordingTaskStore();
+        var runs = new RunLog();
+        await using var dispatcher = Build(store, runs, configure: builder => builder.Configure(options => options.MaxPendingTasks = 4));
+
+        var handles = await dispatcher.SubmitManyAsync<Doubler, int, int>(Enumerable.Range(0, 40)).AsTask().WaitAsync(TestTimeouts.Generous);
+        await Task.WhenAll(handles.Select(static h => h.AsValueTask().AsTask())).WaitAsync(TestTimeouts.Generous);
+
+        Assert.That(runs.Inputs.Order(), Is.EqualTo(Enumerable.Range(0, 40)));
+    }
+
     private static TaskDispatcher Build(RecordingTaskStore store, RunLog runs, TimeProvider? clock = null, Action<NodeOptions>? node = null, Action<TaskDispatcherBuilder>? configure = null)
     {
         var services = new ServiceCollection().AddSingleton(runs).BuildServiceProvider();

@@ -15,15 +15,16 @@ internal sealed class TaskIntake
         task.Dispatcher.Scheduler.PostReady(task);
     };
 
-    private static readonly TimerCallback s_onOverallTimeout = static state => ((TaskHandle)state!).ExpireOverallTimeout();
+    /// <summary>Fails a task whose overall timeout expired.</summary>
+    internal static readonly TimerCallback OnOverallTimeout = static state => ((TaskHandle)state!).ExpireOverallTimeout();
 
     private readonly TaskDispatcher _dispatcher;
     private readonly string _dispatcherName;
     private readonly TaskRegistry _registry;
     private readonly OutcomeArchive _archive;
 
-    /// <summary>The durable store's side, in a dispatcher that has one.</summary>
-    private readonly TaskPersistence? _persistence;
+    /// <summary>Gets or sets the durable submissions, in a dispatcher with a store; set once, before any submission.</summary>
+    internal DurableIntake? Durable { get; set; }
     private readonly Scheduler _scheduler;
     private readonly DispatcherLifecycle _lifecycle;
     private readonly TaskOptionsValidator _validator;
@@ -40,13 +41,12 @@ internal sealed class TaskIntake
     /// <summary>The last arrival number given.</summary>
     private long _sequence;
 
-    internal TaskIntake(TaskDispatcher dispatcher, TaskDispatcherOptions options, TaskRegistry registry, OutcomeArchive archive, TaskPersistence? persistence, Scheduler scheduler, DispatcherLifecycle lifecycle, TaskOptionsValidator validator, TaskNotifier notifier, TaskCounters counters, TaskTimings timings, TimeProvider timeProvider)
+    internal TaskIntake(TaskDispatcher dispatcher, TaskDispatcherOptions options, TaskRegistry registry, OutcomeArchive archive, Scheduler scheduler, DispatcherLifecycle lifecycle, TaskOptionsValidator validator, TaskNotifier notifier, TaskCounters counters, TaskTimings timings, TimeProvider timeProvider)
     {
         _dispatcher = dispatcher;
         _dispatcherName = dispatcher.Name;
         _registry = registry;
         _archive = archive;
-        _persistence = persistence;
         _scheduler = scheduler;
         _lifecycle = lifecycle;
         _validator = validator;
@@ -97,10 +97,7 @@ internal sealed class TaskIntake
         where THandler : class, ITaskHandler<TInput, TResult>
     {
         var work = new HandlerInput<TInput>(input, typeof(THandler));
-        if (_persistence is not null)
-        {
-            TaskPersistence.Prepare(work, _persistence.Catalog.For<THandler, TInput, TResult>());
-        }
+        Durable?.Prepare<THandler, TInput, TResult>(work);
 
         return SubmitAsync(work, options, HandleFactories.Handler<THandler, TInput, TResult>.Create, cancellationToken);
     }
@@ -115,7 +112,7 @@ internal sealed class TaskIntake
     /// (from this caller: a running task of this dispatcher may still add work while it drains), and whether a live or
     /// retained ended task already has the caller's id.</summary>
     /// <returns>The task with the same caller-given id, which the submission returns instead; else <see langword="null"/>.</returns>
-    private TaskHandle? Admit([NotNull] ref TaskOptions? options, out TaskContext? reentrant)
+    internal TaskHandle? Admit([NotNull] ref TaskOptions? options, out TaskContext? reentrant)
     {
         options ??= TaskOptions.Default;
         _validator.Validate(options);
@@ -128,9 +125,9 @@ internal sealed class TaskIntake
     internal ValueTask<THandle> SubmitAsync<THandle>(object work, TaskOptions? options, HandleFactory<THandle> factory, CancellationToken cancellationToken, bool replacesEnded = false)
         where THandle : TaskHandle
     {
-        if (_persistence is not null)
+        if (Durable is { } durable)
         {
-            return SubmitDurableAsync(work, options, factory, replacesEnded, cancellationToken);
+            return durable.SubmitAsync(work, options, factory, replacesEnded, cancellationToken);
         }
 
         if (Admit(ref options, out var reentrant) is { } existing)
@@ -155,10 +152,10 @@ internal sealed class TaskIntake
     internal bool TrySubmit<THandle>(object work, TaskOptions? options, HandleFactory<THandle> factory, [NotNullWhen(true)] out THandle? handle)
         where THandle : TaskHandle
     {
-        if (_persistence is not null)
+        if (Durable is { } durable)
         {
             // Only delegates come this way, and a durable store cannot keep one.
-            throw _persistence.DelegateRejected();
+            throw durable.DelegateRejected();
         }
 
         if (Admit(ref options, out var reentrant) is { } existing)
@@ -185,6 +182,42 @@ internal sealed class TaskIntake
         return Accept(work, options, factory, holdsPermit: true, reentrant: null);
     }
 
+    /// <summary>Takes a pending permit for a submission: at once when there is room, else rejects or waits as
+    /// <see cref="TaskDispatcherOptions.FullMode"/> says.</summary>
+    internal ValueTask TakePermitAsync(CancellationToken cancellationToken)
+    {
+        if (_permits.TryAcquire())
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        if (_fullMode == QueueFullMode.Reject)
+        {
+            _timings.MeasureRejected();
+            throw new TaskRejectedException($"Dispatcher '{_dispatcherName}' already holds {_maxPendingTasks} pending tasks ({nameof(TaskDispatcherOptions.MaxPendingTasks)}); the task was rejected.");
+        }
+
+        return WaitForRoomAsync(cancellationToken);
+    }
+
+    /// <summary>Takes a pending permit if there is room now.</summary>
+    internal bool TryTakePermit() => _permits.TryAcquire();
+
+    /// <summary>Counts a replayed task as live and registers it, outside the pending bound (it was accepted long ago).</summary>
+    /// <returns><see langword="false"/> when a live task already has its id.</returns>
+    internal bool RegisterReplayed(TaskHandle handle)
+    {
+        _registry.AddLive();
+        if (!_registry.TryAdd(handle, out _))
+        {
+            _registry.ReleaseLive();
+            return false;
+        }
+
+        _notifier.OnTransition(handle, TaskState.Pending, TaskState.Pending, 0);
+        return true;
+    }
+
     private async ValueTask WaitForRoomAsync(CancellationToken cancellationToken)
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _lifecycle.Stopping);
@@ -197,109 +230,6 @@ internal sealed class TaskIntake
             _lifecycle.ThrowIfNotAccepting(reentrant: null);
             throw;
         }
-    }
-
-    /// <summary>A submission to a durable dispatcher: the same checks, then the task is written to the store before it
-    /// is scheduled and before the submission returns.</summary>
-    private async ValueTask<THandle> SubmitDurableAsync<THandle>(object work, TaskOptions? options, HandleFactory<THandle> factory, bool replacesEnded, CancellationToken cancellationToken)
-        where THandle : TaskHandle
-    {
-        if (work is not HandlerWork { Binding: not null })
-        {
-            throw _persistence!.DelegateRejected();
-        }
-
-        if (Admit(ref options, out var reentrant) is { } existing)
-        {
-            return AsExisting<THandle>(existing);
-        }
-
-        // An idempotent id that ended longer ago than the tasks kept in memory, or before a restart, is still taken
-        // for the retention period: the store remembers it.
-        if (!replacesEnded && options.Id is { } id
-            && await _persistence!.FindEndedAsync(_dispatcher, id, cancellationToken).ConfigureAwait(false) is { } ended
-            && _archive.AddIfRetained(ended))
-        {
-            return AsExisting<THandle>(ended);
-        }
-
-        var holdsPermit = reentrant is null;
-        if (holdsPermit && !_permits.TryAcquire())
-        {
-            if (_fullMode == QueueFullMode.Reject)
-            {
-                _timings.MeasureRejected();
-                throw new TaskRejectedException($"Dispatcher '{_dispatcherName}' already holds {_maxPendingTasks} pending tasks ({nameof(TaskDispatcherOptions.MaxPendingTasks)}); the task was rejected.");
-            }
-
-            await WaitForRoomAsync(cancellationToken).ConfigureAwait(false);
-        }
-
-        var handle = Register(work, options, factory, holdsPermit, reentrant, out existing, out _);
-        if (existing is not null)
-        {
-            return AsExisting<THandle>(existing);
-        }
-
-        try
-        {
-            await _persistence!.AddAsync(handle, CancellationToken.None).ConfigureAwait(false);
-        }
-        catch (Exception exception)
-        {
-            // Not acknowledged, so never run: the task ends failed (anyone who found it by id hears why), and its id is
-            // free for the caller's retry.
-            handle.TryFinish(TaskState.Failed, exception);
-            _archive.Forget(handle);
-            throw;
-        }
-
-        Schedule(handle, _timeProvider.GetUtcNow());
-        return handle;
-    }
-
-    /// <summary>Takes back a task of a durable store that had not ended when its process stopped: registered as live
-    /// again (outside the pending bound: it was accepted long ago), with its interrupted attempt, if any, concluded by
-    /// the recovery policy, then scheduled for its stored ready time.</summary>
-    /// <returns>Whether an attempt of it had been interrupted.</returns>
-    internal bool Replay(StoredTask stored, AttemptRecovery recovery)
-    {
-        var handle = _persistence!.RebuildLive(_dispatcher, stored);
-        var unresolved = handle is null;
-        handle ??= TaskPersistence.Unresolved(_dispatcher, stored);
-        _registry.AddLive();
-        if (!_registry.TryAdd(handle, out _))
-        {
-            _registry.ReleaseLive();
-            return false;
-        }
-
-        _notifier.OnTransition(handle, TaskState.Pending, TaskState.Pending, 0);
-        if (unresolved)
-        {
-            handle.TryFinish(TaskState.Failed, new InvalidOperationException(TaskPersistence.UnresolvedReason(stored)));
-            return false;
-        }
-
-        if (handle.Options.OverallTimeout is { } overall && overall != Timeout.InfiniteTimeSpan)
-        {
-            var remaining = handle.SubmittedAt + overall - _timeProvider.GetUtcNow();
-            handle.SetOverallTimer(_timeProvider.CreateTimer(s_onOverallTimeout, handle, remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero, Timeout.InfiniteTimeSpan));
-        }
-
-        handle.ReadyAt = stored.ReadyAt;
-        if (stored.Attempts == 0)
-        {
-            Schedule(handle, _timeProvider.GetUtcNow());
-            return false;
-        }
-
-        if (recovery.ConcludeInterrupted(handle, stored.LastNode ?? "unknown"))
-        {
-            _scheduler.PostReady(handle);
-        }
-
-        return true;
     }
 
     /// <summary>Continues the arrival numbers after the highest a durable store has seen.</summary>
@@ -320,7 +250,7 @@ internal sealed class TaskIntake
     }
 
     /// <summary>Creates and registers an accepted task, not yet scheduled; or finds the live task that already has its id.</summary>
-    private THandle Register<THandle>(object work, TaskOptions options, HandleFactory<THandle> factory, bool holdsPermit, TaskContext? reentrant, out TaskHandle? existing, out DateTimeOffset now)
+    internal THandle Register<THandle>(object work, TaskOptions options, HandleFactory<THandle> factory, bool holdsPermit, TaskContext? reentrant, out TaskHandle? existing, out DateTimeOffset now)
         where THandle : TaskHandle
     {
         // Counting the submission as live before reading the stop state pairs with StopAsync, which sets the state
@@ -362,14 +292,14 @@ internal sealed class TaskIntake
         handle.RegisterCancellation(options.CancellationToken);
         if (options.OverallTimeout is { } overall && overall != Timeout.InfiniteTimeSpan)
         {
-            handle.SetOverallTimer(_timeProvider.CreateTimer(s_onOverallTimeout, handle, overall, Timeout.InfiniteTimeSpan));
+            handle.SetOverallTimer(_timeProvider.CreateTimer(OnOverallTimeout, handle, overall, Timeout.InfiniteTimeSpan));
         }
 
         return handle;
     }
 
     /// <summary>Hands a registered task to the scheduler, or to a timer until its ready time.</summary>
-    private void Schedule(TaskHandle handle, DateTimeOffset now)
+    internal void Schedule(TaskHandle handle, DateTimeOffset now)
     {
         if (handle.IsFinished)
         {
@@ -399,7 +329,7 @@ internal sealed class TaskIntake
     /// <summary>The input of a handler task, or <see langword="null"/> for a delegate task.</summary>
     internal static object? InputOf(object? work) => (work as HandlerWork)?.BoxedInput;
 
-    private THandle AsExisting<THandle>(TaskHandle existing)
+    internal THandle AsExisting<THandle>(TaskHandle existing)
         where THandle : TaskHandle =>
         existing as THandle ?? throw new InvalidOperationException(
             $"A task with id '{existing.Id}' exists on dispatcher '{_dispatcherName}' ({existing.State}) with another result type ({existing.GetType().Name}); ids must be unique among live tasks and, for {nameof(TaskDispatcherOptions.OutcomeRetention)}, ended ones.");

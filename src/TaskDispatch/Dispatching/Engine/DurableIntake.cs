@@ -1,0 +1,177 @@
+namespace TaskDispatch;
+
+/// <summary>Submissions to a dispatcher with a durable store, and the replay of what the store held at start: the
+/// intake's checks, then each task is written to the store before it is scheduled and before its submission returns.
+/// Exists only in a dispatcher with a store.</summary>
+internal sealed class DurableIntake(
+    TaskDispatcher dispatcher,
+    TaskIntake intake,
+    TaskPersistence persistence,
+    OutcomeArchive archive,
+    Scheduler scheduler,
+    TimeProvider timeProvider)
+{
+    /// <summary>Writes that one batch submission awaits together at most: about what one commit takes.</summary>
+    private const int BatchWrites = 1_000;
+
+    /// <summary>The error a delegate submission gets.</summary>
+    internal InvalidOperationException DelegateRejected() => persistence.DelegateRejected();
+
+    /// <summary>Readies a handler task's work for storing; throws at the call site when its input cannot be stored.</summary>
+    internal void Prepare<THandler, TInput, TResult>(HandlerWork work)
+        where THandler : class, ITaskHandler<TInput, TResult> =>
+        TaskPersistence.Prepare(work, persistence.Catalog.For<THandler, TInput, TResult>());
+
+    /// <summary>Submits one task: checked, registered, written, then scheduled.</summary>
+    internal async ValueTask<THandle> SubmitAsync<THandle>(object work, TaskOptions? options, TaskIntake.HandleFactory<THandle> factory, bool replacesEnded, CancellationToken cancellationToken)
+        where THandle : TaskHandle
+    {
+        if (work is not HandlerWork { Binding: not null })
+        {
+            throw persistence.DelegateRejected();
+        }
+
+        if (intake.Admit(ref options, out var reentrant) is { } existing)
+        {
+            return intake.AsExisting<THandle>(existing);
+        }
+
+        // An idempotent id that ended longer ago than the tasks kept in memory, or before a restart, is still taken
+        // for the retention period: the store remembers it.
+        if (!replacesEnded && options.Id is { } id
+            && await persistence.FindEndedAsync(dispatcher, id, cancellationToken).ConfigureAwait(false) is { } ended
+            && archive.AddIfRetained(ended))
+        {
+            return intake.AsExisting<THandle>(ended);
+        }
+
+        var holdsPermit = reentrant is null;
+        if (holdsPermit)
+        {
+            await intake.TakePermitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        var handle = intake.Register(work, options, factory, holdsPermit, reentrant, out existing, out _);
+        if (existing is not null)
+        {
+            return intake.AsExisting<THandle>(existing);
+        }
+
+        try
+        {
+            await persistence.AddAsync(handle, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception exception)
+        {
+            NotStored(handle, exception);
+            throw;
+        }
+
+        intake.Schedule(handle, timeProvider.GetUtcNow());
+        return handle;
+    }
+
+    /// <summary>Submits many tasks of one handler with shared options: each is checked and registered, all are written
+    /// without waiting for one another (so that they share commits), and each is scheduled once it is stored.</summary>
+    internal async ValueTask<IReadOnlyList<TaskHandle<TResult>>> SubmitManyAsync<THandler, TInput, TResult>(IEnumerable<TInput> inputs, TaskOptions? options, CancellationToken cancellationToken)
+        where THandler : class, ITaskHandler<TInput, TResult>
+    {
+        var binding = persistence.Catalog.For<THandler, TInput, TResult>();
+        var handles = new List<TaskHandle<TResult>>();
+        var written = new List<(TaskHandle Handle, Task Stored)>(Math.Min(BatchWrites, inputs.TryGetNonEnumeratedCount(out var count) ? count : BatchWrites));
+        foreach (var input in inputs)
+        {
+            var work = new HandlerInput<TInput>(input, typeof(THandler));
+            TaskPersistence.Prepare(work, binding);
+            var taskOptions = options;
+            _ = intake.Admit(ref taskOptions, out var reentrant);
+            var holdsPermit = reentrant is null;
+            if (holdsPermit && !intake.TryTakePermit())
+            {
+                // No room: what is written so far must be scheduled before waiting, or it could never free a permit.
+                await ScheduleWrittenAsync(written).ConfigureAwait(false);
+                await intake.TakePermitAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            var handle = intake.Register(work, taskOptions, HandleFactories.Handler<THandler, TInput, TResult>.Create, holdsPermit, reentrant, out _, out _);
+            handles.Add(handle);
+            written.Add((handle, persistence.AddAsync(handle, CancellationToken.None).AsTask()));
+            if (written.Count >= BatchWrites)
+            {
+                await ScheduleWrittenAsync(written).ConfigureAwait(false);
+            }
+        }
+
+        await ScheduleWrittenAsync(written).ConfigureAwait(false);
+        return handles;
+    }
+
+    /// <summary>Takes back a task of a durable store that had not ended when its process stopped: registered as live
+    /// again, with its interrupted attempt, if any, concluded by the recovery policy, then scheduled for its stored
+    /// ready time.</summary>
+    /// <returns>Whether an attempt of it had been interrupted.</returns>
+    internal bool Replay(StoredTask stored, AttemptRecovery recovery)
+    {
+        var handle = persistence.RebuildLive(dispatcher, stored);
+        var unresolved = handle is null;
+        handle ??= TaskPersistence.Unresolved(dispatcher, stored);
+        if (!intake.RegisterReplayed(handle))
+        {
+            return false;
+        }
+
+        if (unresolved)
+        {
+            handle.TryFinish(TaskState.Failed, new InvalidOperationException(TaskPersistence.UnresolvedReason(stored)));
+            return false;
+        }
+
+        var now = timeProvider.GetUtcNow();
+        if (handle.Options.OverallTimeout is { } overall && overall != Timeout.InfiniteTimeSpan)
+        {
+            var remaining = handle.SubmittedAt + overall - now;
+            handle.SetOverallTimer(timeProvider.CreateTimer(TaskIntake.OnOverallTimeout, handle, remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero, Timeout.InfiniteTimeSpan));
+        }
+
+        handle.ReadyAt = stored.ReadyAt;
+        if (stored.Attempts == 0)
+        {
+            intake.Schedule(handle, now);
+            return false;
+        }
+
+        if (recovery.ConcludeInterrupted(handle, stored.LastNode ?? "unknown"))
+        {
+            scheduler.PostReady(handle);
+        }
+
+        return true;
+    }
+
+    /// <summary>Schedules each written task once its write is durable; one whose write failed ends failed and never runs.</summary>
+    private async Task ScheduleWrittenAsync(List<(TaskHandle Handle, Task Stored)> written)
+    {
+        foreach (var (handle, stored) in written)
+        {
+            try
+            {
+                await stored.ConfigureAwait(false);
+                intake.Schedule(handle, timeProvider.GetUtcNow());
+            }
+            catch (Exception exception)
+            {
+                NotStored(handle, exception);
+            }
+        }
+
+        written.Clear();
+    }
+
+    /// <summary>A task the store did not write was not acknowledged, so it never runs: it ends failed (anyone who found
+    /// it by id hears why), and its id is free for the caller's retry.</summary>
+    private void NotStored(TaskHandle handle, Exception exception)
+    {
+        handle.TryFinish(TaskState.Failed, exception);
+        archive.Forget(handle);
+    }
+}
