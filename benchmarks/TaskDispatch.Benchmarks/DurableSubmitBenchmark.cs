@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using BenchmarkDotNet.Attributes;
+using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace TaskDispatch.Benchmarks;
@@ -22,6 +23,9 @@ public class DurableSubmitBenchmark
     private string _directory = null!;
     private TaskDispatcher _inMemory = null!;
     private TaskDispatcher _durable = null!;
+    private SqliteConnection _raw = null!;
+    private SqliteCommand _rawInsert = null!;
+    private long _rawRows;
 
     /// <summary>SQLite's synchronous setting: FULL (acknowledged tasks survive a power loss) or NORMAL (a process crash).</summary>
     [Params(SqliteSynchronous.Full, SqliteSynchronous.Normal)]
@@ -41,6 +45,23 @@ public class DurableSubmitBenchmark
             .Build();
     }
 
+    [GlobalSetup(Target = nameof(RawSqliteSingle))]
+    public void SetupRaw()
+    {
+        Setup();
+        _raw = new SqliteConnection($"Data Source={Path.Combine(_directory, "raw.db")};Pooling=False");
+        _raw.Open();
+        using (var pragmas = _raw.CreateCommand())
+        {
+            pragmas.CommandText = $"PRAGMA journal_mode = WAL; PRAGMA synchronous = {(Synchronous == SqliteSynchronous.Full ? "FULL" : "NORMAL")}; CREATE TABLE rows (id TEXT NOT NULL PRIMARY KEY, payload TEXT NOT NULL) WITHOUT ROWID;";
+            pragmas.ExecuteNonQuery();
+        }
+
+        _rawInsert = _raw.CreateCommand();
+        _rawInsert.CommandText = "INSERT INTO rows (id, payload) VALUES ($id, '0');";
+        _rawInsert.Parameters.Add(new SqliteParameter { ParameterName = "$id" });
+    }
+
     [IterationCleanup]
     public void CancelDelayed()
     {
@@ -57,6 +78,8 @@ public class DurableSubmitBenchmark
     [GlobalCleanup]
     public void Cleanup()
     {
+        _rawInsert?.Dispose();
+        _raw?.Dispose();
         _inMemory.Dispose();
         _durable.Dispose();
         Directory.Delete(_directory, recursive: true);
@@ -64,6 +87,21 @@ public class DurableSubmitBenchmark
 
     [Benchmark(Baseline = true, OperationsPerInvoke = TaskCount, Description = "submit, in-memory, one submitter")]
     public Task InMemorySingle() => SubmitAsync(_inMemory, submitters: 1, delayed: true);
+
+    /// <summary>The floor under one awaited durable submission: the same SQLite file settings, one INSERT per commit,
+    /// with no dispatcher around it.</summary>
+    [Benchmark(OperationsPerInvoke = TaskCount, Description = "raw SQLite, one INSERT per commit (the floor)")]
+    public void RawSqliteSingle()
+    {
+        for (var i = 0; i < TaskCount; i++)
+        {
+            using var transaction = _raw.BeginTransaction();
+            _rawInsert.Transaction = transaction;
+            _rawInsert.Parameters[0].Value = (++_rawRows).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            _rawInsert.ExecuteNonQuery();
+            transaction.Commit();
+        }
+    }
 
     [Benchmark(OperationsPerInvoke = TaskCount, Description = "submit, SQLite, one submitter")]
     public Task SqliteSingle() => SubmitAsync(_durable, submitters: 1, delayed: true);
