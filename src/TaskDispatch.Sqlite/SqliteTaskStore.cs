@@ -277,7 +277,7 @@ public sealed class SqliteTaskStore : ITaskStore, ICheckpointStore, IAsyncDispos
         }
         catch (UnauthorizedAccessException exception)
         {
-            throw new TaskStoreException($"The task store '{Path}' cannot be opened: its directory is not writable (the store needs to create '{Path}.lock', '{Path}-wal' and '{Path}-shm' beside the file).", exception);
+            throw new TaskStoreException($"The task store '{Path}' cannot be opened for writing: its lock file '{Path}.lock' cannot be created or written, so the file or its directory is read-only for this process. Give it write access to both (SQLite also keeps '-wal' and '-shm' files beside the file).", exception);
         }
 
         try

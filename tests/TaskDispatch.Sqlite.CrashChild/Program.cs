@@ -2,12 +2,28 @@
 // "task-{n}" (n below the total) that ack.log does not list yet, appends each acknowledged id to ack.log the
 // moment its submission returns, and has every run of the handler append its id and attempt to runs.log. Both logs
 // are written straight to the OS (no user-space buffer), so they survive a SIGKILL. With "finish" it exits once every
-// task has ended; otherwise it runs until it is killed.
+// task has ended; otherwise it runs until it is killed. With "open" in place of the total it only opens the store.
 using Microsoft.Extensions.DependencyInjection;
 using TaskDispatch;
 using TaskDispatch.Sqlite.CrashChild;
 
 var directory = args[0];
+if (args[1] == "open")
+{
+    // Only opens the store and says how that went: for the test of a file this user may not write.
+    try
+    {
+        await using var opened = new TaskDispatcherBuilder().UseSqliteStore(Path.Combine(directory, "tasks.db")).Build();
+        Console.WriteLine("opened");
+    }
+    catch (TaskStoreException exception)
+    {
+        Console.WriteLine($"store error: {exception.Message}");
+    }
+
+    return;
+}
+
 var total = int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture);
 var finish = args.Length > 2 && args[2] == "finish";
 

@@ -106,6 +106,57 @@ public sealed class CrashTests
         }
     }
 
+    [Test]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public async Task ReadOnlyFile_IsAClearErrorAtBuild()
+    {
+        var directory = Directory.CreateTempSubdirectory("taskdispatch-readonly-").FullName;
+        var database = Path.Combine(directory, "tasks.db");
+        try
+        {
+            await using (var store = new SqliteTaskStore(database))
+            {
+                await store.OpenAsync(TimeSpan.FromHours(1), 0, CancellationToken.None);
+            }
+
+            foreach (var file in Directory.GetFiles(directory))
+            {
+                File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+            }
+
+            File.SetUnixFileMode(directory, UnixFileMode.UserRead | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+
+            // File modes do not stop root, so as root the child runs as nobody, to whom they apply.
+            var start = Environment.UserName == "root" ? new ProcessStartInfo("runuser") : new ProcessStartInfo("dotnet");
+            if (Environment.UserName == "root")
+            {
+                foreach (var argument in new[] { "-u", "nobody", "--", "dotnet" })
+                {
+                    start.ArgumentList.Add(argument);
+                }
+            }
+
+            start.ArgumentList.Add(ChildPath());
+            start.ArgumentList.Add(directory);
+            start.ArgumentList.Add("open");
+            start.RedirectStandardOutput = true;
+            start.RedirectStandardError = true;
+            start.Environment["DOTNET_CLI_HOME"] = Path.GetTempPath();
+            using var child = Process.Start(start)!;
+            var output = await child.StandardOutput.ReadToEndAsync().WaitAsync(TimeSpan.FromMinutes(1));
+            var errors = await child.StandardError.ReadToEndAsync().WaitAsync(TimeSpan.FromMinutes(1));
+            await child.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(1));
+
+            Assert.That(output, Does.StartWith("store error:").And.Contain("read-only"), $"the child said: {output}{errors}");
+        }
+        finally
+        {
+            File.SetUnixFileMode(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            SqliteConnection.ClearAllPools();
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
     private static Process StartChild(string directory, bool finish)
     {
         var start = new ProcessStartInfo("dotnet")
