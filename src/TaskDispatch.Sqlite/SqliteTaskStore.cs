@@ -64,10 +64,11 @@ public sealed class SqliteTaskStore : ITaskStore, ICheckpointStore, IAsyncDispos
     }
 
     /// <inheritdoc />
-    public ValueTask AttemptStartedAsync(string taskId, int attempt, string nodeName, DateTimeOffset startedAt, CancellationToken cancellationToken)
+    public ValueTask AttemptStartedAsync(string taskId, int attempt, string nodeName, DateTimeOffset startedAt, IReadOnlyList<StoredAttemptFailure> failures, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(taskId);
-        return new ValueTask(Writer.AttemptStarted(taskId, attempt, nodeName, startedAt).WaitAsync(cancellationToken));
+        ArgumentNullException.ThrowIfNull(failures);
+        return new ValueTask(Writer.AttemptStarted(taskId, attempt, nodeName, startedAt, failures).WaitAsync(cancellationToken));
     }
 
     /// <inheritdoc />
@@ -196,6 +197,7 @@ public sealed class SqliteTaskStore : ITaskStore, ICheckpointStore, IAsyncDispos
                 Attempts = row.GetInt32(10),
                 LastNode = row.IsDBNull(11) ? null : row.GetString(11),
                 StartedAt = row.IsDBNull(12) ? null : Utc(row.GetInt64(12)),
+                Failures = ReadFailures(row, 18),
                 Outcome = row.IsDBNull(13) ? null : new TaskOutcome
                 {
                     TaskId = id,
@@ -203,7 +205,7 @@ public sealed class SqliteTaskStore : ITaskStore, ICheckpointStore, IAsyncDispos
                     Result = row.IsDBNull(14) ? null : row.GetString(14),
                     ErrorType = row.IsDBNull(15) ? null : row.GetString(15),
                     ErrorMessage = row.IsDBNull(16) ? null : row.GetString(16),
-                    Failures = row.IsDBNull(18) ? [] : System.Text.Json.JsonSerializer.Deserialize(row.GetString(18), SqliteJsonContext.Default.ListStoredAttemptFailure) ?? [],
+                    Failures = ReadFailures(row, 18),
                     Attempts = row.GetInt32(10),
                     EndedAt = Utc(row.GetInt64(17)),
                 },
@@ -214,6 +216,9 @@ public sealed class SqliteTaskStore : ITaskStore, ICheckpointStore, IAsyncDispos
     }
 
     private static DateTimeOffset Utc(long ticks) => new(ticks, TimeSpan.Zero);
+
+    private static List<StoredAttemptFailure> ReadFailures(SqliteDataReader row, int column) =>
+        row.IsDBNull(column) ? [] : System.Text.Json.JsonSerializer.Deserialize(row.GetString(column), SqliteJsonContext.Default.ListStoredAttemptFailure) ?? [];
 
     private T Read<T>(string doing, Func<SqliteConnection, T> read)
     {

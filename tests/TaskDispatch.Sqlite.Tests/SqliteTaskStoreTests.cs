@@ -72,6 +72,27 @@ public sealed class SqliteTaskStoreTests
     }
 
     [Test]
+    public async Task Restart_KeepsTheErrorsOfEarlierAttempts_OfATaskThatHadNotEnded()
+    {
+        var log = new WorkLog();
+        await using (var first = Build(log, concurrency: 1))
+        {
+            await first.SubmitAsync<FailsOnceThenWaits, int, int>(7, new TaskOptions { Id = "flaky" });
+            await log.Started.Task.WaitAsync(TestTimeouts.Generous);
+            await first.StopAsync(ShutdownMode.Cancel, TimeSpan.FromSeconds(5));
+        }
+
+        log.Release.TrySetResult();
+        await using var second = Build(log, concurrency: 1);
+        Assert.That(second.TryGetHandle("flaky", out var replayed), Is.True);
+        Assert.That(await ((TaskHandle<int>)replayed!).AsValueTask().AsTask().WaitAsync(TestTimeouts.Generous), Is.EqualTo(7));
+        var failures = replayed.AttemptFailures;
+        Assert.That(failures.Select(static f => f.Attempt), Is.EqualTo(new[] { 1, 2 }));
+        Assert.That(failures[0].Exception.Message, Is.EqualTo("first attempt fails"), "the first attempt's error survived the restart");
+        Assert.That(failures[1].Exception, Is.TypeOf<NodeFailureException>(), "the second attempt was interrupted by the stop");
+    }
+
+    [Test]
     public async Task FailedTask_IsADeadLetterAfterARestart_AndResubmitting_RunsIt()
     {
         var log = new WorkLog { FailNames = { "Bob" } };
@@ -259,6 +280,22 @@ public sealed class SqliteTaskStoreTests
             return log.FailNames.Contains(input.Name)
                 ? throw new InvalidOperationException($"no greeting for {input.Name}")
                 : ValueTask.FromResult(string.Join(' ', Enumerable.Repeat($"Hello, {input.Name}!", input.Times)));
+        }
+    }
+
+    /// <summary>Fails its first attempt; the second waits to be released.</summary>
+    public sealed class FailsOnceThenWaits(WorkLog log) : ITaskHandler<int, int>
+    {
+        public async ValueTask<int> HandleAsync(int input, TaskContext context)
+        {
+            if (context.Attempt == 1)
+            {
+                throw new InvalidOperationException("first attempt fails");
+            }
+
+            log.Started.TrySetResult();
+            await log.Release.Task.WaitAsync(context.CancellationToken);
+            return input;
         }
     }
 

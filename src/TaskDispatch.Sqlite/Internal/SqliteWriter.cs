@@ -36,8 +36,8 @@ internal sealed class SqliteWriter : IAsyncDisposable
                 state = NULL, result = NULL, error_type = NULL, error_message = NULL, failures = NULL, ended_at = NULL;
             """, "$id", "$sequence", "$handler", "$input", "$options", "$priority", "$deadline", "$caller_id", "$submitted_at", "$ready_at");
         _start = Prepare(
-            "UPDATE tasks SET attempts = $attempt, last_node = $node, started_at = COALESCE(started_at, $at) WHERE id = $id AND state IS NULL;",
-            "$id", "$attempt", "$node", "$at");
+            "UPDATE tasks SET attempts = $attempt, last_node = $node, started_at = COALESCE(started_at, $at), failures = COALESCE($failures, failures) WHERE id = $id AND state IS NULL;",
+            "$id", "$attempt", "$node", "$at", "$failures");
         _end = Prepare("""
             UPDATE tasks SET state = $state, result = $result, error_type = $error_type, error_message = $error_message,
                 failures = $failures, attempts = MAX(attempts, $attempts), ended_at = $ended_at
@@ -65,8 +65,8 @@ internal sealed class SqliteWriter : IAsyncDisposable
 
     internal Task Add(StoredTask task) => Enqueue(new Write(WriteKind.Add, task.Id) { Task = task }, awaited: true);
 
-    internal Task AttemptStarted(string taskId, int attempt, string nodeName, DateTimeOffset startedAt) =>
-        Enqueue(new Write(WriteKind.Start, taskId) { Attempt = attempt, Node = nodeName, At = startedAt }, awaited: true);
+    internal Task AttemptStarted(string taskId, int attempt, string nodeName, DateTimeOffset startedAt, IReadOnlyList<StoredAttemptFailure> failures) =>
+        Enqueue(new Write(WriteKind.Start, taskId) { Attempt = attempt, Node = nodeName, At = startedAt, Failures = failures }, awaited: true);
 
     internal Task End(TaskOutcome outcome) => Enqueue(new Write(WriteKind.End, outcome.TaskId) { Outcome = outcome }, awaited: true);
 
@@ -186,12 +186,11 @@ internal sealed class SqliteWriter : IAsyncDisposable
                     task.Deadline?.UtcTicks, task.HasCallerId ? 1 : 0, task.SubmittedAt.UtcTicks, task.ReadyAt.UtcTicks);
                 break;
             case WriteKind.Start:
-                Run(_start, transaction, write.TaskId, write.Attempt, write.Node, write.At.UtcTicks);
+                Run(_start, transaction, write.TaskId, write.Attempt, write.Node, write.At.UtcTicks, FailuresJson(write.Failures));
                 break;
             case WriteKind.End:
                 var outcome = write.Outcome!;
-                var failures = outcome.Failures.Count == 0 ? null : System.Text.Json.JsonSerializer.Serialize([.. outcome.Failures], SqliteJsonContext.Default.ListStoredAttemptFailure);
-                Run(_end, transaction, outcome.TaskId, (int)outcome.State, outcome.Result, outcome.ErrorType, outcome.ErrorMessage, failures, outcome.Attempts, outcome.EndedAt.UtcTicks);
+                Run(_end, transaction, outcome.TaskId, (int)outcome.State, outcome.Result, outcome.ErrorType, outcome.ErrorMessage, FailuresJson(outcome.Failures), outcome.Attempts, outcome.EndedAt.UtcTicks);
                 break;
             case WriteKind.SaveCheckpoint:
                 var checkpoint = write.Checkpoint!;
@@ -222,6 +221,9 @@ internal sealed class SqliteWriter : IAsyncDisposable
         command.Parameters.AddWithValue("$max", _options.MaxEndedTasks);
         command.ExecuteNonQuery();
     }
+
+    private static string? FailuresJson(IReadOnlyList<StoredAttemptFailure>? failures) =>
+        failures is null || failures.Count == 0 ? null : System.Text.Json.JsonSerializer.Serialize([.. failures], SqliteJsonContext.Default.ListStoredAttemptFailure);
 
     private static void Run(SqliteCommand command, SqliteTransaction transaction, params object?[] values)
     {
@@ -274,6 +276,8 @@ internal sealed class SqliteWriter : IAsyncDisposable
         public string? Node { get; init; }
 
         public DateTimeOffset At { get; init; }
+
+        public IReadOnlyList<StoredAttemptFailure>? Failures { get; init; }
 
         public TaskCompletionSource? Done { get; set; }
     }

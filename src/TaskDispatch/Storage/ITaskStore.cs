@@ -35,9 +35,11 @@ public interface ITaskStore
     /// <param name="attempt">The attempt's number, from 1.</param>
     /// <param name="nodeName">The node it runs on.</param>
     /// <param name="startedAt">When it started.</param>
+    /// <param name="failures">The task's failed attempts so far, every one of them (empty for a first attempt), so that
+    /// a restart knows each earlier attempt's error.</param>
     /// <param name="cancellationToken">Cancels the wait, not necessarily the write.</param>
     /// <returns>A task that completes when the start is durable.</returns>
-    ValueTask AttemptStartedAsync(string taskId, int attempt, string nodeName, DateTimeOffset startedAt, CancellationToken cancellationToken);
+    ValueTask AttemptStartedAsync(string taskId, int attempt, string nodeName, DateTimeOffset startedAt, IReadOnlyList<StoredAttemptFailure> failures, CancellationToken cancellationToken);
 
     /// <summary>Records a task's end; when the returned task completes, the outcome survives a crash of the process.
     /// The dispatcher completes the task's awaitable only after that.</summary>

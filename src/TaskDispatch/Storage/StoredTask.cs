@@ -43,6 +43,9 @@ public sealed class StoredTask
     /// <summary>Gets when the first attempt started, when read back.</summary>
     public DateTimeOffset? StartedAt { get; init; }
 
+    /// <summary>Gets the failed attempts recorded when the task was read back (before its last started attempt).</summary>
+    public IReadOnlyList<StoredAttemptFailure> Failures { get; init; } = [];
+
     /// <summary>Gets the task's outcome when it had ended; <see langword="null"/> while it had not.</summary>
     public TaskOutcome? Outcome { get; init; }
 }

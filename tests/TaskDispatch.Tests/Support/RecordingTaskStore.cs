@@ -49,7 +49,7 @@ public sealed class RecordingTaskStore : ITaskStore
         return ValueTask.CompletedTask;
     }
 
-    public ValueTask AttemptStartedAsync(string taskId, int attempt, string nodeName, DateTimeOffset startedAt, CancellationToken cancellationToken)
+    public ValueTask AttemptStartedAsync(string taskId, int attempt, string nodeName, DateTimeOffset startedAt, IReadOnlyList<StoredAttemptFailure> failures, CancellationToken cancellationToken)
     {
         lock (_lock)
         {

@@ -47,7 +47,10 @@ internal sealed class TaskPersistence(string dispatcherName, ITaskStore store, H
 
     /// <summary>Records an attempt's start; durable when the returned task completes.</summary>
     internal ValueTask AttemptStartedAsync(TaskHandle task, int attempt, string nodeName, DateTimeOffset startedAt, CancellationToken cancellationToken) =>
-        store.AttemptStartedAsync(task.Id, attempt, nodeName, startedAt, cancellationToken);
+        store.AttemptStartedAsync(task.Id, attempt, nodeName, startedAt, StoredFailures(task), cancellationToken);
+
+    private static IReadOnlyList<StoredAttemptFailure> StoredFailures(TaskHandle task) =>
+        task.AttemptFailures.Count == 0 ? [] : [.. task.AttemptFailures.Select(ToStored)];
 
     /// <summary>Records a task's end (unless <paramref name="leaveUnfinished"/>: a stop cancelled it, and the next start
     /// replays it), then runs <paramref name="then"/> (which completes the awaitable) whether or not the store managed
@@ -71,7 +74,7 @@ internal sealed class TaskPersistence(string dispatcherName, ITaskStore store, H
                     Result = terminal == TaskState.Completed ? work?.Binding?.SerializeResult(task) : null,
                     ErrorType = exception is RecordedTaskException recorded ? recorded.ErrorType : exception?.GetType().FullName,
                     ErrorMessage = exception?.Message,
-                    Failures = task.AttemptFailures.Count == 0 ? [] : [.. task.AttemptFailures.Select(ToStored)],
+                    Failures = StoredFailures(task),
                     Attempts = task.Attempts,
                     EndedAt = task.EndedAt ?? timeProvider.GetUtcNow(),
                 },
@@ -131,6 +134,7 @@ internal sealed class TaskPersistence(string dispatcherName, ITaskStore store, H
 
         var handle = binding.CreateHandle(dispatcher, stored, StoredOptions.Deserialize(stored.Options, stored.ReadyAt));
         handle.RestoreAttempts(stored.Attempts);
+        RestoreFailures(handle, stored.Failures);
         if (stored.StartedAt is { } startedAt)
         {
             handle.MarkStarted(startedAt);
@@ -183,7 +187,14 @@ internal sealed class TaskPersistence(string dispatcherName, ITaskStore store, H
             binding?.RestoreResult(handle, outcome.Result);
         }
 
-        foreach (var failure in outcome.Failures)
+        RestoreFailures(handle, outcome.Failures);
+        handle.RestoreEnded(outcome.State, error, outcome.Attempts, stored.StartedAt, outcome.EndedAt);
+        return handle;
+    }
+
+    private static void RestoreFailures(TaskHandle handle, IReadOnlyList<StoredAttemptFailure> failures)
+    {
+        foreach (var failure in failures)
         {
             handle.RecordFailure(new AttemptFailure(
                 failure.Attempt,
@@ -192,9 +203,6 @@ internal sealed class TaskPersistence(string dispatcherName, ITaskStore store, H
                 failure.FailedAt,
                 failure.IsNodeFault));
         }
-
-        handle.RestoreEnded(outcome.State, error, outcome.Attempts, stored.StartedAt, outcome.EndedAt);
-        return handle;
     }
 
     private static TaskOptions SafeOptions(StoredTask stored)
