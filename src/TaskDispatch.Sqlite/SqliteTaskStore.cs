@@ -239,6 +239,7 @@ public sealed class SqliteTaskStore : ITaskStore, ICheckpointStore, IAsyncDispos
     /// and the busy timeout set; the schema created or checked; a write tried.</summary>
     private void EnsureOpen()
     {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed), this);
         if (Volatile.Read(ref _writer) is not null)
         {
             return;

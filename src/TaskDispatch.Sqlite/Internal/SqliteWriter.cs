@@ -18,7 +18,8 @@ internal sealed class SqliteWriter : IAsyncDisposable
     private readonly SqliteCommand _saveCheckpoint;
     private readonly SqliteCommand _deleteCheckpoint;
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private long _retentionTicks;
+    /// <summary>Until a dispatcher opens the store, compaction keeps every ended task.</summary>
+    private long _retentionTicks = long.MaxValue / 2;
     private long _lastCompaction;
     private long _commits;
 
@@ -126,6 +127,17 @@ internal sealed class SqliteWriter : IAsyncDisposable
                 Commit(batch);
             }
         }
+        catch (Exception exception)
+        {
+            // Commit contains its own errors; anything else would leave every later write waiting forever. Refuse them
+            // instead, and fail the ones already queued.
+            var error = SqliteErrors.Wrap(exception, _path, "running its writer");
+            _queue.Writer.TryComplete(error);
+            while (_queue.Reader.TryRead(out var write))
+            {
+                write.Done?.TrySetException(error);
+            }
+        }
         finally
         {
             _stopped.TrySetResult();
@@ -167,7 +179,14 @@ internal sealed class SqliteWriter : IAsyncDisposable
         }
         finally
         {
-            transaction?.Dispose();
+            try
+            {
+                transaction?.Dispose();
+            }
+            catch (SqliteException)
+            {
+                // Disposing rolls back what was not committed; a connection that failed may refuse even that.
+            }
         }
 
         foreach (var write in batch)
@@ -213,8 +232,8 @@ internal sealed class SqliteWriter : IAsyncDisposable
         command.CommandText = """
             UPDATE meta SET value = MAX(value, COALESCE((SELECT MAX(sequence) FROM tasks), 0)) WHERE key = 'last_sequence';
             DELETE FROM tasks WHERE state IS NOT NULL AND ended_at < $cutoff;
-            DELETE FROM tasks WHERE state IS NOT NULL AND ended_at <
-                (SELECT ended_at FROM tasks WHERE state IS NOT NULL ORDER BY ended_at DESC LIMIT 1 OFFSET $max);
+            DELETE FROM tasks WHERE state IS NOT NULL AND ($max = 0 OR ended_at <
+                (SELECT ended_at FROM tasks WHERE state IS NOT NULL ORDER BY ended_at DESC LIMIT 1 OFFSET $max - 1));
             DELETE FROM checkpoints WHERE NOT EXISTS (SELECT 1 FROM tasks WHERE tasks.id = checkpoints.task_id);
             """;
         command.Parameters.AddWithValue("$cutoff", cutoff);

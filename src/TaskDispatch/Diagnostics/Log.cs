@@ -73,6 +73,10 @@ internal static partial class Log
         Message = "The task store failed to record the end of task {TaskId} ({State}); after a restart the task runs again.")]
     internal static partial void StoreEndFailed(ILogger logger, string taskId, TaskState state, Exception exception);
 
+    [LoggerMessage(EventId = 602, EventName = nameof(StoreResultNotSerialized), Level = LogLevel.Warning,
+        Message = "The result of task {TaskId} could not be converted to or from JSON for the task store; its end is kept without it.")]
+    internal static partial void StoreResultNotSerialized(ILogger logger, string taskId, Exception exception);
+
     [LoggerMessage(EventId = 601, EventName = nameof(StoreReplayed), Level = LogLevel.Information,
         Message = "Dispatcher {DispatcherName} replayed {Waiting} waiting and {Interrupted} interrupted tasks from its store; {Unresolved} named a handler that could not be found and went to the dead letters.")]
     internal static partial void StoreReplayed(ILogger logger, string dispatcherName, int waiting, int interrupted, int unresolved);

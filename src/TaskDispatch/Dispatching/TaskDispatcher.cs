@@ -84,7 +84,18 @@ public sealed partial class TaskDispatcher : ITaskDispatcher, IDisposable
         _placer.EnsureCapacity(nodes.Count);
         if (_persistence is not null)
         {
-            Recover(options);
+            try
+            {
+                Recover(options);
+            }
+            catch
+            {
+                // A store that cannot be opened or read leaves no half-built dispatcher behind: its workers stop (what was
+                // replayed stays unfinished in the store) and the store's file is released for the next try.
+                _lifecycle.StopAsync(ShutdownMode.Cancel, TimeSpan.FromSeconds(5)).GetAwaiter().GetResult();
+                _persistence.CloseAsync().AsTask().GetAwaiter().GetResult();
+                throw;
+            }
         }
 
         instruments.Register(this);
@@ -259,7 +270,8 @@ public sealed partial class TaskDispatcher : ITaskDispatcher, IDisposable
     {
         var contents = _persistence!.Open(options.OutcomeRetention, options.MaxRetainedOutcomes);
         _intake.ContinueSequence(contents.LastSequenceNumber);
-        foreach (var stored in contents.Ended)
+        // Oldest first, so that the newest are the ones the bounded archive and dead letters keep.
+        foreach (var stored in contents.Ended.Reverse())
         {
             var ended = _persistence.RebuildEnded(this, stored);
             if (_archive.AddIfRetained(ended) && ended.State == TaskState.Failed)

@@ -13,6 +13,14 @@ public abstract partial class TaskHandle
     private Extras Side => SideObject.Get(ref _extras);
 
     /// <summary>Gets or sets whether an attempt saved a checkpoint, which the dispatcher deletes when the task completes or is cancelled.</summary>
+    /// <summary>Gets or sets whether the task was cancelled because its process is shutting down (the container could
+    /// no longer make its handler), which a durable store leaves unfinished for the next start.</summary>
+    internal bool StoppedForShutdown
+    {
+        get => Volatile.Read(ref _extras)?.StoppedForShutdown == true;
+        set => Side.StoppedForShutdown = value;
+    }
+
     internal bool HasCheckpoint
     {
         get => Volatile.Read(ref _extras)?.HasCheckpoint == true;
@@ -92,6 +100,7 @@ public abstract partial class TaskHandle
         public ITimer? OverallTimer;
         public AttemptFailure[] Failures = [];
         public bool HasCheckpoint;
+        public bool StoppedForShutdown;
         public NodeRuntime[]? ExcludedNodes;
         public NodeRuntime? PinnedNode;
         public long FirstFailureTimestamp;

@@ -310,6 +310,72 @@ public sealed class StoreSeamTests
         Assert.That(runs.Inputs.Order(), Is.EqualTo(Enumerable.Range(0, 40)));
     }
 
+    [Test]
+    public async Task SubmitAsync_TokenAlreadyCancelled_EndsCancelledAndIsNeverReplayed()
+    {
+        var store = new RecordingTaskStore();
+        var runs = new RunLog();
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+        await using (var first = Build(store, runs))
+        {
+            var handle = await first.SubmitAsync<Doubler, int, int>(1, new TaskOptions { Id = "never", CancellationToken = cancelled.Token });
+            Assert.That(handle.State, Is.EqualTo(TaskState.Cancelled));
+            await handle.Completion.ContinueWith(static _ => { }, TaskScheduler.Default).WaitAsync(TestTimeouts.Generous);
+        }
+
+        await using var second = Build(store, runs);
+        Assert.That(second.LiveTaskCount, Is.Zero, "nothing to replay");
+        Assert.That(runs.Inputs, Is.Empty);
+    }
+
+    [Test]
+    public async Task Restart_StoredInputThatNoLongerReads_GoesToTheDeadLettersAndTheDispatcherStarts()
+    {
+        var store = new RecordingTaskStore();
+        var stale = Stored("stale", sequence: 1, input: 1, DateTimeOffset.UtcNow);
+        store.Seed(new StoredTask
+        {
+            Id = stale.Id, SequenceNumber = stale.SequenceNumber, Handler = stale.Handler, Input = "\"not a number\"", Options = stale.Options,
+            HasCallerId = true, SubmittedAt = stale.SubmittedAt, ReadyAt = stale.ReadyAt,
+        });
+        store.Seed(Stored("fine", sequence: 2, input: 21, DateTimeOffset.UtcNow));
+        var runs = new RunLog();
+        await using var dispatcher = Build(store, runs);
+
+        Assert.That(dispatcher.DeadLetters.TryGet("stale", out var dead), Is.True);
+        Assert.That(dead!.Exception!.Message, Does.Contain("no longer read"));
+        await TestTimeouts.WaitUntilAsync(() => runs.Inputs.Count == 1, "the readable task ran");
+        Assert.That(runs.Inputs, Is.EqualTo(new[] { 21 }));
+    }
+
+    [Test]
+    public async Task SubmitManyAsync_AnInputThatCannotBeStored_EndsTheBatchButWhatWasAcceptedRuns()
+    {
+        var store = new RecordingTaskStore();
+        var services = new ServiceCollection().BuildServiceProvider();
+        await using var dispatcher = new TaskDispatcherBuilder().UseStore(store).UseServiceProvider(services).Build();
+
+        await Assert.CatchAsync<Exception>(async () => await dispatcher.SubmitManyAsync<Halver, double, double>([2.0, 4.0, double.NaN, 8.0]));
+
+        await TestTimeouts.WaitUntilAsync(() => dispatcher.LiveTaskCount == 0, "the tasks accepted before the bad input ran to their end");
+        Assert.That(store.Events.Count(static e => e.StartsWith("end:", StringComparison.Ordinal) && e.EndsWith(":Completed", StringComparison.Ordinal)), Is.EqualTo(2));
+    }
+
+    [Test]
+    public async Task ResultThatCannotBeStored_TheEndIsStillRecorded()
+    {
+        var store = new RecordingTaskStore();
+        var services = new ServiceCollection().BuildServiceProvider();
+        await using var dispatcher = new TaskDispatcherBuilder().UseStore(store).UseServiceProvider(services).Build();
+
+        var handle = await dispatcher.SubmitAsync<Halver, double, double>(-1.0, new TaskOptions { Id = "nan" });
+        Assert.That(double.IsNaN(await handle.AsValueTask().AsTask().WaitAsync(TestTimeouts.Generous)), Is.True);
+
+        Assert.That(store.Get("nan")!.Outcome, Is.Not.Null.And.Property(nameof(TaskOutcome.State)).EqualTo(TaskState.Completed), "ended in the store, so never run again");
+        Assert.That(store.Get("nan")!.Outcome!.Result, Is.Null);
+    }
+
     private static TaskDispatcher Build(RecordingTaskStore store, RunLog runs, TimeProvider? clock = null, Action<NodeOptions>? node = null, Action<TaskDispatcherBuilder>? configure = null)
     {
         var services = new ServiceCollection().AddSingleton(runs).BuildServiceProvider();
@@ -357,6 +423,12 @@ public sealed class StoreSeamTests
             runs.Record(input);
             return ValueTask.FromResult(input * 2);
         }
+    }
+
+    /// <summary>Halves its input; a negative input gives NaN, which JSON cannot write.</summary>
+    public sealed class Halver : ITaskHandler<double, double>
+    {
+        public ValueTask<double> HandleAsync(double input, TaskContext context) => ValueTask.FromResult(input < 0 ? double.NaN : input / 2);
     }
 
     /// <summary>Takes an input that JSON cannot write.</summary>

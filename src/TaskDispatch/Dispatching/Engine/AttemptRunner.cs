@@ -232,6 +232,7 @@ internal sealed class AttemptRunner
                 {
                     // The container is being disposed (it disposes itself before its singletons, this dispatcher among
                     // them): the handler can no longer be resolved, which is a shutdown, not a failure of the task.
+                    task.StoppedForShutdown = true;
                     task.Cancel();
                     if (context.TryConclude())
                     {

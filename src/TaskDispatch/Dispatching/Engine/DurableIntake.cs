@@ -51,20 +51,31 @@ internal sealed class DurableIntake(
             await intake.TakePermitAsync(cancellationToken).ConfigureAwait(false);
         }
 
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        ((HandlerWork)work).Stored = gate.Task;
         var handle = intake.Register(work, options, factory, holdsPermit, reentrant, out existing, out _);
         if (existing is not null)
         {
+            gate.TrySetResult();
             return intake.AsExisting<THandle>(existing);
         }
 
         try
         {
-            await persistence.AddAsync(handle, CancellationToken.None).ConfigureAwait(false);
+            // A task that ended as it was registered (a token already cancelled) was never accepted: nothing to store.
+            if (!handle.IsFinished)
+            {
+                await persistence.AddAsync(handle, CancellationToken.None).ConfigureAwait(false);
+            }
         }
         catch (Exception exception)
         {
             NotStored(handle, exception);
             throw;
+        }
+        finally
+        {
+            gate.TrySetResult();
         }
 
         intake.Schedule(handle, timeProvider.GetUtcNow());
@@ -79,30 +90,40 @@ internal sealed class DurableIntake(
         var binding = persistence.Catalog.For<THandler, TInput, TResult>();
         var handles = new List<TaskHandle<TResult>>();
         var written = new List<(TaskHandle Handle, Task Stored)>(Math.Min(BatchWrites, inputs.TryGetNonEnumeratedCount(out var count) ? count : BatchWrites));
-        foreach (var input in inputs)
+        try
         {
-            var work = new HandlerInput<TInput>(input, typeof(THandler));
-            TaskPersistence.Prepare(work, binding);
-            var taskOptions = options;
-            _ = intake.Admit(ref taskOptions, out var reentrant);
-            var holdsPermit = reentrant is null;
-            if (holdsPermit && !intake.TryTakePermit())
+            foreach (var input in inputs)
             {
-                // No room: what is written so far must be scheduled before waiting, or it could never free a permit.
-                await ScheduleWrittenAsync(written).ConfigureAwait(false);
-                await intake.TakePermitAsync(cancellationToken).ConfigureAwait(false);
-            }
+                var work = new HandlerInput<TInput>(input, typeof(THandler));
+                TaskPersistence.Prepare(work, binding);
+                var taskOptions = options;
+                _ = intake.Admit(ref taskOptions, out var reentrant);
+                var holdsPermit = reentrant is null;
+                if (holdsPermit && !intake.TryTakePermit())
+                {
+                    // No room: what is written so far must be scheduled before waiting, or it could never free a permit.
+                    await ScheduleWrittenAsync(written).ConfigureAwait(false);
+                    await intake.TakePermitAsync(cancellationToken).ConfigureAwait(false);
+                }
 
-            var handle = intake.Register(work, taskOptions, HandleFactories.Handler<THandler, TInput, TResult>.Create, holdsPermit, reentrant, out _, out _);
-            handles.Add(handle);
-            written.Add((handle, persistence.AddAsync(handle, CancellationToken.None).AsTask()));
-            if (written.Count >= BatchWrites)
-            {
-                await ScheduleWrittenAsync(written).ConfigureAwait(false);
+                var handle = intake.Register(work, taskOptions, HandleFactories.Handler<THandler, TInput, TResult>.Create, holdsPermit, reentrant, out _, out _);
+                handles.Add(handle);
+                var stored = persistence.AddAsync(handle, CancellationToken.None).AsTask();
+                work.Stored = stored;
+                written.Add((handle, stored));
+                if (written.Count >= BatchWrites)
+                {
+                    await ScheduleWrittenAsync(written).ConfigureAwait(false);
+                }
             }
         }
+        finally
+        {
+            // Also when an input, a stop or a full queue ends the batch early: what was written runs (or, if its write
+            // failed, ends failed); nothing registered is left waiting for a schedule that never comes.
+            await ScheduleWrittenAsync(written).ConfigureAwait(false);
+        }
 
-        await ScheduleWrittenAsync(written).ConfigureAwait(false);
         return handles;
     }
 
@@ -112,17 +133,16 @@ internal sealed class DurableIntake(
     /// <returns>Whether an attempt of it had been interrupted.</returns>
     internal bool Replay(StoredTask stored, AttemptRecovery recovery)
     {
-        var handle = persistence.RebuildLive(dispatcher, stored);
-        var unresolved = handle is null;
-        handle ??= TaskPersistence.Unresolved(dispatcher, stored);
+        var handle = persistence.RebuildLive(dispatcher, stored, out var problem);
+        handle ??= TaskPersistence.Unresolved(dispatcher, stored, problem);
         if (!intake.RegisterReplayed(handle))
         {
             return false;
         }
 
-        if (unresolved)
+        if (problem is not null)
         {
-            handle.TryFinish(TaskState.Failed, new InvalidOperationException(TaskPersistence.UnresolvedReason(stored)));
+            handle.TryFinish(TaskState.Failed, new InvalidOperationException(problem));
             return false;
         }
 

@@ -13,6 +13,10 @@ internal abstract class HandlerWork(Type handlerType)
 
     /// <summary>Gets or sets the input as JSON, in a durable dispatcher.</summary>
     internal string? InputJson { get; set; }
+
+    /// <summary>Gets or sets what completes once the latest submission of this work was written (or given up), so that
+    /// the task's end is never written before its addition; <see langword="null"/> for a replayed task, already stored.</summary>
+    internal Task? Stored { get; set; }
 }
 
 /// <summary>The input of a handler task, boxed once so that a value-type input is stored without a generic handle per input type.</summary>

@@ -57,7 +57,8 @@ internal sealed class OutcomeRecorder(
 
         // A task cancelled by a stop of a durable dispatcher is left unfinished in the store, so that the next start runs
         // it: a deploy or a shutdown must not turn accepted work into cancelled work, nor lose its checkpoint.
-        var leaveUnfinished = _persistence is not null && terminal == TaskState.Cancelled && !_lifecycle.IsAccepting(reentrant: null);
+        var leaveUnfinished = _persistence is not null && terminal == TaskState.Cancelled
+            && (!_lifecycle.IsAccepting(reentrant: null) || task.StoppedForShutdown);
         if (task.HasCheckpoint && terminal != TaskState.Failed && !leaveUnfinished)
         {
             // A failed task keeps its checkpoint, so that resubmitting it resumes; otherwise its progress is of no more use.

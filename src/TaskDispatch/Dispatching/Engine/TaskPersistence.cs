@@ -65,13 +65,19 @@ internal sealed class TaskPersistence(string dispatcherName, ITaskStore store, H
             }
 
             var work = task.Work as HandlerWork;
+            if (work?.Stored is { } stored)
+            {
+                // Ended while its addition was still being written (a token cancelled at once, say): the end follows it.
+                await stored.ConfigureAwait(false);
+            }
+
             var exception = terminal == TaskState.Failed ? task.Exception : null;
             await store.EndAsync(
                 new TaskOutcome
                 {
                     TaskId = task.Id,
                     State = terminal,
-                    Result = terminal == TaskState.Completed ? work?.Binding?.SerializeResult(task) : null,
+                    Result = terminal == TaskState.Completed ? SerializeResult(work, task) : null,
                     ErrorType = exception is RecordedTaskException recorded ? recorded.ErrorType : exception?.GetType().FullName,
                     ErrorMessage = exception?.Message,
                     Failures = StoredFailures(task),
@@ -103,6 +109,21 @@ internal sealed class TaskPersistence(string dispatcherName, ITaskStore store, H
         }
     }
 
+    /// <summary>The result as JSON; a result that cannot be serialized is logged and stored as none, so that the end is
+    /// still recorded (else the task would run again at every start).</summary>
+    private string? SerializeResult(HandlerWork? work, TaskHandle task)
+    {
+        try
+        {
+            return work?.Binding?.SerializeResult(task);
+        }
+        catch (Exception exception) when (exception is not OutOfMemoryException)
+        {
+            Log.StoreResultNotSerialized(logger, task.Id, exception);
+            return null;
+        }
+    }
+
     private static StoredAttemptFailure ToStored(AttemptFailure failure) => new(
         failure.Attempt,
         failure.NodeName,
@@ -125,14 +146,26 @@ internal sealed class TaskPersistence(string dispatcherName, ITaskStore store, H
 
     /// <summary>Rebuilds the handle of a stored task that had not ended, or <see langword="null"/> when its handler
     /// cannot be found (the caller dead-letters it).</summary>
-    internal TaskHandle? RebuildLive(TaskDispatcher dispatcher, StoredTask stored)
+    internal TaskHandle? RebuildLive(TaskDispatcher dispatcher, StoredTask stored, out string? problem)
     {
         if (!Catalog.TryResolve(stored.Handler, out var binding))
         {
+            problem = UnresolvedReason(stored);
             return null;
         }
 
-        var handle = binding.CreateHandle(dispatcher, stored, StoredOptions.Deserialize(stored.Options, stored.ReadyAt));
+        TaskHandle handle;
+        try
+        {
+            handle = binding.CreateHandle(dispatcher, stored, StoredOptions.Deserialize(stored.Options, stored.ReadyAt));
+        }
+        catch (Exception exception) when (exception is not OutOfMemoryException)
+        {
+            problem = $"Task '{stored.Id}' of handler '{stored.Handler}' was stored with an input or options that no longer read ({exception.Message}); fix the handler's input type, then resubmit the task from the dead letters.";
+            return null;
+        }
+
+        problem = null;
         handle.RestoreAttempts(stored.Attempts);
         RestoreFailures(handle, stored.Failures);
         if (stored.StartedAt is { } startedAt)
@@ -145,7 +178,7 @@ internal sealed class TaskPersistence(string dispatcherName, ITaskStore store, H
 
     /// <summary>Makes the stand-in handle of a stored task whose handler cannot be found: it never runs, and is failed
     /// (live) or restored ended, so that it shows in the outcomes and the dead letters instead of vanishing.</summary>
-    internal static TaskHandle Unresolved(TaskDispatcher dispatcher, StoredTask stored) =>
+    internal static TaskHandle Unresolved(TaskDispatcher dispatcher, StoredTask stored, string? reason = null) =>
         new ActionTaskHandle(
             dispatcher,
             stored.Id,
@@ -153,7 +186,7 @@ internal sealed class TaskPersistence(string dispatcherName, ITaskStore store, H
             stored.SequenceNumber,
             stored.SubmittedAt,
             static (_, state) => throw (Exception)state!,
-            new InvalidOperationException(UnresolvedReason(stored)));
+            new InvalidOperationException(reason ?? UnresolvedReason(stored)));
 
     /// <summary>Why a stored task cannot run.</summary>
     internal static string UnresolvedReason(StoredTask stored) =>
@@ -172,7 +205,7 @@ internal sealed class TaskPersistence(string dispatcherName, ITaskStore store, H
                 ? binding.CreateHandle(dispatcher, stored, StoredOptions.Deserialize(stored.Options, stored.ReadyAt))
                 : Unresolved(dispatcher, stored);
         }
-        catch (Exception exception) when (exception is System.Text.Json.JsonException or NotSupportedException)
+        catch (Exception exception) when (exception is not OutOfMemoryException)
         {
             // An ended task whose input no longer reads still has an outcome to show.
             binding = null;
@@ -184,7 +217,15 @@ internal sealed class TaskPersistence(string dispatcherName, ITaskStore store, H
             : null;
         if (outcome.State == TaskState.Completed)
         {
-            binding?.RestoreResult(handle, outcome.Result);
+            try
+            {
+                binding?.RestoreResult(handle, outcome.Result);
+            }
+            catch (Exception exception) when (exception is not OutOfMemoryException)
+            {
+                // The outcome is still worth showing without its result, which no longer reads.
+                Log.StoreResultNotSerialized(logger, stored.Id, exception);
+            }
         }
 
         RestoreFailures(handle, outcome.Failures);
