@@ -66,7 +66,7 @@ public sealed partial class TaskDispatcher : ITaskDispatcher, IDisposable
         Scheduler = new Scheduler(name, scheduling, _placer, _nodes, _registry, timeProvider, _logger, options.FailExpiredDeadlines, slots);
         _recovery = new AttemptRecovery(recovery, Scheduler, _counters, timeProvider, _logger);
         _runner = new AttemptRunner(name, Scheduler, _recovery, _timings, _counters, _persistence, services, timeProvider, _logger);
-        _lifecycle = new DispatcherLifecycle(name, options, _registry, _nodes, _notifier, Scheduler, _counters, timeProvider, _logger, () => instruments.Unregister(this), durable: _persistence is not null);
+        _lifecycle = new DispatcherLifecycle(name, options, _registry, _nodes, _notifier, Scheduler, _counters, timeProvider, _logger, () => instruments.Unregister(this), _persistence is null ? null : () => _persistence.PendingEnds);
         _intake = new TaskIntake(this, options, _registry, _archive, Scheduler, _lifecycle, new TaskOptionsValidator(name, _nodes, timeProvider), _notifier, _counters, _timings, timeProvider);
         if (_persistence is not null)
         {

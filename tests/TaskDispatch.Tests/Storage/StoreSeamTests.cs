@@ -376,6 +376,27 @@ public sealed class StoreSeamTests
         Assert.That(store.Get("nan")!.Outcome!.Result, Is.Null);
     }
 
+    [Test]
+    public async Task StopAsync_StoreStalledOnAnEnd_StillReturnsByItsDeadline()
+    {
+        var store = new RecordingTaskStore();
+        var stalled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        store.EndGate = stalled.Task;
+        var runs = new RunLog();
+        await using var dispatcher = Build(store, runs);
+        try
+        {
+            var handle = await dispatcher.SubmitAsync<Doubler, int, int>(1);
+            await TestTimeouts.WaitUntilAsync(() => handle.State == TaskState.Completed, "the task ended; its end waits on the store");
+
+            await dispatcher.StopAsync(ShutdownMode.Drain, TimeSpan.FromMilliseconds(200)).WaitAsync(TestTimeouts.Generous);
+        }
+        finally
+        {
+            stalled.TrySetResult();
+        }
+    }
+
     private static TaskDispatcher Build(RecordingTaskStore store, RunLog runs, TimeProvider? clock = null, Action<NodeOptions>? node = null, Action<TaskDispatcherBuilder>? configure = null)
     {
         var services = new ServiceCollection().AddSingleton(runs).BuildServiceProvider();

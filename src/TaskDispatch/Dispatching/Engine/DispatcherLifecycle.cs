@@ -10,6 +10,9 @@ internal sealed class DispatcherLifecycle : IAsyncDisposable
     /// waiting tasks are safe in the store and the next start runs them.</summary>
     private readonly bool _durable;
 
+    /// <summary>Ended tasks whose end a durable store is still writing: settled, so a forced stop does not wait for them.</summary>
+    private readonly Func<long> _pendingStoreEnds;
+
     private const int Running = 0;
     private const int Draining = 1;
     private const int Cancelling = 2;
@@ -35,9 +38,10 @@ internal sealed class DispatcherLifecycle : IAsyncDisposable
     private int _disposed;
     private Task? _stopTask;
 
-    internal DispatcherLifecycle(string dispatcherName, TaskDispatcherOptions options, TaskRegistry registry, NodeSet nodes, TaskNotifier notifier, Scheduler scheduler, TaskCounters counters, TimeProvider timeProvider, ILogger logger, Action onStopped, bool durable = false)
+    internal DispatcherLifecycle(string dispatcherName, TaskDispatcherOptions options, TaskRegistry registry, NodeSet nodes, TaskNotifier notifier, Scheduler scheduler, TaskCounters counters, TimeProvider timeProvider, ILogger logger, Action onStopped, Func<long>? pendingStoreEnds = null)
     {
-        _durable = durable;
+        _durable = pendingStoreEnds is not null;
+        _pendingStoreEnds = pendingStoreEnds ?? (static () => 0);
         _dispatcherName = dispatcherName;
         _shutdownMode = options.ShutdownMode;
         _shutdownTimeout = options.ShutdownTimeout;
@@ -165,7 +169,7 @@ internal sealed class DispatcherLifecycle : IAsyncDisposable
         {
             // The deadline passed: every task still live ends Cancelled now, even if its work ignores its token.
             // Until only tasks that have ended and wait for a blocked observer remain: their outcome is settled.
-            while (!_registry.Drained.IsCompleted && _registry.LiveCount > _notifier.UnannouncedEnds)
+            while (!_registry.Drained.IsCompleted && _registry.LiveCount > _notifier.UnannouncedEnds + _pendingStoreEnds())
             {
                 forced += ForceCancelAll();
                 if (!_registry.Drained.IsCompleted)

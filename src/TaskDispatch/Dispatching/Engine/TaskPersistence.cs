@@ -7,6 +7,11 @@ namespace TaskDispatch;
 /// submit, run and complete path pays for it.</summary>
 internal sealed class TaskPersistence(string dispatcherName, ITaskStore store, HandlerCatalog catalog, TimeProvider timeProvider, ILogger logger)
 {
+    private long _pendingEnds;
+
+    /// <summary>Gets how many ended tasks wait for their end to be written; a forced stop counts them as settled.</summary>
+    internal long PendingEnds => Interlocked.Read(ref _pendingEnds);
+
     /// <summary>Gets the handler bindings.</summary>
     internal HandlerCatalog Catalog { get; } = catalog;
 
@@ -57,6 +62,7 @@ internal sealed class TaskPersistence(string dispatcherName, ITaskStore store, H
     /// to: a task's awaitable is never stranded by a store that failed.</summary>
     internal async Task EndThenAsync(TaskHandle task, TaskState terminal, bool leaveUnfinished, Action then)
     {
+        Interlocked.Increment(ref _pendingEnds);
         try
         {
             if (leaveUnfinished)
@@ -92,6 +98,8 @@ internal sealed class TaskPersistence(string dispatcherName, ITaskStore store, H
         }
         finally
         {
+            // Counted down before the awaitable completes and the task stops counting as live.
+            Interlocked.Decrement(ref _pendingEnds);
             then();
         }
     }
