@@ -64,11 +64,11 @@ public sealed class SqliteTaskStore : ITaskStore, ICheckpointStore, IAsyncDispos
     }
 
     /// <inheritdoc />
-    public ValueTask AttemptStartedAsync(string taskId, int attempt, string nodeName, DateTimeOffset startedAt, IReadOnlyList<StoredAttemptFailure> failures, CancellationToken cancellationToken)
+    public ValueTask AttemptStartedAsync(string taskId, long sequenceNumber, int attempt, string nodeName, DateTimeOffset startedAt, IReadOnlyList<StoredAttemptFailure> failures, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(taskId);
         ArgumentNullException.ThrowIfNull(failures);
-        return new ValueTask(Writer.AttemptStarted(taskId, attempt, nodeName, startedAt, failures).WaitAsync(cancellationToken));
+        return new ValueTask(Writer.AttemptStarted(taskId, sequenceNumber, attempt, nodeName, startedAt, failures).WaitAsync(cancellationToken));
     }
 
     /// <inheritdoc />
@@ -201,6 +201,7 @@ public sealed class SqliteTaskStore : ITaskStore, ICheckpointStore, IAsyncDispos
                 Outcome = row.IsDBNull(13) ? null : new TaskOutcome
                 {
                     TaskId = id,
+                    SequenceNumber = row.GetInt64(1),
                     State = (TaskState)row.GetInt32(13),
                     Result = row.IsDBNull(14) ? null : row.GetString(14),
                     ErrorType = row.IsDBNull(15) ? null : row.GetString(15),

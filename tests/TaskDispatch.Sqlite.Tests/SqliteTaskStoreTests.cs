@@ -164,6 +164,25 @@ public sealed class SqliteTaskStoreTests
     }
 
     [Test]
+    public async Task WritesAboutAnEarlierTaskWithTheSameId_NeverTouchTheLaterOne()
+    {
+        await using var store = new SqliteTaskStore(DatabasePath);
+        await store.OpenAsync(TimeSpan.FromHours(1), 10, CancellationToken.None);
+        var now = DateTimeOffset.UtcNow;
+        await store.AddAsync(new StoredTask { Id = "x", SequenceNumber = 2, Handler = "h", Input = "1", Options = "{}", SubmittedAt = now, ReadyAt = now }, CancellationToken.None);
+
+        // The late start and end of submission 1 of "x" (resubmitted since as submission 2).
+        await store.AttemptStartedAsync("x", 1, attempt: 3, "old-node", now, [], CancellationToken.None);
+        await store.EndAsync(new TaskOutcome { TaskId = "x", SequenceNumber = 1, State = TaskState.Completed, EndedAt = now }, CancellationToken.None);
+        var live = await store.FindAsync("x", CancellationToken.None);
+        Assert.That(live!.Outcome, Is.Null, "the later submission has not ended");
+        Assert.That(live.Attempts, Is.Zero);
+
+        await store.EndAsync(new TaskOutcome { TaskId = "x", SequenceNumber = 2, State = TaskState.Failed, ErrorMessage = "its own end", EndedAt = now }, CancellationToken.None);
+        Assert.That((await store.FindAsync("x", CancellationToken.None))!.Outcome!.ErrorMessage, Is.EqualTo("its own end"));
+    }
+
+    [Test]
     public void MissingDirectory_IsAClearErrorAtBuild()
     {
         var path = Path.Combine(_directory, "no-such-dir", "tasks.db");

@@ -37,13 +37,13 @@ internal sealed class SqliteWriter : IAsyncDisposable
                 state = NULL, result = NULL, error_type = NULL, error_message = NULL, failures = NULL, ended_at = NULL;
             """, "$id", "$sequence", "$handler", "$input", "$options", "$priority", "$deadline", "$caller_id", "$submitted_at", "$ready_at");
         _start = Prepare(
-            "UPDATE tasks SET attempts = $attempt, last_node = $node, started_at = COALESCE(started_at, $at), failures = COALESCE($failures, failures) WHERE id = $id AND state IS NULL;",
-            "$id", "$attempt", "$node", "$at", "$failures");
+            "UPDATE tasks SET attempts = $attempt, last_node = $node, started_at = COALESCE(started_at, $at), failures = COALESCE($failures, failures) WHERE id = $id AND sequence = $sequence AND state IS NULL;",
+            "$id", "$sequence", "$attempt", "$node", "$at", "$failures");
         _end = Prepare("""
             UPDATE tasks SET state = $state, result = $result, error_type = $error_type, error_message = $error_message,
                 failures = $failures, attempts = MAX(attempts, $attempts), ended_at = $ended_at
-            WHERE id = $id AND state IS NULL;
-            """, "$id", "$state", "$result", "$error_type", "$error_message", "$failures", "$attempts", "$ended_at");
+            WHERE id = $id AND sequence = $sequence AND state IS NULL;
+            """, "$id", "$sequence", "$state", "$result", "$error_type", "$error_message", "$failures", "$attempts", "$ended_at");
         _saveCheckpoint = Prepare("""
             INSERT INTO checkpoints (task_id, incarnation, attempt, data, saved_at) VALUES ($id, $incarnation, $attempt, $data, $saved_at)
             ON CONFLICT (task_id) DO UPDATE SET incarnation = excluded.incarnation, attempt = excluded.attempt, data = excluded.data, saved_at = excluded.saved_at
@@ -66,8 +66,8 @@ internal sealed class SqliteWriter : IAsyncDisposable
 
     internal Task Add(StoredTask task) => Enqueue(new Write(WriteKind.Add, task.Id) { Task = task }, awaited: true);
 
-    internal Task AttemptStarted(string taskId, int attempt, string nodeName, DateTimeOffset startedAt, IReadOnlyList<StoredAttemptFailure> failures) =>
-        Enqueue(new Write(WriteKind.Start, taskId) { Attempt = attempt, Node = nodeName, At = startedAt, Failures = failures }, awaited: true);
+    internal Task AttemptStarted(string taskId, long sequenceNumber, int attempt, string nodeName, DateTimeOffset startedAt, IReadOnlyList<StoredAttemptFailure> failures) =>
+        Enqueue(new Write(WriteKind.Start, taskId) { Sequence = sequenceNumber, Attempt = attempt, Node = nodeName, At = startedAt, Failures = failures }, awaited: true);
 
     internal Task End(TaskOutcome outcome) => Enqueue(new Write(WriteKind.End, outcome.TaskId) { Outcome = outcome }, awaited: true);
 
@@ -205,11 +205,11 @@ internal sealed class SqliteWriter : IAsyncDisposable
                     task.Deadline?.UtcTicks, task.HasCallerId ? 1 : 0, task.SubmittedAt.UtcTicks, task.ReadyAt.UtcTicks);
                 break;
             case WriteKind.Start:
-                Run(_start, transaction, write.TaskId, write.Attempt, write.Node, write.At.UtcTicks, FailuresJson(write.Failures));
+                Run(_start, transaction, write.TaskId, write.Sequence, write.Attempt, write.Node, write.At.UtcTicks, FailuresJson(write.Failures));
                 break;
             case WriteKind.End:
                 var outcome = write.Outcome!;
-                Run(_end, transaction, outcome.TaskId, (int)outcome.State, outcome.Result, outcome.ErrorType, outcome.ErrorMessage, FailuresJson(outcome.Failures), outcome.Attempts, outcome.EndedAt.UtcTicks);
+                Run(_end, transaction, outcome.TaskId, outcome.SequenceNumber, (int)outcome.State, outcome.Result, outcome.ErrorType, outcome.ErrorMessage, FailuresJson(outcome.Failures), outcome.Attempts, outcome.EndedAt.UtcTicks);
                 break;
             case WriteKind.SaveCheckpoint:
                 var checkpoint = write.Checkpoint!;
@@ -291,6 +291,8 @@ internal sealed class SqliteWriter : IAsyncDisposable
         public TaskCheckpoint? Checkpoint { get; init; }
 
         public int Attempt { get; init; }
+
+        public long Sequence { get; init; }
 
         public string? Node { get; init; }
 

@@ -32,6 +32,8 @@ public interface ITaskStore
     /// reaches its attempt limit instead of looping). Written after the task's <see cref="AddAsync"/> and before its
     /// <see cref="EndAsync"/>.</summary>
     /// <param name="taskId">The task's id.</param>
+    /// <param name="sequenceNumber">The task's arrival number: with the id, it names this submission of the task, so that
+    /// a write about an earlier task with the same id never touches a later one.</param>
     /// <param name="attempt">The attempt's number, from 1.</param>
     /// <param name="nodeName">The node it runs on.</param>
     /// <param name="startedAt">When it started.</param>
@@ -39,9 +41,10 @@ public interface ITaskStore
     /// a restart knows each earlier attempt's error.</param>
     /// <param name="cancellationToken">Cancels the wait, not necessarily the write.</param>
     /// <returns>A task that completes when the start is durable.</returns>
-    ValueTask AttemptStartedAsync(string taskId, int attempt, string nodeName, DateTimeOffset startedAt, IReadOnlyList<StoredAttemptFailure> failures, CancellationToken cancellationToken);
+    ValueTask AttemptStartedAsync(string taskId, long sequenceNumber, int attempt, string nodeName, DateTimeOffset startedAt, IReadOnlyList<StoredAttemptFailure> failures, CancellationToken cancellationToken);
 
-    /// <summary>Records a task's end; when the returned task completes, the outcome survives a crash of the process.
+    /// <summary>Records a task's end (the row with <see cref="TaskOutcome.TaskId"/> and
+    /// <see cref="TaskOutcome.SequenceNumber"/>, and no other); when the returned task completes, the outcome survives a crash of the process.
     /// The dispatcher completes the task's awaitable only after that.</summary>
     /// <param name="outcome">The outcome.</param>
     /// <param name="cancellationToken">Cancels the wait, not necessarily the write.</param>

@@ -7,6 +7,9 @@ public sealed class TaskOutcome
     /// <summary>Gets the task's id.</summary>
     public required string TaskId { get; init; }
 
+    /// <summary>Gets the task's arrival number: with the id, it names this submission of the task.</summary>
+    public long SequenceNumber { get; init; }
+
     /// <summary>Gets the terminal state: <see cref="TaskState.Completed"/>, <see cref="TaskState.Failed"/> or
     /// <see cref="TaskState.Cancelled"/>.</summary>
     public required TaskState State { get; init; }

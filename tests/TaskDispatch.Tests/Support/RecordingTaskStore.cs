@@ -49,11 +49,11 @@ public sealed class RecordingTaskStore : ITaskStore
         return ValueTask.CompletedTask;
     }
 
-    public ValueTask AttemptStartedAsync(string taskId, int attempt, string nodeName, DateTimeOffset startedAt, IReadOnlyList<StoredAttemptFailure> failures, CancellationToken cancellationToken)
+    public ValueTask AttemptStartedAsync(string taskId, long sequenceNumber, int attempt, string nodeName, DateTimeOffset startedAt, IReadOnlyList<StoredAttemptFailure> failures, CancellationToken cancellationToken)
     {
         lock (_lock)
         {
-            if (_rows.TryGetValue(taskId, out var row))
+            if (_rows.TryGetValue(taskId, out var row) && row.Task.SequenceNumber == sequenceNumber)
             {
                 row.Attempts = attempt;
                 row.LastNode = nodeName;
@@ -75,7 +75,7 @@ public sealed class RecordingTaskStore : ITaskStore
 
         lock (_lock)
         {
-            if (_rows.TryGetValue(outcome.TaskId, out var row))
+            if (_rows.TryGetValue(outcome.TaskId, out var row) && row.Task.SequenceNumber == outcome.SequenceNumber && row.Outcome is null)
             {
                 row.Outcome = outcome;
             }

@@ -52,7 +52,7 @@ internal sealed class TaskPersistence(string dispatcherName, ITaskStore store, H
 
     /// <summary>Records an attempt's start; durable when the returned task completes.</summary>
     internal ValueTask AttemptStartedAsync(TaskHandle task, int attempt, string nodeName, DateTimeOffset startedAt, CancellationToken cancellationToken) =>
-        store.AttemptStartedAsync(task.Id, attempt, nodeName, startedAt, StoredFailures(task), cancellationToken);
+        store.AttemptStartedAsync(task.Id, task.SequenceNumber, attempt, nodeName, startedAt, StoredFailures(task), cancellationToken);
 
     private static IReadOnlyList<StoredAttemptFailure> StoredFailures(TaskHandle task) =>
         task.AttemptFailures.Count == 0 ? [] : [.. task.AttemptFailures.Select(ToStored)];
@@ -82,6 +82,7 @@ internal sealed class TaskPersistence(string dispatcherName, ITaskStore store, H
                 new TaskOutcome
                 {
                     TaskId = task.Id,
+                    SequenceNumber = task.SequenceNumber,
                     State = terminal,
                     Result = terminal == TaskState.Completed ? SerializeResult(work, task) : null,
                     ErrorType = exception is RecordedTaskException recorded ? recorded.ErrorType : exception?.GetType().FullName,
