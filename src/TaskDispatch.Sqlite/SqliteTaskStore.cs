@@ -72,6 +72,14 @@ public sealed class SqliteTaskStore : ITaskStore, ICheckpointStore, IAsyncDispos
     }
 
     /// <inheritdoc />
+    public ValueTask LeftUnfinishedAsync(string taskId, long sequenceNumber, int concludedAttempts, IReadOnlyList<StoredAttemptFailure> failures, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(taskId);
+        ArgumentNullException.ThrowIfNull(failures);
+        return new ValueTask(Writer.LeftUnfinished(taskId, sequenceNumber, concludedAttempts, failures).WaitAsync(cancellationToken));
+    }
+
+    /// <inheritdoc />
     public ValueTask EndAsync(TaskOutcome outcome, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(outcome);
@@ -164,7 +172,7 @@ public sealed class SqliteTaskStore : ITaskStore, ICheckpointStore, IAsyncDispos
 
     private const string SelectTask = """
         SELECT id, sequence, handler, input, options, priority, deadline, caller_id, submitted_at, ready_at, attempts, last_node,
-               started_at, state, result, error_type, error_message, ended_at, failures
+               started_at, state, result, error_type, error_message, ended_at, failures, concluded
         FROM tasks
         """;
 
@@ -198,6 +206,7 @@ public sealed class SqliteTaskStore : ITaskStore, ICheckpointStore, IAsyncDispos
                 LastNode = row.IsDBNull(11) ? null : row.GetString(11),
                 StartedAt = row.IsDBNull(12) ? null : Utc(row.GetInt64(12)),
                 Failures = ReadFailures(row, 18),
+                ConcludedAttempts = row.GetInt32(19),
                 Outcome = row.IsDBNull(13) ? null : new TaskOutcome
                 {
                     TaskId = id,

@@ -22,6 +22,7 @@ internal static class SqliteSchema
             submitted_at INTEGER NOT NULL,
             ready_at INTEGER NOT NULL,
             attempts INTEGER NOT NULL DEFAULT 0,
+            concluded INTEGER NOT NULL DEFAULT 0,
             last_node TEXT NULL,
             started_at INTEGER NULL,
             state INTEGER NULL,

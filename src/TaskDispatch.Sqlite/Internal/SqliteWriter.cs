@@ -17,6 +17,7 @@ internal sealed class SqliteWriter : IAsyncDisposable
     private readonly SqliteCommand _end;
     private readonly SqliteCommand _saveCheckpoint;
     private readonly SqliteCommand _deleteCheckpoint;
+    private readonly SqliteCommand _leftUnfinished;
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     /// <summary>Until a dispatcher opens the store, compaction keeps every ended task.</summary>
     private long _retentionTicks = long.MaxValue / 2;
@@ -50,6 +51,9 @@ internal sealed class SqliteWriter : IAsyncDisposable
             WHERE excluded.incarnation <> checkpoints.incarnation OR excluded.attempt >= checkpoints.attempt;
             """, "$id", "$incarnation", "$attempt", "$data", "$saved_at");
         _deleteCheckpoint = Prepare("DELETE FROM checkpoints WHERE task_id = $id;", "$id");
+        _leftUnfinished = Prepare(
+            "UPDATE tasks SET concluded = $concluded, failures = COALESCE($failures, failures) WHERE id = $id AND sequence = $sequence AND state IS NULL;",
+            "$id", "$sequence", "$concluded", "$failures");
         _lastCompaction = options.TimeProvider.GetTimestamp();
         // A thread of its own: a commit blocks for the disk's flush, which should not hold a thread-pool thread.
         new Thread(Run) { IsBackground = true, Name = "TaskDispatch.Sqlite writer" }.Start();
@@ -69,6 +73,9 @@ internal sealed class SqliteWriter : IAsyncDisposable
     internal Task AttemptStarted(string taskId, long sequenceNumber, int attempt, string nodeName, DateTimeOffset startedAt, IReadOnlyList<StoredAttemptFailure> failures) =>
         Enqueue(new Write(WriteKind.Start, taskId) { Sequence = sequenceNumber, Attempt = attempt, Node = nodeName, At = startedAt, Failures = failures }, awaited: true);
 
+    internal Task LeftUnfinished(string taskId, long sequenceNumber, int concludedAttempts, IReadOnlyList<StoredAttemptFailure> failures) =>
+        Enqueue(new Write(WriteKind.LeftUnfinished, taskId) { Sequence = sequenceNumber, Attempt = concludedAttempts, Failures = failures }, awaited: true);
+
     internal Task End(TaskOutcome outcome) => Enqueue(new Write(WriteKind.End, outcome.TaskId) { Outcome = outcome }, awaited: true);
 
     internal Task SaveCheckpoint(TaskCheckpoint checkpoint) => Enqueue(new Write(WriteKind.SaveCheckpoint, checkpoint.TaskId) { Checkpoint = checkpoint }, awaited: true);
@@ -82,7 +89,7 @@ internal sealed class SqliteWriter : IAsyncDisposable
     {
         _queue.Writer.TryComplete();
         await _stopped.Task.ConfigureAwait(false);
-        foreach (var command in new[] { _add, _start, _end, _saveCheckpoint, _deleteCheckpoint })
+        foreach (var command in new[] { _add, _start, _end, _saveCheckpoint, _deleteCheckpoint, _leftUnfinished })
         {
             command.Dispose();
         }
@@ -211,6 +218,9 @@ internal sealed class SqliteWriter : IAsyncDisposable
                 var outcome = write.Outcome!;
                 Run(_end, transaction, outcome.TaskId, outcome.SequenceNumber, (int)outcome.State, outcome.Result, outcome.ErrorType, outcome.ErrorMessage, FailuresJson(outcome.Failures), outcome.Attempts, outcome.EndedAt.UtcTicks);
                 break;
+            case WriteKind.LeftUnfinished:
+                Run(_leftUnfinished, transaction, write.TaskId, write.Sequence, write.Attempt, FailuresJson(write.Failures));
+                break;
             case WriteKind.SaveCheckpoint:
                 var checkpoint = write.Checkpoint!;
                 Run(_saveCheckpoint, transaction, checkpoint.TaskId, checkpoint.Incarnation, checkpoint.Attempt, checkpoint.Data.ToArray(), checkpoint.SavedAt.UtcTicks);
@@ -272,6 +282,7 @@ internal sealed class SqliteWriter : IAsyncDisposable
         Add,
         Start,
         End,
+        LeftUnfinished,
         SaveCheckpoint,
         DeleteCheckpoint,
         Compact,

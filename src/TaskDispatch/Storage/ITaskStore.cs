@@ -51,6 +51,17 @@ public interface ITaskStore
     /// <returns>A task that completes when the outcome is durable.</returns>
     ValueTask EndAsync(TaskOutcome outcome, CancellationToken cancellationToken);
 
+    /// <summary>Records that a stop of the dispatcher left the task unfinished, for the next start, with
+    /// <paramref name="concludedAttempts"/> attempts concluded: none of them is running any more, so the next start does
+    /// not count one as interrupted (a graceful stop costs no retry).</summary>
+    /// <param name="taskId">The task's id.</param>
+    /// <param name="sequenceNumber">The task's arrival number.</param>
+    /// <param name="concludedAttempts">The attempts the task had started, all concluded.</param>
+    /// <param name="failures">The task's failed attempts so far.</param>
+    /// <param name="cancellationToken">Cancels the wait, not necessarily the write.</param>
+    /// <returns>A task that completes when the mark is durable.</returns>
+    ValueTask LeftUnfinishedAsync(string taskId, long sequenceNumber, int concludedAttempts, IReadOnlyList<StoredAttemptFailure> failures, CancellationToken cancellationToken);
+
     /// <summary>Finds a task by id, live or ended within retention.</summary>
     /// <param name="taskId">The task's id.</param>
     /// <param name="cancellationToken">Cancels the lookup.</param>

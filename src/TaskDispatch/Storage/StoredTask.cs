@@ -37,6 +37,10 @@ public sealed class StoredTask
     /// <summary>Gets how many attempts had started when the task was read back; 0 when written.</summary>
     public int Attempts { get; init; }
 
+    /// <summary>Gets how many of its started attempts had concluded when a stop left the task unfinished, when read
+    /// back; an attempt started beyond these was interrupted by the process's end.</summary>
+    public int ConcludedAttempts { get; init; }
+
     /// <summary>Gets the node of the last attempt that started, when read back.</summary>
     public string? LastNode { get; init; }
 

@@ -377,6 +377,26 @@ public sealed class StoreSeamTests
     }
 
     [Test]
+    public async Task Stop_DuringTheOnlyAllowedAttempt_TheNextStartRunsItAgainInsteadOfDeadLetteringIt()
+    {
+        var store = new RecordingTaskStore();
+        var runs = new RunLog();
+        static void NoRetries(TaskDispatcherBuilder builder) => builder.UseRecovery(RecoveryPolicy.Retry(options => options.MaxRetryAttempts = 0));
+        await using (var first = Build(store, runs, configure: NoRetries))
+        {
+            await first.SubmitAsync<GatedDoubler, int, int>(5, new TaskOptions { Id = "once" });
+            await runs.Entered.Task.WaitAsync(TestTimeouts.Generous);
+            await first.StopAsync(ShutdownMode.Cancel, TimeSpan.FromSeconds(5));
+        }
+
+        runs.Gate.TrySetResult();
+        await using var second = Build(store, runs, configure: NoRetries);
+        Assert.That(second.DeadLetters.TryGet("once", out _), Is.False, "a graceful stop spends no retry");
+        Assert.That(second.TryGetHandle("once", out var handle), Is.True);
+        Assert.That(await ((TaskHandle<int>)handle!).AsValueTask().AsTask().WaitAsync(TestTimeouts.Generous), Is.EqualTo(10));
+    }
+
+    [Test]
     public async Task StopAsync_StoreStalledOnAnEnd_StillReturnsByItsDeadline()
     {
         var store = new RecordingTaskStore();
@@ -434,6 +454,10 @@ public sealed class StoreSeamTests
         public IReadOnlyCollection<int> Inputs => _inputs.ToArray();
 
         public void Record(int input) => _inputs.Enqueue(input);
+
+        public TaskCompletionSource Entered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource Gate { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     /// <summary>Doubles its input and logs it.</summary>
@@ -450,6 +474,18 @@ public sealed class StoreSeamTests
     public sealed class Halver : ITaskHandler<double, double>
     {
         public ValueTask<double> HandleAsync(double input, TaskContext context) => ValueTask.FromResult(input < 0 ? double.NaN : input / 2);
+    }
+
+    /// <summary>Doubles its input once the log's gate opens.</summary>
+    public sealed class GatedDoubler(RunLog runs) : ITaskHandler<int, int>
+    {
+        public async ValueTask<int> HandleAsync(int input, TaskContext context)
+        {
+            runs.Entered.TrySetResult();
+            await runs.Gate.Task.WaitAsync(context.CancellationToken);
+            runs.Record(input);
+            return input * 2;
+        }
     }
 
     /// <summary>Takes an input that JSON cannot write.</summary>

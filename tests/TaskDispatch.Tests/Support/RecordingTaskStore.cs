@@ -84,6 +84,21 @@ public sealed class RecordingTaskStore : ITaskStore
         }
     }
 
+    public ValueTask LeftUnfinishedAsync(string taskId, long sequenceNumber, int concludedAttempts, IReadOnlyList<StoredAttemptFailure> failures, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            if (_rows.TryGetValue(taskId, out var row) && row.Task.SequenceNumber == sequenceNumber && row.Outcome is null)
+            {
+                row.Concluded = concludedAttempts;
+            }
+
+            Events.Enqueue($"left:{taskId}:{concludedAttempts}");
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
     public ValueTask<StoredTask?> FindAsync(string taskId, CancellationToken cancellationToken)
     {
         lock (_lock)
@@ -120,6 +135,8 @@ public sealed class RecordingTaskStore : ITaskStore
 
         public DateTimeOffset? StartedAt { get; set; }
 
+        public int Concluded { get; set; }
+
         public TaskOutcome? Outcome { get; set; }
 
         public StoredTask ToStored() => new()
@@ -136,6 +153,7 @@ public sealed class RecordingTaskStore : ITaskStore
             ReadyAt = Task.ReadyAt,
             Attempts = Attempts,
             LastNode = LastNode,
+            ConcludedAttempts = Concluded,
             StartedAt = StartedAt,
             Outcome = Outcome,
         };

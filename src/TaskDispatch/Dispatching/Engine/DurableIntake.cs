@@ -154,8 +154,9 @@ internal sealed class DurableIntake(
         }
 
         handle.ReadyAt = stored.ReadyAt;
-        if (stored.Attempts == 0)
+        if (stored.Attempts <= stored.ConcludedAttempts)
         {
+            // Never started, or stopped gracefully between attempts or in one: not interrupted, so no retry is spent.
             intake.Schedule(handle, now);
             return false;
         }

@@ -67,6 +67,7 @@ internal sealed class TaskPersistence(string dispatcherName, ITaskStore store, H
         {
             if (leaveUnfinished)
             {
+                await store.LeftUnfinishedAsync(task.Id, task.SequenceNumber, task.Attempts, StoredFailures(task), CancellationToken.None).ConfigureAwait(false);
                 return;
             }
 
