@@ -147,11 +147,7 @@ public sealed partial class TaskDispatcher : ITaskDispatcher, IDisposable
     public ValueTask<TaskHandle<TResult>> SubmitAsync<THandler, TInput, TResult>(TInput input, TaskOptions? options = null, CancellationToken cancellationToken = default)
         where THandler : class, ITaskHandler<TInput, TResult>
     {
-        if (!_runner.HasServices)
-        {
-            throw new InvalidOperationException(
-                $"Dispatcher '{Name}' has no service provider to resolve {typeof(THandler).Name} from; register it with services.AddTaskDispatch() or call TaskDispatcherBuilder.UseServiceProvider.");
-        }
+        ThrowIfNoServices(typeof(THandler));
 
         return _intake.SubmitHandler<THandler, TInput, TResult>(input, options, cancellationToken);
     }
@@ -166,11 +162,7 @@ public sealed partial class TaskDispatcher : ITaskDispatcher, IDisposable
             throw new ArgumentException("SubmitManyAsync gives every task the same options, so they must not name an Id (each task needs its own); submit tasks with ids one by one.", nameof(options));
         }
 
-        if (!_runner.HasServices)
-        {
-            throw new InvalidOperationException(
-                $"Dispatcher '{Name}' has no service provider to resolve {typeof(THandler).Name} from; register it with services.AddTaskDispatch() or call TaskDispatcherBuilder.UseServiceProvider.");
-        }
+        ThrowIfNoServices(typeof(THandler));
 
         return _durable is not null
             ? _durable.SubmitManyAsync<THandler, TInput, TResult>(inputs, options, cancellationToken)
@@ -257,11 +249,17 @@ public sealed partial class TaskDispatcher : ITaskDispatcher, IDisposable
             return handle;
         }
 
-        return _persistence is not null
-            && await _persistence.FindEndedAsync(this, id, cancellationToken).ConfigureAwait(false) is { } ended
-            && _archive.AddIfRetained(ended)
-            ? ended
-            : null;
+        return _durable is null ? null : await _durable.FindRetainedEndedAsync(id, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Handler tasks are resolved from the dispatcher's services; without any, say so at the call site.</summary>
+    private void ThrowIfNoServices(Type handlerType)
+    {
+        if (!_runner.HasServices)
+        {
+            throw new InvalidOperationException(
+                $"Dispatcher '{Name}' has no service provider to resolve {handlerType.Name} from; register it with services.AddTaskDispatch() or call TaskDispatcherBuilder.UseServiceProvider.");
+        }
     }
 
     /// <summary>Picks up what the durable store holds: continues its arrival numbers, keeps its latest ended tasks

@@ -254,7 +254,7 @@ internal sealed class AttemptRunner
             if (_persistence is not null)
             {
                 // The start is on disk before the work runs: a restart then counts every attempt that may have run.
-                await _persistence.AttemptStartedAsync(task, attempt, node.Name, task.StartedAt ?? _timeProvider.GetUtcNow(), context.CancellationToken).ConfigureAwait(false);
+                await _persistence.AttemptStartedAsync(task, attempt, node.Name, _timeProvider.GetUtcNow(), context.CancellationToken).ConfigureAwait(false);
             }
 
             await InvokeAsync(task, context, node).ConfigureAwait(false);

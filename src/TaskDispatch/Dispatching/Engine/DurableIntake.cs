@@ -39,8 +39,7 @@ internal sealed class DurableIntake(
         // An idempotent id that ended longer ago than the tasks kept in memory, or before a restart, is still taken
         // for the retention period: the store remembers it.
         if (!replacesEnded && options.Id is { } id
-            && await persistence.FindEndedAsync(dispatcher, id, cancellationToken).ConfigureAwait(false) is { } ended
-            && archive.AddIfRetained(ended))
+            && await FindRetainedEndedAsync(id, cancellationToken).ConfigureAwait(false) is { } ended)
         {
             return intake.AsExisting<THandle>(ended);
         }
@@ -81,6 +80,13 @@ internal sealed class DurableIntake(
         intake.Schedule(handle, timeProvider.GetUtcNow());
         return handle;
     }
+
+    /// <summary>Finds a task that ended within retention in the store (before a restart, or beyond the ones kept in
+    /// memory), and keeps it in memory from then on.</summary>
+    internal async ValueTask<TaskHandle?> FindRetainedEndedAsync(string id, CancellationToken cancellationToken) =>
+        await persistence.FindEndedAsync(dispatcher, id, cancellationToken).ConfigureAwait(false) is { } ended && archive.AddIfRetained(ended)
+            ? ended
+            : null;
 
     /// <summary>Submits many tasks of one handler with shared options: each is checked and registered, all are written
     /// without waiting for one another (so that they share commits), and each is scheduled once it is stored.</summary>

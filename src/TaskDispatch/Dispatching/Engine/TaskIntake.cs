@@ -140,12 +140,7 @@ internal sealed class TaskIntake
             return new ValueTask<THandle>(Accept(work, options, factory, holdsPermit: reentrant is null, reentrant));
         }
 
-        if (_fullMode == QueueFullMode.Reject)
-        {
-            _timings.MeasureRejected();
-            throw new TaskRejectedException($"Dispatcher '{_dispatcherName}' already holds {_maxPendingTasks} pending tasks ({nameof(TaskDispatcherOptions.MaxPendingTasks)}); the task was rejected.");
-        }
-
+        ThrowIfRejecting();
         return WaitForRoomAndAcceptAsync(work, options, factory, cancellationToken);
     }
 
@@ -191,13 +186,18 @@ internal sealed class TaskIntake
             return ValueTask.CompletedTask;
         }
 
+        ThrowIfRejecting();
+        return WaitForRoomAsync(cancellationToken);
+    }
+
+    /// <summary>With <see cref="QueueFullMode.Reject"/>, refuses a submission that found no room.</summary>
+    private void ThrowIfRejecting()
+    {
         if (_fullMode == QueueFullMode.Reject)
         {
             _timings.MeasureRejected();
             throw new TaskRejectedException($"Dispatcher '{_dispatcherName}' already holds {_maxPendingTasks} pending tasks ({nameof(TaskDispatcherOptions.MaxPendingTasks)}); the task was rejected.");
         }
-
-        return WaitForRoomAsync(cancellationToken);
     }
 
     /// <summary>Takes a pending permit if there is room now.</summary>
