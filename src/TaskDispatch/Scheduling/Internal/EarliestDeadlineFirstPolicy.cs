@@ -9,7 +9,7 @@ namespace TaskDispatch;
 /// badly (every task can end up late), so pair it with <see cref="TaskDispatcherOptions.FailExpiredDeadlines"/> to shed
 /// work that is already late. O(log n) per operation.
 /// </remarks>
-internal sealed class EarliestDeadlineFirstPolicy : ISchedulingPolicy
+internal sealed class EarliestDeadlineFirstPolicy : ISchedulingPolicy, IStoreOrderedPolicy
 {
     private readonly TaskHeap<(int Group, long DeadlineTicks, long Sequence), EarliestFirst> _heap = new();
     private readonly int _deadlineFreeGroup;
@@ -23,6 +23,14 @@ internal sealed class EarliestDeadlineFirstPolicy : ISchedulingPolicy
         options.Validate();
         _deadlineFreeGroup = options.TasksWithoutDeadline == DeadlineFreeTaskOrder.First ? 0 : 2;
     }
+
+    /// <inheritdoc />
+    double IStoreOrderedPolicy.SortKey(TaskHandle task) => task.Options.Deadline is { } deadline
+        ? deadline.UtcTicks
+        : _deadlineFreeGroup == 0 ? double.MinValue : double.MaxValue;
+
+    /// <inheritdoc />
+    double? IStoreOrderedPolicy.FairShareWeight(string fairnessKey) => null;
 
     /// <inheritdoc />
     public int Count => _heap.Count;

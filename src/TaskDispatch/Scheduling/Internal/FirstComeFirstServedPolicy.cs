@@ -5,7 +5,7 @@ namespace TaskDispatch;
 /// <summary>First come, first served: tasks run in the order they became ready.</summary>
 /// <remarks>Enqueue and dequeue are O(1) without hashing; removal marks the entry dead and is reclaimed lazily,
 /// amortized O(1).</remarks>
-internal sealed class FirstComeFirstServedPolicy : ISchedulingPolicy
+internal sealed class FirstComeFirstServedPolicy : ISchedulingPolicy, IStoreOrderedPolicy
 {
     /// <summary>Entries in arrival order. An entry is live while its stamp equals the task's
     /// <see cref="TaskHandle.QueuePosition"/>; removing or dequeuing the task clears that, so stale entries are skipped.</summary>
@@ -13,6 +13,12 @@ internal sealed class FirstComeFirstServedPolicy : ISchedulingPolicy
 
     private QueueStamps _stamps;
     private int _deadEntries;
+
+    /// <inheritdoc />
+    double IStoreOrderedPolicy.SortKey(TaskHandle task) => 0;
+
+    /// <inheritdoc />
+    double? IStoreOrderedPolicy.FairShareWeight(string fairnessKey) => null;
 
     /// <inheritdoc />
     public int Count => _queue.Count - _deadEntries;

@@ -10,7 +10,7 @@ namespace TaskDispatch;
 /// never changes over time: it is the order of <c>Priority - ReadyAt / I</c>, fixed at enqueue, and the policy needs no
 /// clock and no re-sorting. O(log n) per operation.
 /// </remarks>
-internal sealed class PriorityPolicy : ISchedulingPolicy
+internal sealed class PriorityPolicy : ISchedulingPolicy, IStoreOrderedPolicy
 {
     private readonly TaskHeap<(double Score, long Sequence), HighestScoreFirst> _heap = new();
     private readonly double _levelsPerTick;
@@ -24,6 +24,13 @@ internal sealed class PriorityPolicy : ISchedulingPolicy
         options.Validate();
         _levelsPerTick = options.AgingInterval is { } interval ? 1.0 / interval.Ticks : 0;
     }
+
+    /// <inheritdoc />
+    /// <remarks>Higher priorities first; aging applies to what a node has leased, not to the store's order.</remarks>
+    double IStoreOrderedPolicy.SortKey(TaskHandle task) => -task.Options.Priority;
+
+    /// <inheritdoc />
+    double? IStoreOrderedPolicy.FairShareWeight(string fairnessKey) => null;
 
     /// <inheritdoc />
     public int Count => _heap.Count;

@@ -10,7 +10,7 @@ namespace TaskDispatch;
 /// the task is queued. Ties run in arrival order. Long tasks can starve under a steady stream of short ones; combine with
 /// <see cref="PriorityPolicy"/> aging through <see cref="PriorityBandsPolicy"/> if that matters. O(log n) per operation.
 /// </remarks>
-internal sealed class ShortestJobFirstPolicy : ILearningSchedulingPolicy
+internal sealed class ShortestJobFirstPolicy : ILearningSchedulingPolicy, IStoreOrderedPolicy
 {
     private readonly TaskHeap<(long EstimateTicks, long Sequence), AscendingComparer> _heap = new();
     private readonly Dictionary<object, double> _learnedTicks = [];
@@ -24,6 +24,12 @@ internal sealed class ShortestJobFirstPolicy : ILearningSchedulingPolicy
         _options = options ?? new ShortestJobFirstOptions();
         _options.Validate();
     }
+
+    /// <inheritdoc />
+    double IStoreOrderedPolicy.SortKey(TaskHandle task) => GetEstimate(task).Ticks;
+
+    /// <inheritdoc />
+    double? IStoreOrderedPolicy.FairShareWeight(string fairnessKey) => null;
 
     /// <inheritdoc />
     public int Count => _heap.Count;

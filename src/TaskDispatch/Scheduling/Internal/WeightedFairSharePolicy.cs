@@ -12,7 +12,7 @@ namespace TaskDispatch;
 /// <c>sᵢ</c>, <c>sⱼ</c> keep <c>|sᵢ/wᵢ - sⱼ/wⱼ| ≤ max(1/wᵢ, 1/wⱼ)</c>, so each key's share tends to
 /// <c>wᵢ / Σw</c>. O(log k + log n) per operation, for k keys and n tasks.
 /// </remarks>
-internal sealed class WeightedFairSharePolicy : ISchedulingPolicy
+internal sealed class WeightedFairSharePolicy : ISchedulingPolicy, IStoreOrderedPolicy
 {
     /// <summary>Dequeues between sweeps of idle keys, which keep memory bounded when keys are many and short-lived.</summary>
     private const int SweepInterval = 4096;
@@ -40,6 +40,12 @@ internal sealed class WeightedFairSharePolicy : ISchedulingPolicy
         _weights = new Dictionary<string, double>(options.Weights, StringComparer.Ordinal);
         _defaultWeight = options.DefaultWeight;
     }
+
+    /// <inheritdoc />
+    double IStoreOrderedPolicy.SortKey(TaskHandle task) => 0;
+
+    /// <inheritdoc />
+    double? IStoreOrderedPolicy.FairShareWeight(string fairnessKey) => _weights.TryGetValue(fairnessKey, out var weight) ? weight : _defaultWeight;
 
     /// <inheritdoc />
     public int Count { get; private set; }

@@ -1,0 +1,140 @@
+using Npgsql;
+
+namespace TaskDispatch;
+
+/// <summary>The cluster's tables, created and migrated in order under an advisory lock, so that members starting
+/// together do not race; the version lives in the schema's <c>meta</c> table.</summary>
+internal static class ClusterSchema
+{
+    /// <summary>The schema version this build writes and reads.</summary>
+    internal const int CurrentVersion = 1;
+
+    /// <summary>Task states as stored: the values of <see cref="TaskState"/> the table uses.</summary>
+    internal const short Waiting = (short)TaskState.Pending;
+    internal const short Leased = (short)TaskState.Running;
+    internal const short Completed = (short)TaskState.Completed;
+    internal const short Failed = (short)TaskState.Failed;
+    internal const short Cancelled = (short)TaskState.Cancelled;
+
+    /// <summary>Each migration takes the schema from the version before it to its own number (index + 1).</summary>
+    private static readonly string[] Migrations =
+    [
+        """
+        CREATE SEQUENCE {s}.task_seq;
+        CREATE SEQUENCE {s}.lease_seq;
+        CREATE TABLE {s}.nodes (
+            cluster text NOT NULL,
+            name text NOT NULL,
+            member text NOT NULL,
+            host text NOT NULL,
+            pid int NOT NULL,
+            slots int NOT NULL,
+            weight double precision NOT NULL,
+            tags text[] NOT NULL,
+            resources text NOT NULL,
+            joined_at timestamptz NOT NULL,
+            heartbeat_at timestamptz NOT NULL,
+            alive boolean NOT NULL DEFAULT true,
+            left_at timestamptz,
+            PRIMARY KEY (cluster, name));
+        CREATE TABLE {s}.tasks (
+            cluster text NOT NULL,
+            id text NOT NULL,
+            seq bigint NOT NULL DEFAULT nextval('{s}.task_seq'),
+            handler text NOT NULL,
+            input text NOT NULL,
+            options text NOT NULL,
+            sort_key double precision NOT NULL,
+            state smallint NOT NULL,
+            node text,
+            submitter text,
+            awaited boolean NOT NULL DEFAULT false,
+            submitted_at timestamptz NOT NULL,
+            ready_at timestamptz NOT NULL,
+            lease_token bigint,
+            lease_expires timestamptz,
+            leased_by text,
+            attempts int NOT NULL DEFAULT 0,
+            completions int NOT NULL DEFAULT 0,
+            recoveries int NOT NULL DEFAULT 0,
+            started_at timestamptz,
+            ended_at timestamptz,
+            result text,
+            error text,
+            error_type text,
+            dead_letter boolean NOT NULL DEFAULT false,
+            cancel_requested boolean NOT NULL DEFAULT false,
+            checkpoint bytea,
+            checkpoint_attempt int,
+            checkpoint_at timestamptz,
+            PRIMARY KEY (cluster, id));
+        CREATE INDEX tasks_ready ON {s}.tasks (cluster, node, sort_key, seq) WHERE state = 0;
+        CREATE INDEX tasks_leased ON {s}.tasks (cluster, lease_expires) WHERE state = 2;
+        CREATE INDEX tasks_awaited ON {s}.tasks (cluster, submitter) WHERE awaited AND state >= 4;
+        CREATE INDEX tasks_ended ON {s}.tasks (cluster, ended_at) WHERE state >= 4;
+        CREATE TABLE {s}.refused_acks (
+            cluster text NOT NULL,
+            task_id text NOT NULL,
+            node text NOT NULL,
+            lease_token bigint NOT NULL,
+            state smallint NOT NULL,
+            at timestamptz NOT NULL);
+        CREATE TABLE {s}.recoveries (
+            cluster text NOT NULL,
+            task_id text NOT NULL,
+            from_node text NOT NULL,
+            to_node text,
+            reason text NOT NULL,
+            last_renewed_at timestamptz NOT NULL,
+            recovered_at timestamptz NOT NULL);
+        CREATE TABLE {s}.fair_keys (
+            cluster text NOT NULL,
+            key text NOT NULL,
+            pass double precision NOT NULL,
+            PRIMARY KEY (cluster, key));
+        """,
+    ];
+
+    /// <summary>Creates the schema or brings it to <see cref="CurrentVersion"/>; throws when the database holds a newer
+    /// schema than this build knows.</summary>
+    internal static async Task MigrateAsync(NpgsqlDataSource dataSource, string schema, CancellationToken cancellationToken)
+    {
+        var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var connectionDisposal = connection.ConfigureAwait(false);
+        var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transactionDisposal = transaction.ConfigureAwait(false);
+        await ExecuteAsync(connection, $"SELECT pg_advisory_xact_lock(hashtext('taskdispatch.schema.' || '{schema}'))", cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(connection, $"CREATE SCHEMA IF NOT EXISTS {schema}; CREATE TABLE IF NOT EXISTS {schema}.meta (key text PRIMARY KEY, value text NOT NULL)", cancellationToken).ConfigureAwait(false);
+
+        var read = new NpgsqlCommand($"SELECT value FROM {schema}.meta WHERE key = 'schema_version'", connection);
+
+        await using (read.ConfigureAwait(false))
+        {
+            var found = await read.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as string;
+            var version = found is null ? 0 : int.Parse(found, System.Globalization.CultureInfo.InvariantCulture);
+            if (version > CurrentVersion)
+            {
+                throw new TaskStoreException($"The PostgreSQL schema '{schema}' is at version {version}, newer than the {CurrentVersion} this TaskDispatch.PostgreSql knows: upgrade the package in this process (or point it at another schema); it does not write to a schema it does not understand.");
+            }
+
+            for (var next = version; next < CurrentVersion; next++)
+            {
+                await ExecuteAsync(connection, Migrations[next].Replace("{s}", schema, StringComparison.Ordinal), cancellationToken).ConfigureAwait(false);
+            }
+
+            if (version < CurrentVersion)
+            {
+                await ExecuteAsync(connection, $"INSERT INTO {schema}.meta (key, value) VALUES ('schema_version', '{CurrentVersion}') ON CONFLICT (key) DO UPDATE SET value = excluded.value", cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task ExecuteAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)
+    {
+        var command = new NpgsqlCommand(sql, connection);
+        await using var commandDisposal = command.ConfigureAwait(false);
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,35 @@
+using System.Collections.Concurrent;
+
+namespace TaskDispatch;
+
+/// <summary>The leases this member holds, by task id: the token every write for the task is fenced with, and the node
+/// that holds it.</summary>
+internal sealed class LeaseBook
+{
+    private readonly ConcurrentDictionary<string, Lease> _leases = new(StringComparer.Ordinal);
+
+    /// <summary>One held lease. <see cref="Lost"/> is set once a renewal found the task had moved on.</summary>
+    internal sealed class Lease(string taskId, long token, string node)
+    {
+        internal string TaskId { get; } = taskId;
+
+        internal long Token { get; } = token;
+
+        internal string Node { get; } = node;
+
+        internal bool Lost { get; set; }
+
+        internal bool CancelRequested { get; set; }
+    }
+
+    internal int Count => _leases.Count;
+
+    internal void Add(Lease lease) => _leases[lease.TaskId] = lease;
+
+    internal bool TryGet(string taskId, out Lease lease) => _leases.TryGetValue(taskId, out lease!);
+
+    /// <summary>Forgets a lease, if it is still this one (a later lease of the same task by this member is kept).</summary>
+    internal void Remove(Lease lease) => _leases.TryRemove(new KeyValuePair<string, Lease>(lease.TaskId, lease));
+
+    internal Lease[] Snapshot() => [.. _leases.Values];
+}

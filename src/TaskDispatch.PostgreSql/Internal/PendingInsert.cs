@@ -1,0 +1,12 @@
+namespace TaskDispatch;
+
+/// <summary>A task on its way into the table, with the decisions the submitter made for it: its sort key in the
+/// scheduling policy's order and the node the allocation strategy chose (<see langword="null"/>: none could take it yet).</summary>
+internal sealed record PendingInsert(string Id, string Handler, string Input, string Options, double SortKey, string? Node, DateTimeOffset? ReadyAt)
+{
+    /// <summary>Completes with whether the row was inserted (<see langword="false"/>: a task with this id was there).</summary>
+    internal TaskCompletionSource<bool> Written { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+}
+
+/// <summary>An end this member writes for a task it leased, fenced by the lease's token.</summary>
+internal readonly record struct Acknowledgement(string TaskId, long Token, string Node, TaskState State, string? Result, string? Error, string? ErrorType, bool DeadLetter);

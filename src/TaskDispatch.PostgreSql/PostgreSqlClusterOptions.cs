@@ -1,0 +1,97 @@
+using System.Text.RegularExpressions;
+
+namespace TaskDispatch;
+
+/// <summary>Settings of a cluster member on PostgreSQL: how long a lease lasts and how often it is renewed, how many
+/// tasks a node leases at once, and how often a task may be interrupted before it is dead-lettered.</summary>
+public sealed partial class PostgreSqlClusterOptions
+{
+    /// <summary>Gets or sets the schema that holds the cluster's tables; created and migrated on first use.</summary>
+    /// <value>The default value is <c>taskdispatch</c>. Lower-case letters, digits and underscores, starting with a letter
+    /// or an underscore.</value>
+    public string Schema { get; set; } = "taskdispatch";
+
+    /// <summary>Gets or sets how long a node holds a task it leased without renewing the lease. A node that stops renewing
+    /// (dead, paused or cut off) loses its tasks to the others once this runs out.</summary>
+    /// <value>The default value is 10 seconds. At least 500 milliseconds.</value>
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Gets or sets how often a member renews its leases and its nodes' heartbeat, refreshes its view of the
+    /// cluster, and looks for dead members' tasks.</summary>
+    /// <value>The default value is <see langword="null"/>: a third of <see cref="LeaseDuration"/>. Must be shorter
+    /// than half of <see cref="LeaseDuration"/>, so that one late renewal does not lose a lease.</value>
+    public TimeSpan? HeartbeatInterval { get; set; }
+
+    /// <summary>Gets or sets the most tasks one node leases in one statement.</summary>
+    /// <value>The default value is 256.</value>
+    public int LeaseBatchSize { get; set; } = 256;
+
+    /// <summary>Gets or sets how many tasks a node holds beyond its slots, leased and waiting in its process for a slot,
+    /// so that a slot that frees never waits for a round trip to the server.</summary>
+    /// <value>The default value is <see langword="null"/>: as many as the node has slots. 0 leases only for free slots.</value>
+    public int? Prefetch { get; set; }
+
+    /// <summary>Gets or sets how many times a task may be leased in all: a task whose node died this many times while
+    /// running it (a poison task) is dead-lettered instead of being leased again.</summary>
+    /// <value>The default value is 5.</value>
+    public int MaxDeliveries { get; set; } = 5;
+
+    /// <summary>Gets or sets how often an idle member looks at the table even without a notification, in case one was
+    /// lost with a dropped connection. Wake-ups come from LISTEN/NOTIFY; this is only the safety net.</summary>
+    /// <value>The default value is 5 seconds.</value>
+    public TimeSpan IdleSweepInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Gets or sets the most rows one submission, acknowledgement or renewal statement writes.</summary>
+    /// <value>The default value is 1,000.</value>
+    public int WriteBatchSize { get; set; } = 1_000;
+
+    /// <summary>Gets the heartbeat interval in effect.</summary>
+    internal TimeSpan EffectiveHeartbeat => HeartbeatInterval ?? LeaseDuration / 3;
+
+    /// <summary>Checks every setting; throws naming the first one that is wrong.</summary>
+    internal void Validate()
+    {
+        if (string.IsNullOrEmpty(Schema) || !SchemaName().IsMatch(Schema))
+        {
+            throw new ArgumentException($"{nameof(Schema)} must be lower-case letters, digits and underscores, starting with a letter or an underscore (at most 50 characters); was '{Schema}'.", nameof(Schema));
+        }
+
+        if (LeaseDuration < TimeSpan.FromMilliseconds(500))
+        {
+            throw new ArgumentOutOfRangeException(nameof(LeaseDuration), LeaseDuration, $"{nameof(LeaseDuration)} must be at least 500 ms, was {LeaseDuration}.");
+        }
+
+        if (HeartbeatInterval is { } heartbeat && (heartbeat <= TimeSpan.Zero || heartbeat * 2 >= LeaseDuration))
+        {
+            throw new ArgumentOutOfRangeException(nameof(HeartbeatInterval), heartbeat, $"{nameof(HeartbeatInterval)} must be positive and shorter than half of {nameof(LeaseDuration)} ({LeaseDuration}), was {heartbeat}.");
+        }
+
+        if (LeaseBatchSize < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(LeaseBatchSize), LeaseBatchSize, $"{nameof(LeaseBatchSize)} must be at least 1, was {LeaseBatchSize}.");
+        }
+
+        if (Prefetch is < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(Prefetch), Prefetch, $"{nameof(Prefetch)} must not be negative, was {Prefetch}.");
+        }
+
+        if (MaxDeliveries < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxDeliveries), MaxDeliveries, $"{nameof(MaxDeliveries)} must be at least 1, was {MaxDeliveries}.");
+        }
+
+        if (IdleSweepInterval <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(IdleSweepInterval), IdleSweepInterval, $"{nameof(IdleSweepInterval)} must be positive, was {IdleSweepInterval}.");
+        }
+
+        if (WriteBatchSize < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(WriteBatchSize), WriteBatchSize, $"{nameof(WriteBatchSize)} must be at least 1, was {WriteBatchSize}.");
+        }
+    }
+
+    [GeneratedRegex("^[a-z_][a-z0-9_]{0,49}$")]
+    private static partial Regex SchemaName();
+}

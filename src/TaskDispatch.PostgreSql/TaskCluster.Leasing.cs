@@ -1,0 +1,316 @@
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace TaskDispatch;
+
+public sealed partial class TaskCluster
+{
+    /// <summary>A task a node leased: what the table holds about it, and the lease.</summary>
+    private sealed record LeasedTask(string Id, string Handler, string Input, string Options, int Deliveries, long Token, double SortKey, long Sequence, bool CancelRequested, DateTimeOffset ReadyAt);
+
+    /// <summary>Leases for every node that has room, in batches, and sleeps until a notification, a freed slot, or the
+    /// next delayed task's time; the idle sweep is only a safety net for a lost notification.</summary>
+    private async Task LeaseLoopAsync()
+    {
+        var token = _leasing.Token;
+        while (!token.IsCancellationRequested)
+        {
+            var leased = 0;
+            var room = false;
+            try
+            {
+                foreach (var node in _nodes)
+                {
+                    var free = node.Capacity - node.Held;
+                    if (free <= 0 || (node.Held > 0 && free < Math.Max(1, node.Capacity / 2)))
+                    {
+                        continue;
+                    }
+
+                    room = true;
+                    var batch = await LeaseAsync(node, Math.Min(free, _options.LeaseBatchSize), token).ConfigureAwait(false);
+                    leased += batch.Count;
+                    node.Hold(batch.Count);
+                    foreach (var task in batch.OrderBy(task => task.SortKey).ThenBy(task => task.Sequence))
+                    {
+                        _ = RunLeasedAsync(node, task);
+                    }
+                }
+
+                if (leased > 0)
+                {
+                    _metrics.Leased(leased);
+                    continue;
+                }
+
+                var wait = _options.IdleSweepInterval;
+                if (room && await NextReadyAsync(token).ConfigureAwait(false) is { } next)
+                {
+                    var until = next - _timeProvider.GetUtcNow();
+                    wait = until < wait ? (until > TimeSpan.Zero ? until : TimeSpan.FromMilliseconds(1)) : wait;
+                }
+
+                await _leaseSignal.WaitAsync(wait, _timeProvider, token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception exception)
+            {
+                ClusterLog.LoopFailed(_logger, Name, "leasing", exception);
+                await WaitBeforeRetryAsync(token).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task<List<LeasedTask>> LeaseAsync(LocalNode node, int count, CancellationToken cancellationToken)
+    {
+        var tasks = new List<LeasedTask>(count);
+        var command = _dataSource.CreateCommand(_sql.Lease);
+        await using var commandDisposal = command.ConfigureAwait(false);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Name });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = node.Name });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = count });
+        command.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = _options.LeaseDuration });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = MemberId });
+        var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var readerDisposal = reader.ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var task = new LeasedTask(
+                reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetInt32(4), reader.GetInt64(5),
+                reader.GetDouble(6), reader.GetInt64(7), reader.GetBoolean(8), reader.GetFieldValue<DateTimeOffset>(9));
+            tasks.Add(task);
+
+            // Held from the moment the row is ours, so that a renewal that runs before the task starts keeps it.
+            _leases.Add(new LeaseBook.Lease(task.Id, task.Token, node.Name) { CancelRequested = task.CancelRequested });
+        }
+
+        return tasks;
+    }
+
+    private async Task<DateTimeOffset?> NextReadyAsync(CancellationToken cancellationToken)
+    {
+        var command = _dataSource.CreateCommand(_sql.NextReady);
+        await using var commandDisposal = command.ConfigureAwait(false);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Name });
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. _nodes.Select(node => node.Name)] });
+        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is DateTime next
+            ? new DateTimeOffset(DateTime.SpecifyKind(next, DateTimeKind.Utc))
+            : null;
+    }
+
+    /// <summary>Runs one leased task on this member's dispatcher, pinned to the node that leased it, then queues its end.</summary>
+    private async Task RunLeasedAsync(LocalNode node, LeasedTask task)
+    {
+        _leases.TryGet(task.Id, out var lease);
+        Interlocked.Increment(ref _leasedRunning);
+        try
+        {
+            Acknowledgement? end;
+            if (task.Deliveries > _options.MaxDeliveries)
+            {
+                // Every earlier delivery ended with its node dead (a finished attempt would have ended the task): poison.
+                ClusterLog.DeadLettered(_logger, Name, task.Id, task.Deliveries - 1);
+                _metrics.DeadLettered();
+                end = new Acknowledgement(task.Id, task.Token, node.Name, TaskState.Failed,
+                    null, $"Dead-lettered: its node died or lost its lease in each of {task.Deliveries - 1} deliveries (MaxDeliveries = {_options.MaxDeliveries}).", typeof(NodeFailureException).FullName, DeadLetter: true);
+            }
+            else if (task.CancelRequested)
+            {
+                end = new Acknowledgement(task.Id, task.Token, node.Name, TaskState.Cancelled, null, "Cancelled by id.", null, false);
+            }
+            else if (!_handlersByName.TryGetValue(task.Handler, out var handler))
+            {
+                end = new Acknowledgement(task.Id, task.Token, node.Name, TaskState.Failed, null,
+                    $"No handler named '{task.Handler}' is registered in member {MemberId}: every member of cluster '{Name}' must register the same handlers (AddHandler).", typeof(InvalidOperationException).FullName, false);
+            }
+            else
+            {
+                try
+                {
+                    end = await RunAsync(node, task, handler, lease).ConfigureAwait(false);
+                }
+                catch (Exception exception)
+                {
+                    // This member could not run it at all (its dispatcher refused it): the task ends failed with why,
+                    // rather than its lease running out again and again.
+                    end = new Acknowledgement(task.Id, task.Token, node.Name, TaskState.Failed, null, exception.Message, exception.GetType().FullName, false);
+                }
+            }
+
+            if (end is { } acknowledgement)
+            {
+                _acks.Writer.TryWrite(acknowledgement);
+            }
+        }
+        finally
+        {
+            if (lease is not null)
+            {
+                _leases.Remove(lease);
+            }
+
+            Interlocked.Decrement(ref _leasedRunning);
+            node.Hold(-1);
+            _leaseSignal.Set();
+        }
+    }
+
+    private async Task<Acknowledgement?> RunAsync(LocalNode node, LeasedTask task, ClusterHandler handler, LeaseBook.Lease? lease)
+    {
+        TaskOptions options;
+        try
+        {
+            options = PinnedOptions(task, node.Name);
+        }
+        catch (Exception exception) when (exception is JsonException or NotSupportedException)
+        {
+            return new Acknowledgement(task.Id, task.Token, node.Name, TaskState.Failed, null, $"The task's stored options no longer read: {exception.Message}", exception.GetType().FullName, false);
+        }
+
+        var outcome = await handler.RunAsync(Local, task.Input, options).ConfigureAwait(false);
+        if (outcome.State == TaskState.Cancelled && lease is { CancelRequested: false, Lost: false } && _leasing.IsCancellationRequested)
+        {
+            // Cancelled because this member is leaving, not because anyone asked: the task goes back to the cluster.
+            await ReleaseAsync([lease]).ConfigureAwait(false);
+            return null;
+        }
+
+        var error = outcome.Error is null ? null : outcome.Error is RecordedTaskException recorded ? recorded.Message : outcome.Error.Message;
+        return new Acknowledgement(task.Id, task.Token, node.Name, outcome.State, outcome.ResultJson, error, outcome.Error?.GetType().FullName, false);
+    }
+
+    /// <summary>The task's stored options, pinned to the node that leased it, with its cluster id.</summary>
+    private static TaskOptions PinnedOptions(LeasedTask task, string node)
+    {
+        var stored = StoredOptions.Deserialize(task.Options, task.ReadyAt);
+        return new TaskOptions
+        {
+            Id = task.Id,
+            Priority = stored.Priority,
+            EstimatedDuration = stored.EstimatedDuration,
+            Kind = stored.Kind,
+            Deadline = stored.Deadline,
+            FairnessKey = stored.FairnessKey,
+            ResourceDemand = stored.ResourceDemand,
+            PreferredTags = stored.PreferredTags,
+            RequiredNode = node,
+            Timeout = stored.Timeout,
+            OverallTimeout = stored.OverallTimeout,
+            HeartbeatTimeout = stored.HeartbeatTimeout,
+            MaxRetryAttempts = stored.MaxRetryAttempts,
+        };
+    }
+
+    /// <summary>Writes the ends waiting, many per statement; ends whose lease moved on are refused, recorded and counted.
+    /// Submitters hear of the accepted ones through one NOTIFY each.</summary>
+    private async Task AcknowledgeLoopAsync()
+    {
+        var reader = _acks.Reader;
+        var batch = new List<Acknowledgement>(_options.WriteBatchSize);
+        while (await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
+        {
+            while (batch.Count < _options.WriteBatchSize && reader.TryRead(out var acknowledgement))
+            {
+                batch.Add(acknowledgement);
+            }
+
+            while (true)
+            {
+                try
+                {
+                    var refused = await AcknowledgeAsync(batch).ConfigureAwait(false);
+                    _metrics.Acknowledged(batch.Count - refused);
+                    if (refused > 0)
+                    {
+                        _metrics.Refused(refused);
+                        ClusterLog.WritesRefused(_logger, Name, refused);
+                    }
+
+                    break;
+                }
+                catch (Exception exception) when (exception is NpgsqlException or TimeoutException)
+                {
+                    // The ends stay here until the server answers; if their leases run out meanwhile, they are refused.
+                    ClusterLog.LoopFailed(_logger, Name, "acknowledging", exception);
+                    await WaitBeforeRetryAsync(CancellationToken.None).ConfigureAwait(false);
+                }
+            }
+
+            batch.Clear();
+        }
+    }
+
+    private async Task<int> AcknowledgeAsync(List<Acknowledgement> batch)
+    {
+        var command = _dataSource.CreateCommand(_sql.Acknowledge);
+        await using var commandDisposal = command.ConfigureAwait(false);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Name });
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. batch.Select(ack => ack.TaskId)] });
+        command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. batch.Select(ack => ack.Token)] });
+        command.Parameters.Add(new NpgsqlParameter<short[]> { TypedValue = [.. batch.Select(ack => (short)ack.State)] });
+        command.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = [.. batch.Select(ack => ack.Result)] });
+        command.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = [.. batch.Select(ack => ack.Error)] });
+        command.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = [.. batch.Select(ack => ack.ErrorType)] });
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. batch.Select(ack => ack.Node)] });
+        command.Parameters.Add(new NpgsqlParameter<bool[]> { TypedValue = [.. batch.Select(ack => ack.DeadLetter)] });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = _sql.DoneChannel });
+        var reader = await command.ExecuteReaderAsync().ConfigureAwait(false);
+        await using var readerDisposal = reader.ConfigureAwait(false);
+        await reader.ReadAsync().ConfigureAwait(false);
+        return reader.GetInt32(0);
+    }
+
+    /// <summary>Hands leases back untouched (not a delivery spent): the tasks wait for any node again.</summary>
+    private async Task<int> ReleaseAsync(LeaseBook.Lease[] leases)
+    {
+        if (leases.Length == 0)
+        {
+            return 0;
+        }
+
+        var connection = await _dataSource.OpenConnectionAsync().ConfigureAwait(false);
+
+        await using var connectionDisposal = connection.ConfigureAwait(false);
+        var nodes = new List<string>();
+        var command = new NpgsqlCommand(_sql.Release, connection);
+        await using (command.ConfigureAwait(false))
+        {
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Name });
+            command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. leases.Select(lease => lease.TaskId)] });
+            command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. leases.Select(lease => lease.Token)] });
+            var reader = await command.ExecuteReaderAsync().ConfigureAwait(false);
+            await using var readerDisposal = reader.ConfigureAwait(false);
+            while (await reader.ReadAsync().ConfigureAwait(false))
+            {
+                nodes.Add(reader.GetString(0));
+            }
+        }
+
+        await NotifyAsync(connection, _sql.WorkChannel, nodes.Distinct(StringComparer.Ordinal)).ConfigureAwait(false);
+        return nodes.Count;
+    }
+
+    private async Task NotifyAsync(NpgsqlConnection connection, string channel, IEnumerable<string> payloads)
+    {
+        var command = new NpgsqlCommand(_sql.Notify, connection);
+        await using var commandDisposal = command.ConfigureAwait(false);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = channel });
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. payloads] });
+        await command.ExecuteNonQueryAsync().ConfigureAwait(false);
+    }
+
+    private async Task WaitBeforeRetryAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(500), _timeProvider, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+}

@@ -1,0 +1,568 @@
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace TaskDispatch;
+
+public sealed partial class TaskCluster
+{
+    private NpgsqlConnection? _listener;
+
+    /// <summary>Joins: opens the session that marks this member alive, registers its nodes, reads the cluster, and starts
+    /// the loops.</summary>
+    internal async Task StartAsync(CancellationToken cancellationToken)
+    {
+        _listener = await OpenListenerAsync(cancellationToken).ConfigureAwait(false);
+        await RegisterNodesAsync(_nodes, cancellationToken).ConfigureAwait(false);
+        await RefreshAsync(cancellationToken).ConfigureAwait(false);
+        ClusterLog.Joined(_logger, Name, MemberId, _nodeList);
+
+        _loops.Add(Task.Run(ListenLoopAsync, CancellationToken.None));
+        _writers.Add(Task.Run(InsertLoopAsync, CancellationToken.None));
+        _writers.Add(Task.Run(AcknowledgeLoopAsync, CancellationToken.None));
+        _loops.Add(Task.Run(HeartbeatLoopAsync, CancellationToken.None));
+        _loops.Add(Task.Run(WatchLoopAsync, CancellationToken.None));
+        _loops.Add(Task.Run(ResultLoopAsync, CancellationToken.None));
+        if (_nodes.Length > 0)
+        {
+            _loops.Add(Task.Run(LeaseLoopAsync, CancellationToken.None));
+        }
+    }
+
+    /// <summary>The session whose presence says this member is alive (a dropped session is noticed at once, without
+    /// waiting for the lease), and on which notifications arrive.</summary>
+    private async Task<NpgsqlConnection> OpenListenerAsync(CancellationToken cancellationToken)
+    {
+        var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            connection.Notification += OnNotification;
+            var command = new NpgsqlCommand("SELECT set_config('application_name', $1, false)", connection);
+            await using (command.ConfigureAwait(false))
+            {
+                command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = "taskdispatch:" + MemberId });
+                await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            var listen = new NpgsqlCommand($"LISTEN {_sql.WorkChannel}; LISTEN {_sql.DoneChannel}; LISTEN {_sql.CancelChannel}", connection);
+            await using (listen.ConfigureAwait(false))
+            {
+                await listen.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private void OnNotification(object sender, NpgsqlNotificationEventArgs notification)
+    {
+        if (notification.Channel == _sql.WorkChannel)
+        {
+            if (Array.Exists(_nodes, node => node.Name == notification.Payload))
+            {
+                _leaseSignal.Set();
+            }
+        }
+        else if (notification.Channel == _sql.DoneChannel)
+        {
+            if (notification.Payload == MemberId || !_awaitingOthers.IsEmpty)
+            {
+                _resultSignal.Set();
+            }
+        }
+        else if (notification.Channel == _sql.CancelChannel && _leases.TryGet(notification.Payload, out var lease))
+        {
+            lease.CancelRequested = true;
+            Local.Cancel(notification.Payload);
+        }
+    }
+
+    private async Task ListenLoopAsync()
+    {
+        var token = _stopping.Token;
+        while (!token.IsCancellationRequested)
+        {
+            try
+            {
+                _listener ??= await OpenListenerAsync(token).ConfigureAwait(false);
+                while (!token.IsCancellationRequested)
+                {
+                    await _listener.WaitAsync(token).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception exception)
+            {
+                // The session is gone: others may already count this member as dead. Reconnect, and catch up on what
+                // notifications were missed.
+                ClusterLog.LoopFailed(_logger, Name, "listening", exception);
+                if (_listener is not null)
+                {
+                    await _listener.DisposeAsync().ConfigureAwait(false);
+                    _listener = null;
+                }
+
+                await WaitBeforeRetryAsync(token).ConfigureAwait(false);
+                _leaseSignal.Set();
+                _resultSignal.Set();
+            }
+        }
+    }
+
+    private async Task RegisterNodesAsync(IEnumerable<LocalNode> nodes, CancellationToken cancellationToken)
+    {
+        foreach (var node in nodes)
+        {
+            var command = _dataSource.CreateCommand(_sql.RegisterNode);
+            await using var commandDisposal = command.ConfigureAwait(false);
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Name });
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = node.Name });
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = MemberId });
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Environment.MachineName });
+            command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = Environment.ProcessId });
+            command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = node.Options.MaxConcurrency });
+            command.Parameters.Add(new NpgsqlParameter<double> { TypedValue = node.Options.Weight });
+            command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. node.Options.Tags.Order(StringComparer.Ordinal)] });
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = JsonSerializer.Serialize(new Dictionary<string, double>(node.Options.Resources), ClusterJsonContext.Default.DictionaryStringDouble) });
+            command.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = _options.LeaseDuration });
+            if (await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is null)
+            {
+                throw new InvalidOperationException($"Node '{node.Name}' is already registered in cluster '{Name}' by another live member: node names must be unique across the cluster.");
+            }
+        }
+    }
+
+    /// <summary>Every heartbeat: proves this member alive, renews its leases, reads the cluster again, and takes back the
+    /// tasks of nodes that died.</summary>
+    private async Task HeartbeatLoopAsync()
+    {
+        // Its own loop, so that nothing slow (reading the cluster, taking back a dead node's tasks) delays a renewal.
+        var token = _stopping.Token;
+        while (!token.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(_options.EffectiveHeartbeat, _timeProvider, token).ConfigureAwait(false);
+                await HeartbeatAsync(token).ConfigureAwait(false);
+                await RenewAsync(token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception exception)
+            {
+                ClusterLog.LoopFailed(_logger, Name, "heartbeat", exception);
+            }
+        }
+    }
+
+    /// <summary>At the heartbeat's pace: takes back the tasks of nodes that died; every few heartbeats, reads the
+    /// cluster's nodes and loads again (a count over the waiting tasks, not worth paying at every heartbeat).</summary>
+    private async Task WatchLoopAsync()
+    {
+        var token = _stopping.Token;
+        var beats = 0;
+        while (!token.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(_options.EffectiveHeartbeat, _timeProvider, token).ConfigureAwait(false);
+                if (++beats % 3 == 0)
+                {
+                    await RefreshAsync(token).ConfigureAwait(false);
+                }
+
+                while (await ReapAsync(token).ConfigureAwait(false))
+                {
+                }
+
+                _resultSignal.Set();
+            }
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception exception)
+            {
+                ClusterLog.LoopFailed(_logger, Name, "watching the cluster", exception);
+            }
+        }
+    }
+
+    private async Task HeartbeatAsync(CancellationToken cancellationToken)
+    {
+        var alive = new HashSet<string>(StringComparer.Ordinal);
+        var command = _dataSource.CreateCommand(_sql.Heartbeat);
+        await using (command.ConfigureAwait(false))
+        {
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Name });
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = MemberId });
+            var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using var readerDisposal = reader.ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                alive.Add(reader.GetString(0));
+            }
+        }
+
+        var declaredDead = _nodes.Where(node => !alive.Contains(node.Name)).ToList();
+        if (declaredDead.Count > 0)
+        {
+            // Paused or cut off past the lease: the others took this member's tasks; it joins again as a new node.
+            await RegisterNodesAsync(declaredDead, cancellationToken).ConfigureAwait(false);
+            ClusterLog.Rejoined(_logger, Name, MemberId, string.Join(", ", declaredDead.Select(node => node.Name)));
+        }
+    }
+
+    private async Task RenewAsync(CancellationToken cancellationToken)
+    {
+        var held = _leases.Snapshot().Where(lease => !lease.Lost).ToList();
+        if (held.Count == 0)
+        {
+            return;
+        }
+
+        var renewed = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var chunk in held.Chunk(_options.WriteBatchSize))
+        {
+            var command = _dataSource.CreateCommand(_sql.Renew);
+            await using var commandDisposal = command.ConfigureAwait(false);
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Name });
+            command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. chunk.Select(lease => lease.TaskId)] });
+            command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. chunk.Select(lease => lease.Token)] });
+            command.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = _options.LeaseDuration });
+            var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using var readerDisposal = reader.ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                renewed.Add(reader.GetString(0));
+            }
+        }
+
+        var lost = 0;
+        foreach (var lease in held)
+        {
+            if (!renewed.Contains(lease.TaskId) && _leases.TryGet(lease.TaskId, out var current) && current == lease)
+            {
+                // The task moved on: stop working on it here. Its end, when it comes, is refused and counted.
+                lease.Lost = true;
+                lost++;
+                Local.Cancel(lease.TaskId);
+            }
+        }
+
+        if (lost > 0)
+        {
+            ClusterLog.LeasesLost(_logger, Name, lost);
+        }
+    }
+
+    /// <summary>Reads the live nodes and their load into the placer.</summary>
+    private async Task RefreshAsync(CancellationToken cancellationToken)
+    {
+        var nodes = await GetNodesAsync(cancellationToken).ConfigureAwait(false);
+        _placer.Refresh(nodes.Where(node => node.IsAlive).Select(node => (node.Name, ToOptions(node), node.Load)));
+    }
+
+    private static NodeOptions ToOptions(ClusterNodeInfo node)
+    {
+        var options = new NodeOptions { MaxConcurrency = node.Slots, Weight = node.Weight };
+        foreach (var tag in node.Tags)
+        {
+            options.Tags.Add(tag);
+        }
+
+        foreach (var (resource, capacity) in node.Resources)
+        {
+            options.Resources[resource] = capacity;
+        }
+
+        return options;
+    }
+
+    /// <summary>Takes back, under a cluster-wide advisory lock so that one member does it at a time, the tasks of nodes
+    /// whose member's session dropped or whose heartbeat stopped, and tasks whose lease ran out, and places them again
+    /// with the allocation strategy; a task interrupted too often is dead-lettered, one cancelled by id ends cancelled.</summary>
+    /// <returns>Whether a full batch was handled (call again).</returns>
+    private async Task<bool> ReapAsync(CancellationToken cancellationToken)
+    {
+        var dead = new List<string>();
+        var declareCommand = _dataSource.CreateCommand(_sql.DeclareDead);
+        await using (declareCommand.ConfigureAwait(false))
+        {
+            declareCommand.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Name });
+            declareCommand.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = _options.LeaseDuration });
+            var reader = await declareCommand.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using var readerDisposal = reader.ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                dead.Add(reader.GetString(0));
+            }
+        }
+
+        if (dead.Count > 0)
+        {
+            // Place nothing more on the dead.
+            _placer.Refresh((await GetNodesAsync(cancellationToken).ConfigureAwait(false)).Where(node => node.IsAlive && !dead.Contains(node.Name)).Select(node => (node.Name, ToOptions(node), node.Load)));
+        }
+
+        // Most of the time there is nothing to take back: an indexed check says so without locking anything.
+        var needed = _dataSource.CreateCommand(_sql.ReapNeeded);
+        await using (needed.ConfigureAwait(false))
+        {
+            needed.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Name });
+            needed.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = _placer.LiveCount > 0 });
+            if (await needed.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not true)
+            {
+                return false;
+            }
+        }
+
+        var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var connectionDisposal = connection.ConfigureAwait(false);
+        var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transactionDisposal = transaction.ConfigureAwait(false);
+        // A member paused in here (SIGSTOP) would hold the reaping lock and these rows: the server ends its session
+        // once it sits idle in the transaction for a lease, so the others take over.
+        var timeoutCommand = new NpgsqlCommand($"SET LOCAL idle_in_transaction_session_timeout = {(long)_options.LeaseDuration.TotalMilliseconds}", connection, transaction);
+        await using (timeoutCommand.ConfigureAwait(false))
+        {
+            await timeoutCommand.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        var lockCommand = new NpgsqlCommand(_sql.ReapLock, connection, transaction);
+        await using (lockCommand.ConfigureAwait(false))
+        {
+            lockCommand.Parameters.Add(new NpgsqlParameter<string> { TypedValue = "taskdispatch.reap." + Name });
+            if (await lockCommand.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not true)
+            {
+                return false;
+            }
+        }
+
+        const int Limit = 1_000;
+        var orphans = new List<(string Id, string Options, string? Node, short State, int Deliveries, bool CancelRequested, DateTimeOffset? RenewedAt, DateTimeOffset Now, string? Submitter, bool Awaited)>();
+        var selectCommand = new NpgsqlCommand(_sql.Orphans, connection, transaction);
+        await using (selectCommand.ConfigureAwait(false))
+        {
+            selectCommand.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Name });
+            selectCommand.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = _options.LeaseDuration });
+            selectCommand.Parameters.Add(new NpgsqlParameter<int> { TypedValue = Limit });
+            selectCommand.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = _placer.LiveCount > 0 });
+            var reader = await selectCommand.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using var readerDisposal = reader.ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                orphans.Add((reader.GetString(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2), reader.GetInt16(3), reader.GetInt32(4), reader.GetBoolean(5),
+                    reader.IsDBNull(7) ? null : reader.GetFieldValue<DateTimeOffset>(7), reader.GetFieldValue<DateTimeOffset>(8), reader.IsDBNull(9) ? null : reader.GetString(9), reader.GetBoolean(10)));
+            }
+        }
+
+        if (orphans.Count == 0)
+        {
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return false;
+        }
+
+        var ids = new string[orphans.Count];
+        var states = new short[orphans.Count];
+        var nodes = new string?[orphans.Count];
+        var deadLetters = new bool[orphans.Count];
+        var errors = new string?[orphans.Count];
+        var recovered = new int[orphans.Count];
+        var recoveries = new List<(string Id, string From, string? To, string Reason, DateTimeOffset RenewedAt)>();
+        var submitters = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < orphans.Count; i++)
+        {
+            var orphan = orphans[i];
+            ids[i] = orphan.Id;
+            var wasLeased = orphan.State == ClusterSchema.Leased;
+            recovered[i] = wasLeased ? 1 : 0;
+            if (wasLeased && orphan.CancelRequested)
+            {
+                states[i] = ClusterSchema.Cancelled;
+                errors[i] = "Cancelled by id; its node died before it ended.";
+            }
+            else if (wasLeased && orphan.Deliveries >= _options.MaxDeliveries)
+            {
+                states[i] = ClusterSchema.Failed;
+                deadLetters[i] = true;
+                errors[i] = $"Dead-lettered: its node died or lost its lease in each of {orphan.Deliveries} deliveries (MaxDeliveries = {_options.MaxDeliveries}).";
+                _metrics.DeadLettered();
+                ClusterLog.DeadLettered(_logger, Name, orphan.Id, orphan.Deliveries);
+            }
+            else
+            {
+                states[i] = ClusterSchema.Waiting;
+                TaskOptions options;
+                try
+                {
+                    options = StoredOptions.Deserialize(orphan.Options, orphan.Now);
+                }
+                catch (JsonException)
+                {
+                    options = DefaultOptions;
+                }
+
+                var descriptor = new ActionTaskHandle(Local, orphan.Id, options, 0, orphan.Now, static (_, _) => ValueTask.CompletedTask, null);
+                nodes[i] = _placer.Place(descriptor, wasLeased ? orphan.Node : null);
+            }
+
+            if (states[i] >= ClusterSchema.Completed && orphan.Awaited && orphan.Submitter is { } submitter)
+            {
+                submitters.Add(submitter);
+            }
+
+            if (wasLeased)
+            {
+                var renewedAt = orphan.RenewedAt ?? orphan.Now;
+                recoveries.Add((orphan.Id, orphan.Node ?? "?", nodes[i], dead.Contains(orphan.Node ?? string.Empty) ? "node died" : "lease expired", renewedAt));
+                _metrics.Recovered(orphan.Now - renewedAt);
+            }
+        }
+
+        var replaceCommand = new NpgsqlCommand(_sql.Replace, connection, transaction);
+
+        await using (replaceCommand.ConfigureAwait(false))
+        {
+            replaceCommand.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Name });
+            replaceCommand.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = ids });
+            replaceCommand.Parameters.Add(new NpgsqlParameter<short[]> { TypedValue = states });
+            replaceCommand.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = nodes });
+            replaceCommand.Parameters.Add(new NpgsqlParameter<bool[]> { TypedValue = deadLetters });
+            replaceCommand.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = errors });
+            replaceCommand.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = recovered });
+            await replaceCommand.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        if (recoveries.Count > 0)
+        {
+            var recordCommand = new NpgsqlCommand(_sql.RecordRecoveries, connection, transaction);
+            await using var commandDisposal = recordCommand.ConfigureAwait(false);
+            recordCommand.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Name });
+            recordCommand.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. recoveries.Select(r => r.Id)] });
+            recordCommand.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. recoveries.Select(r => r.From)] });
+            recordCommand.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = [.. recoveries.Select(r => r.To)] });
+            recordCommand.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. recoveries.Select(r => r.Reason)] });
+            recordCommand.Parameters.Add(new NpgsqlParameter<DateTimeOffset[]> { TypedValue = [.. recoveries.Select(r => r.RenewedAt.ToUniversalTime())] });
+            await recordCommand.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await NotifyAsync(connection, _sql.WorkChannel, nodes.OfType<string>().Distinct(StringComparer.Ordinal)).ConfigureAwait(false);
+        await NotifyAsync(connection, _sql.DoneChannel, submitters).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        if (recoveries.Count > 0)
+        {
+            ClusterLog.Recovered(_logger, Name, dead.Count > 0 ? string.Join(", ", dead) : string.Join(", ", recoveries.Select(r => r.From).Distinct()), recoveries.Count);
+        }
+
+        return orphans.Count == Limit;
+    }
+
+    /// <summary>Completes the handles of tasks this member submitted once they ended anywhere: woken by NOTIFY, with the
+    /// heartbeat as a safety net.</summary>
+    private async Task ResultLoopAsync()
+    {
+        var token = _stopping.Token;
+        while (!token.IsCancellationRequested)
+        {
+            try
+            {
+                await _resultSignal.WaitAsync(_options.IdleSweepInterval, _timeProvider, token).ConfigureAwait(false);
+                if (!_awaiting.IsEmpty)
+                {
+                    await CollectEndedAsync(_sql.Ended, command => command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = MemberId }), _awaiting, token).ConfigureAwait(false);
+                }
+
+                if (!_awaitingOthers.IsEmpty)
+                {
+                    var ids = _awaitingOthers.Keys.ToArray();
+                    await CollectEndedAsync(_sql.EndedById, command => command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = ids }), _awaitingOthers, token).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception exception)
+            {
+                ClusterLog.LoopFailed(_logger, Name, "collecting results", exception);
+                await WaitBeforeRetryAsync(token).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task CollectEndedAsync(string sql, Action<NpgsqlCommand> addParameter, System.Collections.Concurrent.ConcurrentDictionary<string, ClusterTaskHandle> handles, CancellationToken cancellationToken)
+    {
+        var command = _dataSource.CreateCommand(sql);
+        await using var commandDisposal = command.ConfigureAwait(false);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Name });
+        addParameter(command);
+        var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var readerDisposal = reader.ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (handles.TryRemove(reader.GetString(0), out var handle))
+            {
+                handle.Complete(
+                    (TaskState)reader.GetInt16(1),
+                    reader.IsDBNull(2) ? null : reader.GetString(2),
+                    reader.IsDBNull(3) ? null : reader.GetString(3),
+                    reader.IsDBNull(4) ? null : reader.GetString(4));
+            }
+        }
+    }
+
+    private async Task StopCoreAsync(TimeSpan timeout)
+    {
+        // Stop taking work; let what runs here finish (what the deadline cuts is handed back, not cancelled). Leases are
+        // still renewed meanwhile, so a long drain does not lose them.
+        await _leasing.CancelAsync().ConfigureAwait(false);
+        await Local.StopAsync(ShutdownMode.Drain, timeout).ConfigureAwait(false);
+        while (Volatile.Read(ref _leasedRunning) > 0)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(5), _timeProvider).ConfigureAwait(false);
+        }
+
+        _inserts.Writer.TryComplete();
+        _acks.Writer.TryComplete();
+        await Task.WhenAll(_writers).ConfigureAwait(false);
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await Task.WhenAll(_loops).ConfigureAwait(false);
+
+        var released = await ReleaseAsync(_leases.Snapshot()).ConfigureAwait(false);
+        var command = _dataSource.CreateCommand(_sql.Leave);
+        await using (command.ConfigureAwait(false))
+        {
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Name });
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = MemberId });
+            await command.ExecuteNonQueryAsync().ConfigureAwait(false);
+        }
+
+        ClusterLog.Left(_logger, Name, MemberId, released);
+        foreach (var handle in _awaiting.Values.Concat(_awaitingOthers.Values))
+        {
+            handle.Fail(new ObjectDisposedException(nameof(TaskCluster), $"Cluster member {MemberId} stopped before task '{handle.Id}' ended; the task goes on in the cluster: look it up with FindAsync from any member."));
+        }
+
+        if (_listener is not null)
+        {
+            await _listener.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _metrics.Dispose();
+        if (_ownsDataSource)
+        {
+            await _dataSource.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+}

@@ -1,0 +1,159 @@
+using System.Text.Json;
+using Npgsql;
+
+namespace TaskDispatch;
+
+public sealed partial class TaskCluster
+{
+    /// <summary>Checks one submission at the call site and makes the submitter's decisions for it.</summary>
+    private async ValueTask<PendingInsert> PrepareAsync<THandler, TInput, TResult>(ClusterHandler<THandler, TInput, TResult> handler, TInput input, TaskOptions? options, CancellationToken cancellationToken)
+        where THandler : class, ITaskHandler<TInput, TResult>
+    {
+        options ??= DefaultOptions;
+        if (options.CancellationToken.CanBeCanceled)
+        {
+            throw new ArgumentException("A cluster task cannot be cancelled with a token of one process: cancel it by id with CancelAsync, from any member.", nameof(options));
+        }
+
+        if (options.Id is { Length: 0 })
+        {
+            throw new ArgumentException("A task id must not be empty.", nameof(options));
+        }
+
+        string inputJson;
+        try
+        {
+            inputJson = JsonSerializer.Serialize(input, handler.Input);
+        }
+        catch (Exception exception) when (exception is NotSupportedException or JsonException or InvalidOperationException)
+        {
+            throw new ArgumentException($"The input of handler '{handler.Name}' cannot be written as JSON: {exception.Message}", nameof(input), exception);
+        }
+
+        var now = _timeProvider.GetUtcNow();
+        var id = options.Id ?? Guid.CreateVersion7(now).ToString("N");
+        var descriptor = new ActionTaskHandle(Local, id, options, 0, now, static (_, _) => ValueTask.CompletedTask, null);
+        var sortKey = _scheduling is IStoreOrderedPolicy ordered
+            ? ordered.FairShareWeight(options.FairnessKey ?? string.Empty) is { } weight
+                ? await FairPassAsync(options.FairnessKey ?? string.Empty, weight, cancellationToken).ConfigureAwait(false)
+                : ordered.SortKey(descriptor)
+            : 0;
+        DateTimeOffset? readyAt = options.NotBefore is { } notBefore ? notBefore
+            : options.Delay is { } delay && delay > TimeSpan.Zero ? now + delay
+            : null;
+        return new PendingInsert(id, handler.Name, inputJson, StoredOptions.Serialize(options), sortKey, _placer.Place(descriptor), readyAt);
+    }
+
+    private static readonly TaskOptions DefaultOptions = new();
+
+    /// <summary>Weighted fair share across the cluster: each key's next task gets the key's pass, which advances by
+    /// 1/weight, and a key that was idle starts from the lowest pass of the others, so it neither starves nor floods.</summary>
+    private async ValueTask<double> FairPassAsync(string key, double weight, CancellationToken cancellationToken)
+    {
+        var command = _dataSource.CreateCommand(_sql.FairPass);
+        await using var commandDisposal = command.ConfigureAwait(false);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Name });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = key });
+        command.Parameters.Add(new NpgsqlParameter<double> { TypedValue = 1 / weight });
+        return (double)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+    }
+
+    /// <summary>Hands a batch to the writer and waits for its commit; a task whose id was already taken waits for that
+    /// task's outcome instead.</summary>
+    private async ValueTask WriteAsync(IReadOnlyList<(PendingInsert Insert, ClusterTaskHandle Handle)> batch, CancellationToken cancellationToken)
+    {
+        foreach (var (insert, handle) in batch)
+        {
+            _awaiting[insert.Id] = handle;
+            _inserts.Writer.TryWrite(insert);
+        }
+
+        foreach (var (insert, handle) in batch)
+        {
+            bool inserted;
+            try
+            {
+                inserted = await insert.Written.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                _awaiting.TryRemove(new KeyValuePair<string, ClusterTaskHandle>(insert.Id, handle));
+                throw;
+            }
+
+            if (!inserted)
+            {
+                _awaiting.TryRemove(new KeyValuePair<string, ClusterTaskHandle>(insert.Id, handle));
+                _awaitingOthers[insert.Id] = handle;
+                _resultSignal.Set();
+            }
+        }
+    }
+
+    /// <summary>Writes what submitters wait for, in as few commits as possible: one INSERT of every row waiting, and one
+    /// NOTIFY per node that got work, in one round trip.</summary>
+    private async Task InsertLoopAsync()
+    {
+        var reader = _inserts.Reader;
+        var batch = new List<PendingInsert>(_options.WriteBatchSize);
+        while (await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
+        {
+            while (batch.Count < _options.WriteBatchSize && reader.TryRead(out var insert))
+            {
+                batch.Add(insert);
+            }
+
+            try
+            {
+                var inserted = await InsertAsync(batch).ConfigureAwait(false);
+                foreach (var insert in batch)
+                {
+                    insert.Written.TrySetResult(inserted.Contains(insert.Id));
+                }
+            }
+            catch (Exception exception)
+            {
+                foreach (var insert in batch)
+                {
+                    insert.Written.TrySetException(new TaskStoreException($"Cluster '{Name}' could not write task '{insert.Id}' to PostgreSQL: {exception.Message}", exception));
+                }
+            }
+
+            batch.Clear();
+        }
+    }
+
+    private async Task<HashSet<string>> InsertAsync(List<PendingInsert> batch)
+    {
+        var connection = await _dataSource.OpenConnectionAsync().ConfigureAwait(false);
+        await using var connectionDisposal = connection.ConfigureAwait(false);
+        var command = new NpgsqlBatch(connection);
+        await using var commandDisposal = command.ConfigureAwait(false);
+        var insert = new NpgsqlBatchCommand(_sql.Insert);
+        insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Name });
+        insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = MemberId });
+        insert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. batch.Select(task => task.Id)] });
+        insert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. batch.Select(task => task.Handler)] });
+        insert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. batch.Select(task => task.Input)] });
+        insert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. batch.Select(task => task.Options)] });
+        insert.Parameters.Add(new NpgsqlParameter<double[]> { TypedValue = [.. batch.Select(task => task.SortKey)] });
+        insert.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = [.. batch.Select(task => task.Node)] });
+        insert.Parameters.Add(new NpgsqlParameter<DateTimeOffset?[]> { TypedValue = [.. batch.Select(task => task.ReadyAt)] });
+        insert.Parameters.Add(new NpgsqlParameter<bool[]> { TypedValue = [.. batch.Select(_ => true)] });
+        command.BatchCommands.Add(insert);
+        var notify = new NpgsqlBatchCommand(_sql.Notify);
+        notify.Parameters.Add(new NpgsqlParameter<string> { TypedValue = _sql.WorkChannel });
+        notify.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. batch.Select(task => task.Node).OfType<string>().Distinct(StringComparer.Ordinal)] });
+        command.BatchCommands.Add(notify);
+
+        var inserted = new HashSet<string>(StringComparer.Ordinal);
+        var reader = await command.ExecuteReaderAsync().ConfigureAwait(false);
+        await using var readerDisposal = reader.ConfigureAwait(false);
+        while (await reader.ReadAsync().ConfigureAwait(false))
+        {
+            inserted.Add(reader.GetString(0));
+        }
+
+        return inserted;
+    }
+}

@@ -1,0 +1,299 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace TaskDispatch;
+
+/// <summary>One process's membership of a cluster on PostgreSQL. Tasks submitted through any member wait in one table;
+/// the allocation strategy places each on a live node of the whole cluster; each node leases the tasks placed on it in
+/// batches, in the scheduling policy's order, and runs them on this member's <see cref="Local"/> dispatcher; every
+/// acknowledgement, renewal and checkpoint is fenced by the lease token. A member that dies or stops renewing loses its
+/// tasks to the others, which resume them from their last checkpoint. Build one with <see cref="TaskClusterBuilder"/>.</summary>
+public sealed partial class TaskCluster : IAsyncDisposable
+{
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly bool _ownsDataSource;
+    private readonly PostgreSqlClusterOptions _options;
+    private readonly ClusterSql _sql;
+    private readonly LeaseBook _leases;
+    private readonly ClusterMetrics _metrics;
+    private readonly ClusterPlacer _placer;
+    private readonly ISchedulingPolicy _scheduling;
+    private readonly Dictionary<Type, ClusterHandler> _handlersByType;
+    private readonly Dictionary<string, ClusterHandler> _handlersByName;
+    private readonly LocalNode[] _nodes;
+    private readonly string _nodeList;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<string, ClusterTaskHandle> _awaiting = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ClusterTaskHandle> _awaitingOthers = new(StringComparer.Ordinal);
+    private readonly Channel<PendingInsert> _inserts = Channel.CreateUnbounded<PendingInsert>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<Acknowledgement> _acks = Channel.CreateUnbounded<Acknowledgement>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly AsyncSignal _leaseSignal = new();
+    private readonly AsyncSignal _resultSignal = new();
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly CancellationTokenSource _leasing = new();
+    private readonly List<Task> _loops = [];
+    private readonly List<Task> _writers = [];
+    private readonly Lock _stopGate = new();
+    private Task? _stop;
+    private int _leasedRunning;
+
+    internal TaskCluster(
+        string name,
+        NpgsqlDataSource dataSource,
+        bool ownsDataSource,
+        PostgreSqlClusterOptions options,
+        ClusterSql sql,
+        LeaseBook leases,
+        ClusterMetrics metrics,
+        TaskDispatcher local,
+        IEnumerable<(string Name, NodeOptions Options)> nodes,
+        ISchedulingPolicy scheduling,
+        IAllocationStrategy allocation,
+        IEnumerable<ClusterHandler> handlers,
+        TimeProvider timeProvider,
+        ILogger logger)
+    {
+        Name = name;
+        MemberId = $"{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..8]}";
+        _dataSource = dataSource;
+        _ownsDataSource = ownsDataSource;
+        _options = options;
+        _sql = sql;
+        _leases = leases;
+        _metrics = metrics;
+        Local = local;
+        _nodes = [.. nodes.Select(node => new LocalNode(node.Name, node.Options, node.Options.MaxConcurrency + (options.Prefetch ?? node.Options.MaxConcurrency)))];
+        _nodeList = string.Join(", ", _nodes.Select(node => node.Name));
+        _scheduling = scheduling;
+        _placer = new ClusterPlacer(allocation);
+        var handlerList = handlers.ToList();
+        _handlersByType = handlerList.ToDictionary(handler => handler.HandlerType);
+        _handlersByName = handlerList.ToDictionary(handler => handler.Name, StringComparer.Ordinal);
+        _timeProvider = timeProvider;
+        _logger = logger;
+    }
+
+    /// <summary>Gets the cluster's name: members with the same name (and schema) form one cluster.</summary>
+    public string Name { get; }
+
+    /// <summary>Gets this member's id, unique across the cluster's life: machine, process id and a random part.</summary>
+    public string MemberId { get; }
+
+    /// <summary>Gets this member's own dispatcher, which runs what its nodes leased: its statistics and watchers show
+    /// the work of this process.</summary>
+    public TaskDispatcher Local { get; }
+
+    /// <summary>Gets how many late writes of this member the store refused (acknowledgements and checkpoints for tasks
+    /// whose lease had moved on) since it joined.</summary>
+    public long RefusedWrites => _metrics.RefusedTotal;
+
+    /// <summary>Gets how many tasks of dead or paused nodes this member took back and placed again since it joined.</summary>
+    public long RecoveredTasks => _metrics.RecoveredTotal;
+
+    /// <summary>Gets the names of this member's nodes.</summary>
+    public IReadOnlyList<string> NodeNames => [.. _nodes.Select(node => node.Name)];
+
+    /// <summary>Submits a handler task to the cluster. It returns once the task is committed to the store: from then on it
+    /// survives the death of any process, this one included.</summary>
+    /// <typeparam name="THandler">The handler, registered with <see cref="TaskClusterBuilder.AddHandler{THandler, TInput, TResult}"/> in every member.</typeparam>
+    /// <typeparam name="TInput">Its input, written as JSON.</typeparam>
+    /// <typeparam name="TResult">Its result, written as JSON.</typeparam>
+    /// <param name="input">The input.</param>
+    /// <param name="options">Per-task options; <see cref="TaskOptions.Id"/> makes the submission idempotent across the
+    /// cluster (a second submission with the same id waits for the first task's outcome).</param>
+    /// <param name="cancellationToken">Cancels waiting for the commit; a task already committed still runs (cancel it by id).</param>
+    /// <returns>The task's handle.</returns>
+    public async ValueTask<ClusterTaskHandle<TResult>> SubmitAsync<THandler, TInput, TResult>(TInput input, TaskOptions? options = null, CancellationToken cancellationToken = default)
+        where THandler : class, ITaskHandler<TInput, TResult>
+    {
+        var handler = HandlerFor<THandler, TInput, TResult>();
+        var insert = await PrepareAsync(handler, input, options, cancellationToken).ConfigureAwait(false);
+        var handle = new ClusterTaskHandle<TResult>(insert.Id, handler.Result);
+        await WriteAsync([(insert, handle)], cancellationToken).ConfigureAwait(false);
+        return handle;
+    }
+
+    /// <summary>Submits many tasks of one handler with shared options, written in as few commits as possible.</summary>
+    /// <typeparam name="THandler">The handler.</typeparam>
+    /// <typeparam name="TInput">Its input.</typeparam>
+    /// <typeparam name="TResult">Its result.</typeparam>
+    /// <param name="inputs">The inputs, one task each.</param>
+    /// <param name="options">Options shared by every task; must not carry an <see cref="TaskOptions.Id"/>.</param>
+    /// <param name="cancellationToken">Cancels waiting for the commits.</param>
+    /// <returns>The handles, in input order.</returns>
+    public async ValueTask<IReadOnlyList<ClusterTaskHandle<TResult>>> SubmitManyAsync<THandler, TInput, TResult>(IEnumerable<TInput> inputs, TaskOptions? options = null, CancellationToken cancellationToken = default)
+        where THandler : class, ITaskHandler<TInput, TResult>
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        if (options?.Id is not null)
+        {
+            throw new ArgumentException("Options shared by many tasks must not carry an Id: ids are per task.", nameof(options));
+        }
+
+        var handler = HandlerFor<THandler, TInput, TResult>();
+        var handles = new List<ClusterTaskHandle<TResult>>();
+        var batch = new List<(PendingInsert, ClusterTaskHandle)>();
+        foreach (var input in inputs)
+        {
+            var insert = await PrepareAsync(handler, input, options, cancellationToken).ConfigureAwait(false);
+            var handle = new ClusterTaskHandle<TResult>(insert.Id, handler.Result);
+            handles.Add(handle);
+            batch.Add((insert, handle));
+            if (batch.Count >= _options.WriteBatchSize)
+            {
+                await WriteAsync(batch, cancellationToken).ConfigureAwait(false);
+                batch.Clear();
+            }
+        }
+
+        if (batch.Count > 0)
+        {
+            await WriteAsync(batch, cancellationToken).ConfigureAwait(false);
+        }
+
+        return handles;
+    }
+
+    /// <summary>Looks a task up by id in the store, whichever member submitted or ran it.</summary>
+    /// <param name="id">The task's id.</param>
+    /// <param name="cancellationToken">Cancels the lookup.</param>
+    /// <returns>The task, or <see langword="null"/> when the store has no task with this id.</returns>
+    public async Task<ClusterTaskInfo?> FindAsync(string id, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(id);
+        var command = _dataSource.CreateCommand(_sql.Find);
+        await using var commandDisposal = command.ConfigureAwait(false);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Name });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = id });
+        var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var readerDisposal = reader.ConfigureAwait(false);
+        if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            return null;
+        }
+
+        return new ClusterTaskInfo
+        {
+            Id = reader.GetString(0),
+            Handler = reader.GetString(1),
+            State = (TaskState)reader.GetInt16(2),
+            Node = reader.IsDBNull(3) ? null : reader.GetString(3),
+            Deliveries = reader.GetInt32(4),
+            Recoveries = reader.GetInt32(5),
+            SubmittedAt = reader.GetFieldValue<DateTimeOffset>(6),
+            StartedAt = reader.IsDBNull(7) ? null : reader.GetFieldValue<DateTimeOffset>(7),
+            EndedAt = reader.IsDBNull(8) ? null : reader.GetFieldValue<DateTimeOffset>(8),
+            ResultJson = reader.IsDBNull(9) ? null : reader.GetString(9),
+            Error = reader.IsDBNull(10) ? null : reader.GetString(10),
+            ErrorType = reader.IsDBNull(11) ? null : reader.GetString(11),
+            DeadLettered = reader.GetBoolean(12),
+        };
+    }
+
+    /// <summary>Cancels a task by id from any member: a waiting task ends <see cref="TaskState.Cancelled"/> at once; a
+    /// running one has its attempt's token cancelled on the node that runs it, which then ends it.</summary>
+    /// <param name="id">The task's id.</param>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    /// <returns>Whether a task that had not ended was found.</returns>
+    public async Task<bool> CancelAsync(string id, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(id);
+        var command = _dataSource.CreateCommand(_sql.Cancel);
+        await using var commandDisposal = command.ConfigureAwait(false);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Name });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = id });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = _sql.DoneChannel });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = _sql.CancelChannel });
+        var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var readerDisposal = reader.ConfigureAwait(false);
+        await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        return reader.GetInt32(0) + reader.GetInt32(1) > 0;
+    }
+
+    /// <summary>Reads the cluster's nodes from the store: every member's, with their load and liveness.</summary>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The nodes that are live or left within the last hour, by name.</returns>
+    public async Task<IReadOnlyList<ClusterNodeInfo>> GetNodesAsync(CancellationToken cancellationToken = default)
+    {
+        var nodes = new List<ClusterNodeInfo>();
+        var command = _dataSource.CreateCommand(_sql.Nodes);
+        await using var commandDisposal = command.ConfigureAwait(false);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Name });
+        command.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = _options.LeaseDuration });
+        var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var readerDisposal = reader.ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            nodes.Add(new ClusterNodeInfo
+            {
+                Name = reader.GetString(0),
+                Member = reader.GetString(1),
+                Host = reader.GetString(2),
+                ProcessId = reader.GetInt32(3),
+                Slots = reader.GetInt32(4),
+                Weight = reader.GetDouble(5),
+                Tags = reader.GetFieldValue<string[]>(6),
+                Resources = JsonSerializer.Deserialize(reader.GetString(7), ClusterJsonContext.Default.DictionaryStringDouble) ?? [],
+                LastHeartbeat = reader.GetFieldValue<DateTimeOffset>(8),
+                IsAlive = reader.GetBoolean(9),
+                Load = reader.GetInt32(10) + reader.GetInt32(11),
+                Leased = reader.GetInt32(11),
+            });
+        }
+
+        return nodes;
+    }
+
+    /// <summary>Leaves the cluster: stops leasing, lets what runs here finish within <paramref name="timeout"/> (what it
+    /// does not finish is handed back to the cluster, not cancelled), hands back what was leased and not started, and
+    /// marks this member's nodes as gone. Handles of tasks this member submitted that have not ended fail with
+    /// <see cref="ObjectDisposedException"/>; the tasks themselves go on in the cluster (look them up by id).</summary>
+    /// <param name="timeout">How long running tasks may take to finish; <see langword="null"/> for 30 seconds.</param>
+    /// <returns>A task that completes when the member has left.</returns>
+    public Task StopAsync(TimeSpan? timeout = null)
+    {
+        lock (_stopGate)
+        {
+            return _stop ??= StopCoreAsync(timeout ?? TimeSpan.FromSeconds(30));
+        }
+    }
+
+    /// <summary>Leaves the cluster as <see cref="StopAsync"/> does, with its default timeout, and releases the connections.</summary>
+    /// <returns>A task that completes when the member has left.</returns>
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync().ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => $"{Name} member {MemberId} ({string.Join(", ", NodeNames)})";
+
+    private ClusterHandler<THandler, TInput, TResult> HandlerFor<THandler, TInput, TResult>()
+        where THandler : class, ITaskHandler<TInput, TResult>
+    {
+        ObjectDisposedException.ThrowIf(_leasing.IsCancellationRequested, this);
+        return _handlersByType.TryGetValue(typeof(THandler), out var handler) && handler is ClusterHandler<THandler, TInput, TResult> typed
+            ? typed
+            : throw new InvalidOperationException($"Handler {typeof(THandler).Name} is not registered in cluster '{Name}': call AddHandler<{typeof(THandler).Name}, {typeof(TInput).Name}, {typeof(TResult).Name}>() on the TaskClusterBuilder of every member, with the same name in each.");
+    }
+
+    /// <summary>Every member's node, with the slots it leases for.</summary>
+    private sealed class LocalNode(string name, NodeOptions options, int capacity)
+    {
+        private int _held;
+
+        internal string Name { get; } = name;
+
+        internal NodeOptions Options { get; } = options;
+
+        internal int Capacity { get; } = capacity;
+
+        internal int Held => Volatile.Read(ref _held);
+
+        internal void Hold(int count) => Interlocked.Add(ref _held, count);
+    }
+}

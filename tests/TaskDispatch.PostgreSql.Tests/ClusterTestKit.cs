@@ -1,0 +1,55 @@
+using TaskDispatch.Tests.Support;
+
+namespace TaskDispatch.PostgreSql.Tests;
+
+/// <summary>Handlers and helpers the cluster tests share.</summary>
+internal static class ClusterTestKit
+{
+    /// <summary>A builder for a member of a fresh cluster in <paramref name="schema"/>, with short leases.</summary>
+    internal static TaskClusterBuilder Member(string cluster, string schema, TimeSpan? lease = null) =>
+        new TaskClusterBuilder(cluster)
+            .UsePostgreSqlStore(PostgresServer.ConnectionString, options =>
+            {
+                options.Schema = schema;
+                options.LeaseDuration = lease ?? TimeSpan.FromSeconds(2);
+                options.IdleSweepInterval = TimeSpan.FromSeconds(1);
+            })
+            .AddHandler<Square, int, long>("square")
+            .AddHandler<Gated, string, string>("gated");
+
+    internal static async Task DropAsync(string schema) => await PostgresServer.ExecuteAsync($"DROP SCHEMA IF EXISTS {schema} CASCADE");
+
+    internal static Task WaitUntilAsync(Func<bool> condition, string what) => TestTimeouts.WaitUntilAsync(condition, what);
+}
+
+/// <summary>Squares its input, and says which node did it through <see cref="LastNode"/>.</summary>
+internal sealed class Square : ITaskHandler<int, long>
+{
+    public ValueTask<long> HandleAsync(int input, TaskContext context)
+    {
+        if (input < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(input), input, "negative input");
+        }
+
+        return ValueTask.FromResult((long)input * input);
+    }
+}
+
+/// <summary>Waits until its gate (named by its input) opens; records that it started.</summary>
+internal sealed class Gated : ITaskHandler<string, string>
+{
+    internal static readonly System.Collections.Concurrent.ConcurrentDictionary<string, TaskCompletionSource> Gates = new();
+    internal static readonly System.Collections.Concurrent.ConcurrentDictionary<string, TaskCompletionSource<string>> Started = new();
+
+    internal static TaskCompletionSource Gate(string name) => Gates.GetOrAdd(name, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+
+    internal static TaskCompletionSource<string> StartedSignal(string name) => Started.GetOrAdd(name, _ => new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously));
+
+    public async ValueTask<string> HandleAsync(string input, TaskContext context)
+    {
+        StartedSignal(input).TrySetResult(context.NodeName);
+        await Gate(input).Task.WaitAsync(context.CancellationToken);
+        return $"{input} on {context.NodeName}";
+    }
+}
