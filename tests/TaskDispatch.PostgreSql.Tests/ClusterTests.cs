@@ -30,4 +30,115 @@ public sealed class ClusterTests
         Assert.That(found.ResultJson, Is.EqualTo("144"));
         Assert.That(found.Deliveries, Is.EqualTo(1));
     }
+
+    [Test]
+    public async Task A_waiting_task_cancelled_by_id_from_another_member_ends_cancelled_and_its_handle_hears_it()
+    {
+        await using var submitter = await ClusterTestKit.Member("cancel", _schema).BuildAsync();
+        await using var other = await ClusterTestKit.Member("cancel", _schema).BuildAsync();
+
+        // No node anywhere: the task waits unplaced until cancelled.
+        var handle = await submitter.SubmitAsync<Square, int, long>(3, new TaskOptions { Id = "job-42" });
+        Assert.That(await other.CancelAsync("job-42"), Is.True);
+        Assert.That(async () => await handle, Throws.InstanceOf<OperationCanceledException>());
+        Assert.That((await other.FindAsync("job-42"))!.State, Is.EqualTo(TaskState.Cancelled));
+        Assert.That(await other.CancelAsync("job-42"), Is.False, "an ended task is not cancelled again");
+        Assert.That(await other.FindAsync("no-such-task"), Is.Null);
+    }
+
+    [Test]
+    public async Task A_second_submission_with_the_same_id_waits_for_the_first_task_instead_of_running_again()
+    {
+        await using var worker = await ClusterTestKit.Member("idempotent", _schema).AddNode("worker-1").BuildAsync();
+        await using var submitter = await ClusterTestKit.Member("idempotent", _schema).BuildAsync();
+
+        var first = await submitter.SubmitAsync<Square, int, long>(5, new TaskOptions { Id = "order-7" });
+        var second = await worker.SubmitAsync<Square, int, long>(6, new TaskOptions { Id = "order-7" });
+        Assert.That(await first, Is.EqualTo(25));
+        Assert.That(await second, Is.EqualTo(25), "the second submission got the first task's outcome");
+        Assert.That(await PostgresServer.ScalarAsync<long>($"SELECT count(*) FROM {_schema}.tasks"), Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task A_failing_handler_ends_failed_with_its_error_recorded_for_any_member()
+    {
+        await using var worker = await ClusterTestKit.Member("failing", _schema)
+            .UseRecovery(RecoveryPolicy.Retry(retry => retry.MaxRetryAttempts = 0))
+            .AddNode("worker-1").BuildAsync();
+
+        var handle = await worker.SubmitAsync<Square, int, long>(-1);
+        var error = await Assert.ThrowsAsync<RecordedTaskException>(async () => await handle);
+        Assert.That(error!.Message, Does.Contain("negative input"));
+        var found = await worker.FindAsync(handle.Id);
+        Assert.That(found!.State, Is.EqualTo(TaskState.Failed));
+        Assert.That(found.ErrorType, Is.EqualTo(typeof(ArgumentOutOfRangeException).FullName));
+    }
+
+    [Test]
+    public async Task The_whole_cluster_is_visible_from_a_member_without_nodes()
+    {
+        await using var a = await ClusterTestKit.Member("view", _schema).AddNode("a", node => node.WithConcurrency(3).WithWeight(2).WithTags("ssd").WithResource("gpu", 1)).BuildAsync();
+        await using var b = await ClusterTestKit.Member("view", _schema).AddNode("b").BuildAsync();
+        await using var observer = await ClusterTestKit.Member("view", _schema).BuildAsync();
+
+        var nodes = await observer.GetNodesAsync();
+        Assert.That(nodes.Select(node => node.Name), Is.EqualTo(new[] { "a", "b" }));
+        var nodeA = nodes[0];
+        Assert.Multiple(() =>
+        {
+            Assert.That(nodeA.IsAlive, Is.True);
+            Assert.That(nodeA.Slots, Is.EqualTo(3));
+            Assert.That(nodeA.Weight, Is.EqualTo(2));
+            Assert.That(nodeA.Tags, Is.EqualTo(new[] { "ssd" }));
+            Assert.That(nodeA.Resources["gpu"], Is.EqualTo(1));
+            Assert.That(nodeA.Member, Is.EqualTo(a.MemberId));
+        });
+    }
+
+    [Test]
+    public async Task A_node_name_taken_by_a_live_member_is_refused()
+    {
+        await using var first = await ClusterTestKit.Member("names", _schema).AddNode("same").BuildAsync();
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(async () => await ClusterTestKit.Member("names", _schema).AddNode("same").BuildAsync());
+        Assert.That(error!.Message, Does.Contain("'same'"));
+    }
+
+    [Test]
+    public async Task A_schema_newer_than_this_build_is_refused_with_a_clear_error()
+    {
+        await using (await ClusterTestKit.Member("versions", _schema).BuildAsync())
+        {
+        }
+
+        await PostgresServer.ExecuteAsync($"UPDATE {_schema}.meta SET value = '99' WHERE key = 'schema_version'");
+        var error = await Assert.ThrowsAsync<TaskStoreException>(async () => await ClusterTestKit.Member("versions", _schema).BuildAsync());
+        Assert.That(error!.Message, Does.Contain("version 99"));
+    }
+
+    [Test]
+    public void Bad_settings_and_submissions_fail_at_the_call_site_naming_what_is_wrong()
+    {
+        Assert.That(() => new TaskClusterBuilder(" "), Throws.ArgumentException);
+        Assert.That(async () => await new TaskClusterBuilder("x").BuildAsync(), Throws.InvalidOperationException.With.Message.Contains("UsePostgreSqlStore"));
+        Assert.That(async () => await ClusterTestKit.Member("x", _schema, TimeSpan.FromMilliseconds(10)).BuildAsync(),
+            Throws.InstanceOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("LeaseDuration"));
+        Assert.That(async () => await new TaskClusterBuilder("x").UsePostgreSqlStore(PostgresServer.ConnectionString, options => options.Schema = "Bad-Name").BuildAsync(),
+            Throws.ArgumentException.With.Property("ParamName").EqualTo("Schema"));
+        Assert.That(() => ClusterTestKit.Member("x", _schema).AddNode("n").AddNode("n"), Throws.ArgumentException.With.Message.Contains("'n'"));
+    }
+
+    [Test]
+    public async Task Submissions_that_cannot_be_honoured_across_processes_are_refused()
+    {
+        await using var member = await ClusterTestKit.Member("refusals", _schema).BuildAsync();
+        using var source = new CancellationTokenSource();
+        Assert.That(async () => await member.SubmitAsync<Square, int, long>(1, new TaskOptions { CancellationToken = source.Token }),
+            Throws.ArgumentException.With.Message.Contains("CancelAsync"));
+        Assert.That(async () => await member.SubmitAsync<Unregistered, int, int>(1), Throws.InvalidOperationException.With.Message.Contains("AddHandler"));
+    }
+
+    private sealed class Unregistered : ITaskHandler<int, int>
+    {
+        public ValueTask<int> HandleAsync(int input, TaskContext context) => ValueTask.FromResult(input);
+    }
 }
