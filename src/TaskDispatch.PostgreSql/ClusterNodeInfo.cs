@@ -9,7 +9,7 @@ public sealed class ClusterNodeInfo
     /// <summary>Gets the id of the member process that runs it.</summary>
     public required string Member { get; init; }
 
-    /// <summary>Gets the machine the member runs on, and its process id.</summary>
+    /// <summary>Gets the name of the machine the member runs on.</summary>
     public required string Host { get; init; }
 
     /// <summary>Gets the member's process id.</summary>

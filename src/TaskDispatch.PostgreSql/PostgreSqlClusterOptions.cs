@@ -8,7 +8,7 @@ public sealed partial class PostgreSqlClusterOptions
 {
     /// <summary>Gets or sets the schema that holds the cluster's tables; created and migrated on first use.</summary>
     /// <value>The default value is <c>taskdispatch</c>. Lower-case letters, digits and underscores, starting with a letter
-    /// or an underscore.</value>
+    /// or an underscore; at most 40 characters.</value>
     public string Schema { get; set; } = "taskdispatch";
 
     /// <summary>Gets or sets how long a node holds a task it leased without renewing the lease. A node that stops renewing
@@ -53,7 +53,7 @@ public sealed partial class PostgreSqlClusterOptions
     {
         if (string.IsNullOrEmpty(Schema) || !SchemaName().IsMatch(Schema))
         {
-            throw new ArgumentException($"{nameof(Schema)} must be lower-case letters, digits and underscores, starting with a letter or an underscore (at most 50 characters); was '{Schema}'.", nameof(Schema));
+            throw new ArgumentException($"{nameof(Schema)} must be lower-case letters, digits and underscores, starting with a letter or an underscore (at most 40 characters, so that its notification channels fit PostgreSQL's 63); was '{Schema}'.", nameof(Schema));
         }
 
         if (LeaseDuration < TimeSpan.FromMilliseconds(500))
@@ -92,6 +92,6 @@ public sealed partial class PostgreSqlClusterOptions
         }
     }
 
-    [GeneratedRegex("^[a-z_][a-z0-9_]{0,49}$")]
+    [GeneratedRegex("^[a-z_][a-z0-9_]{0,39}$")]
     private static partial Regex SchemaName();
 }

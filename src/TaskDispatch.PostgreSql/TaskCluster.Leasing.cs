@@ -171,6 +171,20 @@ public sealed partial class TaskCluster
             return new Acknowledgement(task.Id, task.Token, node.Name, TaskState.Failed, null, $"The task's stored options no longer read: {exception.Message}", exception.GetType().FullName, false);
         }
 
+        if (Local.TryGetHandle(task.Id, out var earlier) && earlier is { IsFinished: false })
+        {
+            // An earlier delivery of this task to this member lost its lease (this process was paused) and was
+            // cancelled; it ends before this delivery starts, so that the two never run side by side here.
+            try
+            {
+                await earlier.Completion.ConfigureAwait(false);
+            }
+            catch (Exception)
+            {
+                // Its outcome was refused already; only its end matters here.
+            }
+        }
+
         var outcome = await handler.RunAsync(Local, task.Input, options).ConfigureAwait(false);
         if (outcome.State == TaskState.Cancelled && lease is { CancelRequested: false, Lost: false } && _leasing.IsCancellationRequested)
         {
@@ -246,6 +260,9 @@ public sealed partial class TaskCluster
 
     private async Task<int> AcknowledgeAsync(List<Acknowledgement> batch)
     {
+        // Rows are written in id order, as renewals and releases write them, so that two statements waiting on each
+        // other's rows cannot deadlock.
+        batch.Sort(static (left, right) => string.CompareOrdinal(left.TaskId, right.TaskId));
         var command = _dataSource.CreateCommand(_sql.Acknowledge);
         await using var commandDisposal = command.ConfigureAwait(false);
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Name });
@@ -271,6 +288,8 @@ public sealed partial class TaskCluster
         {
             return 0;
         }
+
+        Array.Sort(leases, static (left, right) => string.CompareOrdinal(left.TaskId, right.TaskId));
 
         var connection = await _dataSource.OpenConnectionAsync().ConfigureAwait(false);
 

@@ -70,7 +70,17 @@ public sealed partial class TaskCluster
         }
         else if (notification.Channel == _sql.DoneChannel)
         {
-            if (notification.Payload == MemberId || !_awaitingOthers.IsEmpty)
+            var payload = notification.Payload;
+            if (payload.Length > MemberId.Length && payload[MemberId.Length] == ':' && payload.StartsWith(MemberId, StringComparison.Ordinal))
+            {
+                foreach (var id in payload[(MemberId.Length + 1)..].Split(','))
+                {
+                    _ended.Enqueue(id);
+                }
+
+                _resultSignal.Set();
+            }
+            else if (!_awaitingOthers.IsEmpty)
             {
                 _resultSignal.Set();
             }
@@ -133,6 +143,7 @@ public sealed partial class TaskCluster
             command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. node.Options.Tags.Order(StringComparer.Ordinal)] });
             command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = JsonSerializer.Serialize(new Dictionary<string, double>(node.Options.Resources), ClusterJsonContext.Default.DictionaryStringDouble) });
             command.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = _options.LeaseDuration });
+            command.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = _options.EffectiveHeartbeat * 2 });
             if (await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is null)
             {
                 throw new InvalidOperationException($"Node '{node.Name}' is already registered in cluster '{Name}' by another live member: node names must be unique across the cluster.");
@@ -225,7 +236,7 @@ public sealed partial class TaskCluster
 
     private async Task RenewAsync(CancellationToken cancellationToken)
     {
-        var held = _leases.Snapshot().Where(lease => !lease.Lost).ToList();
+        var held = _leases.Snapshot().Where(lease => !lease.Lost).OrderBy(lease => lease.TaskId, StringComparer.Ordinal).ToList();
         if (held.Count == 0)
         {
             return;
@@ -301,6 +312,7 @@ public sealed partial class TaskCluster
         {
             declareCommand.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Name });
             declareCommand.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = _options.LeaseDuration });
+            declareCommand.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = _options.EffectiveHeartbeat * 2 });
             var reader = await declareCommand.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             await using var readerDisposal = reader.ConfigureAwait(false);
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
@@ -381,6 +393,7 @@ public sealed partial class TaskCluster
         var recovered = new int[orphans.Count];
         var recoveries = new List<(string Id, string From, string? To, string Reason, DateTimeOffset RenewedAt)>();
         var submitters = new HashSet<string>(StringComparer.Ordinal);
+        var moved = 0;
         for (var i = 0; i < orphans.Count; i++)
         {
             var orphan = orphans[i];
@@ -417,9 +430,14 @@ public sealed partial class TaskCluster
                 nodes[i] = _placer.Place(descriptor, wasLeased ? orphan.Node : null);
             }
 
+            if (wasLeased || states[i] != orphan.State || nodes[i] != orphan.Node)
+            {
+                moved++;
+            }
+
             if (states[i] >= ClusterSchema.Completed && orphan.Awaited && orphan.Submitter is { } submitter)
             {
-                submitters.Add(submitter);
+                submitters.Add($"{submitter}:{orphan.Id}");
             }
 
             if (wasLeased)
@@ -465,7 +483,8 @@ public sealed partial class TaskCluster
             ClusterLog.Recovered(_logger, Name, dead.Count > 0 ? string.Join(", ", dead) : string.Join(", ", recoveries.Select(r => r.From).Distinct()), recoveries.Count);
         }
 
-        return orphans.Count == Limit;
+        // Rows that stay unplaced (no live node can take them) come back in the next batch: go on only if this one moved.
+        return orphans.Count == Limit && moved > 0;
     }
 
     /// <summary>Completes the handles of tasks this member submitted once they ended anywhere: woken by NOTIFY, with the
@@ -477,16 +496,24 @@ public sealed partial class TaskCluster
         {
             try
             {
-                await _resultSignal.WaitAsync(_options.IdleSweepInterval, _timeProvider, token).ConfigureAwait(false);
-                if (!_awaiting.IsEmpty)
+                // Woken with the ids that ended (NOTIFY); without a wake-up for a while, every awaited id is checked, in
+                // case a notification was lost with a dropped connection.
+                var notified = await _resultSignal.WaitAsync(_options.IdleSweepInterval, _timeProvider, token).ConfigureAwait(false);
+                var ids = new List<string>();
+                while (_ended.TryDequeue(out var id))
                 {
-                    await CollectEndedAsync(_sql.Ended, command => command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = MemberId }), _awaiting, token).ConfigureAwait(false);
+                    ids.Add(id);
                 }
 
-                if (!_awaitingOthers.IsEmpty)
+                if (!notified)
                 {
-                    var ids = _awaitingOthers.Keys.ToArray();
-                    await CollectEndedAsync(_sql.EndedById, command => command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = ids }), _awaitingOthers, token).ConfigureAwait(false);
+                    ids.AddRange(_awaiting.Keys);
+                }
+
+                ids.AddRange(_awaitingOthers.Keys);
+                foreach (var chunk in ids.Distinct(StringComparer.Ordinal).Chunk(_options.WriteBatchSize))
+                {
+                    await CollectEndedAsync(chunk, token).ConfigureAwait(false);
                 }
             }
             catch (OperationCanceledException) when (token.IsCancellationRequested)
@@ -501,17 +528,18 @@ public sealed partial class TaskCluster
         }
     }
 
-    private async Task CollectEndedAsync(string sql, Action<NpgsqlCommand> addParameter, System.Collections.Concurrent.ConcurrentDictionary<string, ClusterTaskHandle> handles, CancellationToken cancellationToken)
+    private async Task CollectEndedAsync(string[] ids, CancellationToken cancellationToken)
     {
-        var command = _dataSource.CreateCommand(sql);
+        var command = _dataSource.CreateCommand(_sql.EndedById);
         await using var commandDisposal = command.ConfigureAwait(false);
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Name });
-        addParameter(command);
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = ids });
         var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         await using var readerDisposal = reader.ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            if (handles.TryRemove(reader.GetString(0), out var handle))
+            var id = reader.GetString(0);
+            if (_awaiting.TryRemove(id, out var handle) || _awaitingOthers.TryRemove(id, out handle))
             {
                 handle.Complete(
                     (TaskState)reader.GetInt16(1),
@@ -535,7 +563,17 @@ public sealed partial class TaskCluster
 
         _inserts.Writer.TryComplete();
         _acks.Writer.TryComplete();
-        await Task.WhenAll(_writers).ConfigureAwait(false);
+        try
+        {
+            // Ends still unwritten when the database stays away are given up: their leases run out and the tasks run
+            // again elsewhere (at least once), rather than the stop hanging.
+            await Task.WhenAll(_writers).WaitAsync(timeout, _timeProvider).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            ClusterLog.LoopFailed(_logger, Name, "writing the last acknowledgements before leaving", new TimeoutException($"The database did not take this member's last writes within {timeout}."));
+        }
+
         await _stopping.CancelAsync().ConfigureAwait(false);
         await Task.WhenAll(_loops).ConfigureAwait(false);
 

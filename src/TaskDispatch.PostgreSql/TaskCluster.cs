@@ -29,6 +29,7 @@ public sealed partial class TaskCluster : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<string, ClusterTaskHandle> _awaiting = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, ClusterTaskHandle> _awaitingOthers = new(StringComparer.Ordinal);
+    private readonly ConcurrentQueue<string> _ended = new();
     private readonly Channel<PendingInsert> _inserts = Channel.CreateUnbounded<PendingInsert>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Channel<Acknowledgement> _acks = Channel.CreateUnbounded<Acknowledgement>(new UnboundedChannelOptions { SingleReader = true });
     private readonly AsyncSignal _leaseSignal = new();
@@ -58,7 +59,9 @@ public sealed partial class TaskCluster : IAsyncDisposable
         ILogger logger)
     {
         Name = name;
-        MemberId = $"{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..8]}";
+        // At most 50 characters: with its prefix it is the listener's application_name, which PostgreSQL cuts at 63.
+        var machine = Environment.MachineName;
+        MemberId = $"{machine[..Math.Min(machine.Length, 24)]}-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..8]}";
         _dataSource = dataSource;
         _ownsDataSource = ownsDataSource;
         _options = options;
@@ -224,6 +227,7 @@ public sealed partial class TaskCluster : IAsyncDisposable
         await using var commandDisposal = command.ConfigureAwait(false);
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Name });
         command.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = _options.LeaseDuration });
+        command.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = _options.EffectiveHeartbeat * 2 });
         var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         await using var readerDisposal = reader.ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))

@@ -24,10 +24,12 @@ internal sealed class ClusterSql
             RETURNING id
             """;
         Notify = "SELECT count(pg_notify($1, n)) FROM unnest($2::text[]) AS n";
-        MarkAwaited = $"UPDATE {s}.tasks SET awaited = true WHERE cluster = $1 AND id = ANY($2) AND submitter = $3";
 
         // The ids are picked first (an index range scan in the policy's order, skipping rows other nodes hold), then
         // updated by primary key: the planner never joins the whole table.
+        // A member is live while it heartbeats within the lease. Its listener session gone (killed process, dropped
+        // connection) ends that early, but only once two heartbeats are also missed: a database restart drops every
+        // session at once, and members that reconnect and beat again must not take each other's work.
         Lease = $"""
             WITH picked AS MATERIALIZED (
                 SELECT id FROM {s}.tasks WHERE cluster = $1 AND node = $2 AND state = 0 AND ready_at <= now()
@@ -43,7 +45,7 @@ internal sealed class ClusterSql
             WITH v AS (SELECT * FROM unnest($2::text[], $3::int8[], $4::int2[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bool[])
                        AS v(id, token, state, result, error, error_type, node, dead)),
             done AS (UPDATE {s}.tasks t SET state = v.state, result = v.result, error = v.error, error_type = v.error_type,
-                         dead_letter = v.dead, ended_at = now(), lease_token = NULL, lease_expires = NULL,
+                         dead_letter = v.dead, ended_at = now(), lease_token = NULL, lease_expires = NULL, checkpoint = NULL,
                          completions = t.completions + CASE WHEN v.state = 4 THEN 1 ELSE 0 END
                      FROM v WHERE t.cluster = $1 AND t.id = v.id AND t.state = 2 AND t.lease_token = v.token
                      RETURNING t.id, t.submitter, t.awaited),
@@ -51,7 +53,7 @@ internal sealed class ClusterSql
                         SELECT $1, v.id, v.node, v.token, v.state, now() FROM v WHERE NOT EXISTS (SELECT 1 FROM done WHERE done.id = v.id)
                         RETURNING task_id)
             SELECT (SELECT count(*) FROM refused)::int,
-                   (SELECT count(pg_notify($10, d.s)) FROM (SELECT DISTINCT submitter AS s FROM done WHERE awaited AND submitter IS NOT NULL) d)::int
+                   (SELECT count(pg_notify($10, d.payload)) FROM ({EndedPayloads("done")}) d)::int
             """;
         Release = $"""
             UPDATE {s}.tasks t SET state = 0, lease_token = NULL, lease_expires = NULL, leased_by = NULL, attempts = greatest(t.attempts - 1, 0)
@@ -81,7 +83,8 @@ internal sealed class ClusterSql
                 slots = excluded.slots, weight = excluded.weight, tags = excluded.tags, resources = excluded.resources,
                 joined_at = now(), heartbeat_at = now(), alive = true, left_at = NULL
             WHERE NOT n.alive OR n.member = excluded.member OR n.heartbeat_at < now() - $10
-               OR NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.application_name = 'taskdispatch:' || n.member)
+               OR (n.heartbeat_at < now() - $11
+                   AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.application_name = 'taskdispatch:' || n.member))
             RETURNING name
             """;
         Heartbeat = $"UPDATE {s}.nodes SET heartbeat_at = now() WHERE cluster = $1 AND member = $2 AND alive RETURNING name";
@@ -89,7 +92,8 @@ internal sealed class ClusterSql
         Nodes = $"""
             SELECT n.name, n.member, n.host, n.pid, n.slots, n.weight, n.tags, n.resources, n.heartbeat_at,
                    n.alive AND n.heartbeat_at > now() - $2
-                       AND EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.application_name = 'taskdispatch:' || n.member) AS live,
+                       AND (n.heartbeat_at > now() - $3
+                            OR EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.application_name = 'taskdispatch:' || n.member)) AS live,
                    (SELECT count(*) FROM {s}.tasks t WHERE t.cluster = n.cluster AND t.node = n.name AND t.state = 0)::int AS waiting,
                    (SELECT count(*) FROM {s}.tasks t WHERE t.cluster = n.cluster AND t.node = n.name AND t.state = 2)::int AS leased
             FROM {s}.nodes n WHERE n.cluster = $1 AND (n.alive OR n.left_at > now() - interval '1 hour')
@@ -100,7 +104,8 @@ internal sealed class ClusterSql
         DeclareDead = $"""
             UPDATE {s}.nodes n SET alive = false, left_at = now()
             WHERE n.cluster = $1 AND n.alive AND (n.heartbeat_at < now() - $2
-               OR NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.application_name = 'taskdispatch:' || n.member))
+               OR (n.heartbeat_at < now() - $3
+                   AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.application_name = 'taskdispatch:' || n.member)))
             RETURNING n.name
             """;
         Orphans = $"""
@@ -148,13 +153,8 @@ internal sealed class ClusterSql
                              WHERE cluster = $1 AND id = $2 AND state = 0 RETURNING id, submitter, awaited),
             running AS (UPDATE {s}.tasks SET cancel_requested = true WHERE cluster = $1 AND id = $2 AND state = 2 RETURNING id)
             SELECT (SELECT count(*) FROM waiting)::int, (SELECT count(*) FROM running)::int,
-                   (SELECT count(pg_notify($3, w.submitter)) FROM waiting w WHERE w.awaited AND w.submitter IS NOT NULL)::int,
+                   (SELECT count(pg_notify($3, d.payload)) FROM ({EndedPayloads("waiting")}) d)::int,
                    (SELECT count(pg_notify($4, r.id)) FROM running r)::int
-            """;
-        Ended = $"""
-            UPDATE {s}.tasks SET awaited = false
-            WHERE cluster = $1 AND submitter = $2 AND awaited AND state >= 4
-            RETURNING id, state, result, error, error_type
             """;
         EndedById = $"SELECT id, state, result, error, error_type FROM {s}.tasks WHERE cluster = $1 AND id = ANY($2) AND state >= 4";
         FairPass = $"""
@@ -165,6 +165,15 @@ internal sealed class ClusterSql
             """;
     }
 
+    /// <summary>The NOTIFY payloads that tell submitters which of their tasks ended: <c>member:id,id,...</c>, at most
+    /// 200 ids each (a payload must stay under 8,000 bytes). No write is needed to deliver a result.</summary>
+    internal static string EndedPayloads(string rows) => $"""
+        SELECT e.submitter || ':' || string_agg(e.id, ',') AS payload
+        FROM (SELECT submitter, id, (row_number() OVER (PARTITION BY submitter ORDER BY id) - 1) / 200 AS chunk
+              FROM {rows} WHERE awaited AND submitter IS NOT NULL) e
+        GROUP BY e.submitter, e.chunk
+        """;
+
     internal string WorkChannel { get; }
 
     internal string DoneChannel { get; }
@@ -174,8 +183,6 @@ internal sealed class ClusterSql
     internal string Insert { get; }
 
     internal string Notify { get; }
-
-    internal string MarkAwaited { get; }
 
     internal string Lease { get; }
 
@@ -218,8 +225,6 @@ internal sealed class ClusterSql
     internal string Find { get; }
 
     internal string Cancel { get; }
-
-    internal string Ended { get; }
 
     internal string EndedById { get; }
 
