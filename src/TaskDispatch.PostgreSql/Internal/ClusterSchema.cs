@@ -70,7 +70,6 @@ internal static class ClusterSchema
             PRIMARY KEY (cluster, id));
         CREATE INDEX tasks_ready ON {s}.tasks (cluster, node, sort_key, seq) WHERE state = 0;
         CREATE INDEX tasks_leased ON {s}.tasks (cluster, lease_expires) WHERE state = 2;
-        CREATE INDEX tasks_ended ON {s}.tasks (cluster, ended_at) WHERE state >= 4;
         CREATE TABLE {s}.refused_acks (
             cluster text NOT NULL,
             task_id text NOT NULL,
