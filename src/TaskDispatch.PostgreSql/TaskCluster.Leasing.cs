@@ -198,26 +198,7 @@ public sealed partial class TaskCluster
     }
 
     /// <summary>The task's stored options, pinned to the node that leased it, with its cluster id.</summary>
-    private static TaskOptions PinnedOptions(LeasedTask task, string node)
-    {
-        var stored = StoredOptions.Deserialize(task.Options, task.ReadyAt);
-        return new TaskOptions
-        {
-            Id = task.Id,
-            Priority = stored.Priority,
-            EstimatedDuration = stored.EstimatedDuration,
-            Kind = stored.Kind,
-            Deadline = stored.Deadline,
-            FairnessKey = stored.FairnessKey,
-            ResourceDemand = stored.ResourceDemand,
-            PreferredTags = stored.PreferredTags,
-            RequiredNode = node,
-            Timeout = stored.Timeout,
-            OverallTimeout = stored.OverallTimeout,
-            HeartbeatTimeout = stored.HeartbeatTimeout,
-            MaxRetryAttempts = stored.MaxRetryAttempts,
-        };
-    }
+    private static TaskOptions PinnedOptions(LeasedTask task, string node) => StoredOptions.Deserialize(task.Options, readyAt: null, task.Id, node);
 
     /// <summary>Writes the ends waiting, many per statement; ends whose lease moved on are refused, recorded and counted.
     /// Submitters hear of the accepted ones through one NOTIFY each.</summary>

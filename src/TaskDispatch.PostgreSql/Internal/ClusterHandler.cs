@@ -29,15 +29,8 @@ internal sealed class ClusterHandler<THandler, TInput, TResult>(string name, Jso
 
     internal static ClusterHandler<THandler, TInput, TResult> Create(string? name, JsonTypeInfo<TInput>? input, JsonTypeInfo<TResult>? result)
     {
-        if (name is not null && string.IsNullOrWhiteSpace(name))
-        {
-            throw new ArgumentException("A handler's name must not be empty or white space.", nameof(name));
-        }
-
-        return new(
-            name ?? typeof(THandler).FullName ?? typeof(THandler).Name,
-            input ?? (JsonTypeInfo<TInput>)JsonSerializerOptions.Default.GetTypeInfo(typeof(TInput)),
-            result ?? (JsonTypeInfo<TResult>)JsonSerializerOptions.Default.GetTypeInfo(typeof(TResult)));
+        var contracts = HandlerCatalog.Contracts<THandler, TInput, TResult>(name, input, result);
+        return new(contracts.Name, contracts.Input, contracts.Result);
     }
 
     internal override async Task<LocalOutcome> RunAsync(TaskDispatcher local, string inputJson, TaskOptions options)

@@ -68,12 +68,21 @@ internal sealed class HandlerCatalog
     internal static HandlerBinding Create<THandler, TInput, TResult>(string? name, JsonTypeInfo<TInput>? input, JsonTypeInfo<TResult>? result)
         where THandler : class, ITaskHandler<TInput, TResult>
     {
+        var contracts = Contracts<THandler, TInput, TResult>(name, input, result);
+        return new HandlerBinding<THandler, TInput, TResult>(contracts.Name, contracts.Input, contracts.Result);
+    }
+
+    /// <summary>A handler's stable name (its type's full name by default) and its input and result contracts (from
+    /// <see cref="JsonSerializerOptions.Default"/> when none are given); throws at the call site for an empty name.</summary>
+    internal static (string Name, JsonTypeInfo<TInput> Input, JsonTypeInfo<TResult> Result) Contracts<THandler, TInput, TResult>(string? name, JsonTypeInfo<TInput>? input, JsonTypeInfo<TResult>? result)
+        where THandler : class, ITaskHandler<TInput, TResult>
+    {
         if (name is not null && string.IsNullOrWhiteSpace(name))
         {
             throw new ArgumentException("A handler's name must not be empty or white space.", nameof(name));
         }
 
-        return new HandlerBinding<THandler, TInput, TResult>(
+        return (
             name ?? typeof(THandler).FullName ?? typeof(THandler).Name,
             input ?? (JsonTypeInfo<TInput>)JsonSerializerOptions.Default.GetTypeInfo(typeof(TInput)),
             result ?? (JsonTypeInfo<TResult>)JsonSerializerOptions.Default.GetTypeInfo(typeof(TResult)));

@@ -56,13 +56,17 @@ internal sealed class StoredOptions
         StorageJsonContext.Default.StoredOptions);
 
     /// <summary>Reads stored options back; <see cref="TaskOptions.NotBefore"/> is the stored ready time.</summary>
-    internal static TaskOptions Deserialize(string json, DateTimeOffset readyAt)
+    internal static TaskOptions Deserialize(string json, DateTimeOffset readyAt) => Deserialize(json, readyAt, id: null, requiredNode: null);
+
+    /// <summary>Reads stored options back with another id and required node (a cluster pins a leased task to the node
+    /// that leased it, under its cluster id); <paramref name="readyAt"/> becomes <see cref="TaskOptions.NotBefore"/>.</summary>
+    internal static TaskOptions Deserialize(string json, DateTimeOffset? readyAt, string? id, string? requiredNode)
     {
         var stored = JsonSerializer.Deserialize(json, StorageJsonContext.Default.StoredOptions)
             ?? throw new JsonException("The stored options are empty.");
         return new TaskOptions
         {
-            Id = stored.Id,
+            Id = id ?? stored.Id,
             Priority = stored.Priority,
             EstimatedDuration = stored.EstimatedDuration,
             Kind = stored.Kind,
@@ -71,7 +75,7 @@ internal sealed class StoredOptions
             ResourceDemand = stored.ResourceDemand,
             RequiredTags = stored.RequiredTags,
             PreferredTags = stored.PreferredTags,
-            RequiredNode = stored.RequiredNode,
+            RequiredNode = requiredNode ?? stored.RequiredNode,
             Timeout = stored.Timeout,
             OverallTimeout = stored.OverallTimeout,
             HeartbeatTimeout = stored.HeartbeatTimeout,
