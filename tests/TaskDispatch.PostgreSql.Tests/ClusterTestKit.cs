@@ -15,7 +15,8 @@ internal static class ClusterTestKit
                 options.IdleSweepInterval = TimeSpan.FromSeconds(1);
             })
             .AddHandler<Square, int, long>("square")
-            .AddHandler<Gated, string, string>("gated");
+            .AddHandler<Gated, string, string>("gated")
+            .AddHandler<Recorded, int, int>("recorded");
 
     internal static async Task DropAsync(string schema) => await PostgresServer.ExecuteAsync($"DROP SCHEMA IF EXISTS {schema} CASCADE");
 
@@ -51,5 +52,17 @@ internal sealed class Gated : ITaskHandler<string, string>
         StartedSignal(input).TrySetResult(context.NodeName);
         await Gate(input).Task.WaitAsync(context.CancellationToken);
         return $"{input} on {context.NodeName}";
+    }
+}
+
+/// <summary>Records the order in which tasks start, per test (keyed by a test's own cluster name).</summary>
+internal sealed class Recorded : ITaskHandler<int, int>
+{
+    internal static readonly System.Collections.Concurrent.ConcurrentQueue<int> Starts = new();
+
+    public ValueTask<int> HandleAsync(int input, TaskContext context)
+    {
+        Starts.Enqueue(input);
+        return ValueTask.FromResult(input);
     }
 }

@@ -141,4 +141,63 @@ public sealed class ClusterTests
     {
         public ValueTask<int> HandleAsync(int input, TaskContext context) => ValueTask.FromResult(input);
     }
+
+    [Test]
+    [NonParallelizable]
+    public async Task The_table_is_leased_in_the_priority_policys_order()
+    {
+        Recorded.Starts.Clear();
+        await using var submitter = await ClusterTestKit.Member("priority", _schema).UseScheduling(SchedulingPolicy.Priority()).BuildAsync();
+        var priorities = new[] { 1, 5, 3, 9, 2 };
+        var handles = new List<ClusterTaskHandle<int>>();
+        foreach (var priority in priorities)
+        {
+            // No node yet: every task waits in the table, unplaced.
+            handles.Add(await submitter.SubmitAsync<Recorded, int, int>(priority, new TaskOptions { Priority = priority }));
+        }
+
+        // One slot, nothing prefetched, one task per lease: the node takes the table's order one task at a time.
+        await using var worker = await new TaskClusterBuilder("priority")
+            .UsePostgreSqlStore(PostgresServer.ConnectionString, options =>
+            {
+                options.Schema = _schema;
+                options.LeaseDuration = TimeSpan.FromSeconds(2);
+                options.Prefetch = 0;
+                options.LeaseBatchSize = 1;
+            })
+            .UseScheduling(SchedulingPolicy.Priority())
+            .AddHandler<Recorded, int, int>("recorded")
+            .AddNode("only", node => node.WithConcurrency(1))
+            .BuildAsync();
+        foreach (var handle in handles)
+        {
+            await handle;
+        }
+
+        Assert.That(Recorded.Starts, Is.EqualTo(new[] { 9, 5, 3, 2, 1 }));
+    }
+
+    [Test]
+    public async Task A_task_whose_node_keeps_losing_it_is_dead_lettered_and_the_late_acknowledgement_refused()
+    {
+        await using var worker = await ClusterTestKit.Member("poison", _schema)
+            .UsePostgreSqlStore(PostgresServer.ConnectionString, options => options.MaxDeliveries = 2)
+            .AddNode("worker-1").BuildAsync();
+        var handle = await worker.SubmitAsync<Gated, string, string>("poison-" + _schema);
+        await Gated.StartedSignal("poison-" + _schema).Task.WaitAsync(TimeSpan.FromMinutes(1));
+
+        // As if its node had lost it for the second time: the lease ran out and moved on, and that was the last delivery allowed.
+        await PostgresServer.ExecuteAsync($"UPDATE {_schema}.tasks SET lease_expires = now() - interval '1 second', attempts = 2, lease_token = lease_token + 1000000");
+        var error = await Assert.ThrowsAsync<RecordedTaskException>(async () => await handle);
+        Assert.That(error!.Message, Does.Contain("Dead-lettered"));
+        var found = await worker.FindAsync(handle.Id);
+        Assert.That(found!.DeadLettered, Is.True);
+        Assert.That(found.State, Is.EqualTo(TaskState.Failed));
+
+        // The node still running it finishes late: its acknowledgement is refused, recorded and counted.
+        Gated.Gate("poison-" + _schema).TrySetResult();
+        await ClusterTestKit.WaitUntilAsync(() => worker.RefusedWrites > 0, "the late acknowledgement is refused");
+        Assert.That(await PostgresServer.ScalarAsync<long>($"SELECT count(*) FROM {_schema}.refused_acks"), Is.EqualTo(1));
+        Assert.That((await worker.FindAsync(handle.Id))!.State, Is.EqualTo(TaskState.Failed), "the refused end changed nothing");
+    }
 }
