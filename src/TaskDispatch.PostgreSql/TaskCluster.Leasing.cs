@@ -186,6 +186,13 @@ public sealed partial class TaskCluster
         }
 
         var outcome = await handler.RunAsync(Local, task.Input, options).ConfigureAwait(false);
+        if (lease is { Abandoned: true, CancelRequested: false } && outcome.State == TaskState.Cancelled)
+        {
+            // Stopped because this member was cut off, not because anyone asked: nothing is written; the lease runs out
+            // and the task is placed again.
+            return null;
+        }
+
         if (outcome.State == TaskState.Cancelled && lease is { CancelRequested: false, Lost: false } && _leasing.IsCancellationRequested)
         {
             // Cancelled because this member is leaving, not because anyone asked: the task goes back to the cluster.

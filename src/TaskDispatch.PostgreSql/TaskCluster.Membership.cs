@@ -157,13 +157,16 @@ public sealed partial class TaskCluster
     {
         // Its own loop, so that nothing slow (reading the cluster, taking back a dead node's tasks) delays a renewal.
         var token = _stopping.Token;
+        var lastRenewed = _timeProvider.GetTimestamp();
         while (!token.IsCancellationRequested)
         {
             try
             {
                 await Task.Delay(_options.EffectiveHeartbeat, _timeProvider, token).ConfigureAwait(false);
+                var attempted = _timeProvider.GetTimestamp();
                 await HeartbeatAsync(token).ConfigureAwait(false);
                 await RenewAsync(token).ConfigureAwait(false);
+                lastRenewed = attempted;
             }
             catch (OperationCanceledException) when (token.IsCancellationRequested)
             {
@@ -172,7 +175,34 @@ public sealed partial class TaskCluster
             catch (Exception exception)
             {
                 ClusterLog.LoopFailed(_logger, Name, "heartbeat", exception);
+                if (_timeProvider.GetElapsedTime(lastRenewed) >= _options.LeaseDuration)
+                {
+                    // Cut off from the database for a whole lease: every lease held here has run out on the server's
+                    // clock too (it was last extended before this member's last success), and others may run the
+                    // tasks. Stop working on them rather than run their side effects twice.
+                    AbandonLeases();
+                }
             }
+        }
+    }
+
+    private void AbandonLeases()
+    {
+        var lost = 0;
+        foreach (var lease in _leases.Snapshot())
+        {
+            if (!lease.Lost)
+            {
+                lease.Lost = true;
+                lease.Abandoned = true;
+                lost++;
+                Local.Cancel(lease.TaskId);
+            }
+        }
+
+        if (lost > 0)
+        {
+            ClusterLog.LeasesLost(_logger, Name, lost);
         }
     }
 
@@ -577,13 +607,22 @@ public sealed partial class TaskCluster
         await _stopping.CancelAsync().ConfigureAwait(false);
         await Task.WhenAll(_loops).ConfigureAwait(false);
 
-        var released = await ReleaseAsync(_leases.Snapshot()).ConfigureAwait(false);
-        var command = _dataSource.CreateCommand(_sql.Leave);
-        await using (command.ConfigureAwait(false))
+        var released = 0;
+        try
         {
-            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Name });
-            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = MemberId });
-            await command.ExecuteNonQueryAsync().ConfigureAwait(false);
+            released = await ReleaseAsync(_leases.Snapshot()).ConfigureAwait(false);
+            var leave = _dataSource.CreateCommand(_sql.Leave);
+            await using (leave.ConfigureAwait(false))
+            {
+                leave.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Name });
+                leave.Parameters.Add(new NpgsqlParameter<string> { TypedValue = MemberId });
+                await leave.ExecuteNonQueryAsync().ConfigureAwait(false);
+            }
+        }
+        catch (Exception exception) when (exception is NpgsqlException or TimeoutException)
+        {
+            // The database is out of reach: the others see this member's heartbeat stop and take its nodes' work.
+            ClusterLog.LoopFailed(_logger, Name, "leaving", exception);
         }
 
         ClusterLog.Left(_logger, Name, MemberId, released);

@@ -43,6 +43,8 @@ internal sealed class Gated : ITaskHandler<string, string>
     internal static readonly System.Collections.Concurrent.ConcurrentDictionary<string, TaskCompletionSource> Gates = new();
     internal static readonly System.Collections.Concurrent.ConcurrentDictionary<string, TaskCompletionSource<string>> Started = new();
 
+    internal static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> CancelledOn = new();
+
     internal static TaskCompletionSource Gate(string name) => Gates.GetOrAdd(name, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
 
     internal static TaskCompletionSource<string> StartedSignal(string name) => Started.GetOrAdd(name, _ => new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously));
@@ -50,7 +52,16 @@ internal sealed class Gated : ITaskHandler<string, string>
     public async ValueTask<string> HandleAsync(string input, TaskContext context)
     {
         StartedSignal(input).TrySetResult(context.NodeName);
-        await Gate(input).Task.WaitAsync(context.CancellationToken);
+        try
+        {
+            await Gate(input).Task.WaitAsync(context.CancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            CancelledOn[input] = context.NodeName;
+            throw;
+        }
+
         return $"{input} on {context.NodeName}";
     }
 }

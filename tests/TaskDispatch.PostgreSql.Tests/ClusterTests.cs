@@ -200,4 +200,36 @@ public sealed class ClusterTests
         Assert.That(await PostgresServer.ScalarAsync<long>($"SELECT count(*) FROM {_schema}.refused_acks"), Is.EqualTo(1));
         Assert.That((await worker.FindAsync(handle.Id))!.State, Is.EqualTo(TaskState.Failed), "the refused end changed nothing");
     }
+
+    [Test]
+    public async Task A_member_cut_off_from_the_database_for_a_lease_stops_its_attempts_and_another_node_finishes_them()
+    {
+        await using var proxy = new CutOffProxy(PostgresServer.ConnectionString);
+        var name = "cut-" + _schema;
+        await using var cutOff = await new TaskClusterBuilder("cutoff")
+            .UsePostgreSqlStore(proxy.ConnectionString(PostgresServer.ConnectionString), options =>
+            {
+                options.Schema = _schema;
+                options.LeaseDuration = TimeSpan.FromSeconds(2);
+            })
+            .AddHandler<Gated, string, string>("gated")
+            .AddNode("cut-off")
+            .BuildAsync();
+        var handle = await cutOff.SubmitAsync<Gated, string, string>(name);
+        Assert.That(await Gated.StartedSignal(name).Task.WaitAsync(TimeSpan.FromMinutes(1)), Is.EqualTo("cut-off"));
+
+        proxy.Cut();
+        await using var other = await ClusterTestKit.Member("cutoff", _schema).AddNode("other").BuildAsync();
+
+        // The cut-off member cancels its attempt once a lease has passed without a renewal: the gate's wait is cancelled.
+        await ClusterTestKit.WaitUntilAsync(() => Gated.CancelledOn.TryGetValue(name, out var node) && node == "cut-off", "the cut-off member cancelled its attempt");
+
+        // Meanwhile the other node took the task over; it runs there once the gate opens.
+        Gated.Gate(name).TrySetResult();
+        await ClusterTestKit.WaitUntilAsync(() => other.FindAsync(handle.Id).GetAwaiter().GetResult() is { State: TaskState.Completed }, "the other node completed the task");
+        var found = await other.FindAsync(handle.Id);
+        Assert.That(found!.Node, Is.EqualTo("other"));
+        Assert.That(found.ResultJson, Does.Contain("on other"));
+        Assert.That(await PostgresServer.ScalarAsync<int>($"SELECT completions FROM {_schema}.tasks"), Is.EqualTo(1));
+    }
 }

@@ -20,6 +20,10 @@ internal sealed class LeaseBook
         internal bool Lost { get; set; }
 
         internal bool CancelRequested { get; set; }
+
+        /// <summary>Set when this member, cut off from the database for a whole lease, stopped working on the task; it
+        /// writes nothing for it, and the lease runs out on the server.</summary>
+        internal bool Abandoned { get; set; }
     }
 
     internal int Count => _leases.Count;
