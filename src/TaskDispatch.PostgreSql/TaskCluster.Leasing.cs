@@ -7,7 +7,7 @@ namespace TaskDispatch;
 public sealed partial class TaskCluster
 {
     /// <summary>A task a node leased: what the table holds about it, and the lease.</summary>
-    private sealed record LeasedTask(string Id, string Handler, string Input, string Options, int Deliveries, long Token, double SortKey, long Sequence, bool CancelRequested, DateTimeOffset ReadyAt);
+    private sealed record LeasedTask(string Id, string Handler, string Input, string Options, long Token, double SortKey, long Sequence, int Deliveries, LeaseBook.Lease Lease);
 
     /// <summary>Leases for every node that has room, in batches, and sleeps until a notification, a freed slot, or the
     /// next delayed task's time; the idle sweep is only a safety net for a lost notification.</summary>
@@ -79,13 +79,13 @@ public sealed partial class TaskCluster
         await using var readerDisposal = reader.ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            var task = new LeasedTask(
-                reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetInt32(4), reader.GetInt64(5),
-                reader.GetDouble(6), reader.GetInt64(7), reader.GetBoolean(8), reader.GetFieldValue<DateTimeOffset>(9));
-            tasks.Add(task);
+            var id = reader.GetString(0);
+            var token = reader.GetInt64(4);
 
             // Held from the moment the row is ours, so that a renewal that runs before the task starts keeps it.
-            _leases.Add(new LeaseBook.Lease(task.Id, task.Token, node.Name) { CancelRequested = task.CancelRequested });
+            var lease = new LeaseBook.Lease(id, token, node.Name) { CancelRequested = reader.GetBoolean(7) };
+            _leases.Add(lease);
+            tasks.Add(new LeasedTask(id, reader.GetString(1), reader.GetString(2), reader.GetString(3), token, reader.GetDouble(5), reader.GetInt64(6), reader.GetInt32(8), lease));
         }
 
         return tasks;
@@ -105,20 +105,19 @@ public sealed partial class TaskCluster
     /// <summary>Runs one leased task on this member's dispatcher, pinned to the node that leased it, then queues its end.</summary>
     private async Task RunLeasedAsync(LocalNode node, LeasedTask task)
     {
-        _leases.TryGet(task.Id, out var lease);
+        var lease = task.Lease;
         Interlocked.Increment(ref _leasedRunning);
         try
         {
             Acknowledgement? end;
             if (task.Deliveries > _options.MaxDeliveries)
             {
-                // Every earlier delivery ended with its node dead (a finished attempt would have ended the task): poison.
-                ClusterLog.DeadLettered(_logger, Name, task.Id, task.Deliveries - 1);
-                _metrics.DeadLettered();
-                end = new Acknowledgement(task.Id, task.Token, node.Name, TaskState.Failed,
-                    null, $"Dead-lettered: its node died or lost its lease in each of {task.Deliveries - 1} deliveries (MaxDeliveries = {_options.MaxDeliveries}).", typeof(NodeFailureException).FullName, DeadLetter: true);
+                // The reaper dead-letters a poison task instead of placing it again; this catches one placed by a member
+                // that allows more deliveries than this one.
+                DeadLettered(task.Id, task.Deliveries - 1);
+                end = new Acknowledgement(task.Id, task.Token, node.Name, TaskState.Failed, null, DeadLetterError(task.Deliveries - 1), typeof(NodeFailureException).FullName, DeadLetter: true);
             }
-            else if (task.CancelRequested)
+            else if (lease.CancelRequested)
             {
                 end = new Acknowledgement(task.Id, task.Token, node.Name, TaskState.Cancelled, null, "Cancelled by id.", null, false);
             }
@@ -148,18 +147,14 @@ public sealed partial class TaskCluster
         }
         finally
         {
-            if (lease is not null)
-            {
-                _leases.Remove(lease);
-            }
-
+            _leases.Remove(lease);
             Interlocked.Decrement(ref _leasedRunning);
             node.Hold(-1);
             _leaseSignal.Set();
         }
     }
 
-    private async Task<Acknowledgement?> RunAsync(LocalNode node, LeasedTask task, ClusterHandler handler, LeaseBook.Lease? lease)
+    private async Task<Acknowledgement?> RunAsync(LocalNode node, LeasedTask task, ClusterHandler handler, LeaseBook.Lease lease)
     {
         TaskOptions options;
         try
@@ -186,22 +181,34 @@ public sealed partial class TaskCluster
         }
 
         var outcome = await handler.RunAsync(Local, task.Input, options).ConfigureAwait(false);
-        if (lease is { Abandoned: true, CancelRequested: false } && outcome.State == TaskState.Cancelled)
+        if (outcome.State == TaskState.Cancelled && !lease.CancelRequested)
         {
-            // Stopped because this member was cut off, not because anyone asked: nothing is written; the lease runs out
-            // and the task is placed again.
-            return null;
+            // Cancelled by this member, not at anyone's request. Cut off from the database: nothing is written, the lease
+            // runs out and the task is placed again. Leaving: the task goes back to the cluster now. Otherwise the lease
+            // was lost, and the end below is refused and counted.
+            if (lease.Abandoned)
+            {
+                return null;
+            }
+
+            if (!lease.Lost && _leasing.IsCancellationRequested)
+            {
+                await ReleaseAsync([lease]).ConfigureAwait(false);
+                return null;
+            }
         }
 
-        if (outcome.State == TaskState.Cancelled && lease is { CancelRequested: false, Lost: false } && _leasing.IsCancellationRequested)
-        {
-            // Cancelled because this member is leaving, not because anyone asked: the task goes back to the cluster.
-            await ReleaseAsync([lease]).ConfigureAwait(false);
-            return null;
-        }
+        return new Acknowledgement(task.Id, task.Token, node.Name, outcome.State, outcome.ResultJson, outcome.Error?.Message, outcome.Error?.GetType().FullName, false);
+    }
 
-        var error = outcome.Error is null ? null : outcome.Error is RecordedTaskException recorded ? recorded.Message : outcome.Error.Message;
-        return new Acknowledgement(task.Id, task.Token, node.Name, outcome.State, outcome.ResultJson, error, outcome.Error?.GetType().FullName, false);
+    /// <summary>Why a task was dead-lettered: the one wording the reaper and the lease use.</summary>
+    private string DeadLetterError(int deliveries) =>
+        $"Dead-lettered: its node died or lost its lease in each of {deliveries} deliveries (MaxDeliveries = {_options.MaxDeliveries}).";
+
+    private void DeadLettered(string taskId, int deliveries)
+    {
+        _metrics.DeadLettered();
+        ClusterLog.DeadLettered(_logger, Name, taskId, deliveries);
     }
 
     /// <summary>The task's stored options, pinned to the node that leased it, with its cluster id.</summary>

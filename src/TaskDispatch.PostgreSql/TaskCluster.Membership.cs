@@ -384,7 +384,7 @@ public sealed partial class TaskCluster
         var lockCommand = new NpgsqlCommand(_sql.ReapLock, connection, transaction);
         await using (lockCommand.ConfigureAwait(false))
         {
-            lockCommand.Parameters.Add(new NpgsqlParameter<string> { TypedValue = "taskdispatch.reap." + Name });
+            lockCommand.Parameters.Add(new NpgsqlParameter<string> { TypedValue = $"taskdispatch.reap.{_options.Schema}.{Name}" });
             if (await lockCommand.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not true)
             {
                 return false;
@@ -405,7 +405,7 @@ public sealed partial class TaskCluster
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
                 orphans.Add((reader.GetString(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2), reader.GetInt16(3), reader.GetInt32(4), reader.GetBoolean(5),
-                    reader.IsDBNull(7) ? null : reader.GetFieldValue<DateTimeOffset>(7), reader.GetFieldValue<DateTimeOffset>(8), reader.IsDBNull(9) ? null : reader.GetString(9), reader.GetBoolean(10)));
+                    reader.IsDBNull(6) ? null : reader.GetFieldValue<DateTimeOffset>(6), reader.GetFieldValue<DateTimeOffset>(7), reader.IsDBNull(8) ? null : reader.GetString(8), reader.GetBoolean(9)));
             }
         }
 
@@ -439,9 +439,8 @@ public sealed partial class TaskCluster
             {
                 states[i] = ClusterSchema.Failed;
                 deadLetters[i] = true;
-                errors[i] = $"Dead-lettered: its node died or lost its lease in each of {orphan.Deliveries} deliveries (MaxDeliveries = {_options.MaxDeliveries}).";
-                _metrics.DeadLettered();
-                ClusterLog.DeadLettered(_logger, Name, orphan.Id, orphan.Deliveries);
+                errors[i] = DeadLetterError(orphan.Deliveries);
+                DeadLettered(orphan.Id, orphan.Deliveries);
             }
             else
             {
@@ -456,8 +455,7 @@ public sealed partial class TaskCluster
                     options = DefaultOptions;
                 }
 
-                var descriptor = new ActionTaskHandle(Local, orphan.Id, options, 0, orphan.Now, static (_, _) => ValueTask.CompletedTask, null);
-                nodes[i] = _placer.Place(descriptor, wasLeased ? orphan.Node : null);
+                nodes[i] = _placer.Place(Describe(orphan.Id, options, orphan.Now), wasLeased ? orphan.Node : null);
             }
 
             if (wasLeased || states[i] != orphan.State || nodes[i] != orphan.Node)

@@ -5,11 +5,10 @@ namespace TaskDispatch;
 
 public sealed partial class TaskCluster
 {
-    /// <summary>Checks one submission at the call site and makes the submitter's decisions for it.</summary>
-    private async ValueTask<PendingInsert> PrepareAsync<THandler, TInput, TResult>(ClusterHandler<THandler, TInput, TResult> handler, TInput input, TaskOptions? options, CancellationToken cancellationToken)
-        where THandler : class, ITaskHandler<TInput, TResult>
+    /// <summary>Checks the options of a submission at the call site and writes them as the store keeps them; once per
+    /// call, since a batch shares them.</summary>
+    private static string PrepareOptions(TaskOptions options)
     {
-        options ??= DefaultOptions;
         if (options.CancellationToken.CanBeCanceled)
         {
             throw new ArgumentException("A cluster task cannot be cancelled with a token of one process: cancel it by id with CancelAsync, from any member.", nameof(options));
@@ -20,6 +19,14 @@ public sealed partial class TaskCluster
             throw new ArgumentException("A task id must not be empty.", nameof(options));
         }
 
+        return StoredOptions.Serialize(options);
+    }
+
+    /// <summary>Checks one task's input at the call site and makes the submitter's decisions for it: its id, its sort key
+    /// in the scheduling policy's order, and its node.</summary>
+    private async ValueTask<PendingInsert> PrepareAsync<THandler, TInput, TResult>(ClusterHandler<THandler, TInput, TResult> handler, TInput input, TaskOptions options, string optionsJson, CancellationToken cancellationToken)
+        where THandler : class, ITaskHandler<TInput, TResult>
+    {
         string inputJson;
         try
         {
@@ -32,7 +39,7 @@ public sealed partial class TaskCluster
 
         var now = _timeProvider.GetUtcNow();
         var id = options.Id ?? Guid.CreateVersion7(now).ToString("N");
-        var descriptor = new ActionTaskHandle(Local, id, options, 0, now, static (_, _) => ValueTask.CompletedTask, null);
+        var descriptor = Describe(id, options, now);
         var sortKey = _scheduling is IStoreOrderedPolicy ordered
             ? ordered.FairShareWeight(options.FairnessKey ?? string.Empty) is { } weight
                 ? await FairPassAsync(options.FairnessKey ?? string.Empty, weight, cancellationToken).ConfigureAwait(false)
@@ -41,8 +48,12 @@ public sealed partial class TaskCluster
         DateTimeOffset? readyAt = options.NotBefore is { } notBefore ? notBefore
             : options.Delay is { } delay && delay > TimeSpan.Zero ? now + delay
             : null;
-        return new PendingInsert(id, handler.Name, inputJson, StoredOptions.Serialize(options), sortKey, _placer.Place(descriptor), readyAt);
+        return new PendingInsert(id, handler.Name, inputJson, optionsJson, sortKey, _placer.Place(descriptor), readyAt);
     }
+
+    /// <summary>A task record the policies and the strategy decide on (sort key, node); it never runs here.</summary>
+    private ActionTaskHandle Describe(string id, TaskOptions options, DateTimeOffset now) =>
+        new(Local, id, options, 0, now, static (_, _) => ValueTask.CompletedTask, null);
 
     private static readonly TaskOptions DefaultOptions = new();
 

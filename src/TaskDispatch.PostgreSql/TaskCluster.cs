@@ -114,7 +114,8 @@ public sealed partial class TaskCluster : IAsyncDisposable
         where THandler : class, ITaskHandler<TInput, TResult>
     {
         var handler = HandlerFor<THandler, TInput, TResult>();
-        var insert = await PrepareAsync(handler, input, options, cancellationToken).ConfigureAwait(false);
+        options ??= DefaultOptions;
+        var insert = await PrepareAsync(handler, input, options, PrepareOptions(options), cancellationToken).ConfigureAwait(false);
         var handle = new ClusterTaskHandle<TResult>(insert.Id, handler.Result);
         await WriteAsync([(insert, handle)], cancellationToken).ConfigureAwait(false);
         return handle;
@@ -138,11 +139,13 @@ public sealed partial class TaskCluster : IAsyncDisposable
         }
 
         var handler = HandlerFor<THandler, TInput, TResult>();
+        options ??= DefaultOptions;
+        var optionsJson = PrepareOptions(options);
         var handles = new List<ClusterTaskHandle<TResult>>();
         var batch = new List<(PendingInsert, ClusterTaskHandle)>();
         foreach (var input in inputs)
         {
-            var insert = await PrepareAsync(handler, input, options, cancellationToken).ConfigureAwait(false);
+            var insert = await PrepareAsync(handler, input, options, optionsJson, cancellationToken).ConfigureAwait(false);
             var handle = new ClusterTaskHandle<TResult>(insert.Id, handler.Result);
             handles.Add(handle);
             batch.Add((insert, handle));

@@ -11,6 +11,9 @@ internal sealed class ClusterPlacer(IAllocationStrategy strategy)
     /// <summary>A live node: its description, a state for eligibility checks, and its load.</summary>
     internal sealed class LiveNode(string name, NodeOptions options, int index, int load)
     {
+        // Built once per refresh, not per placement: a snapshot from options builds the node's state (resource tables).
+        private readonly NodeSnapshot _snapshot = new(name, index, options);
+
         internal string Name { get; } = name;
 
         internal NodeOptions Options { get; } = options;
@@ -19,7 +22,7 @@ internal sealed class ClusterPlacer(IAllocationStrategy strategy)
 
         internal int Load { get; set; } = load;
 
-        internal NodeSnapshot Snapshot() => new(Name, State.Index, Options) { ActiveTasks = Load };
+        internal NodeSnapshot Snapshot(int index) => _snapshot with { Index = index, ActiveTasks = Load };
     }
 
     internal int LiveCount => Volatile.Read(ref _nodes).Length;
@@ -71,7 +74,7 @@ internal sealed class ClusterPlacer(IAllocationStrategy strategy)
             var snapshots = new NodeSnapshot[candidates.Count];
             for (var i = 0; i < snapshots.Length; i++)
             {
-                snapshots[i] = candidates[i].Snapshot() with { Index = i };
+                snapshots[i] = candidates[i].Snapshot(i);
             }
 
             var chosen = strategy.SelectNode(task, snapshots);

@@ -37,7 +37,7 @@ internal sealed class ClusterSql
             UPDATE {s}.tasks t SET state = 2, lease_token = nextval('{s}.lease_seq'), lease_expires = now() + $4, leased_by = $5,
                 attempts = t.attempts + 1, started_at = coalesce(t.started_at, now())
             WHERE t.cluster = $1 AND t.id = ANY(ARRAY(SELECT id FROM picked))
-            RETURNING t.id, t.handler, t.input, t.options, t.attempts, t.lease_token, t.sort_key, t.seq, t.cancel_requested, t.ready_at
+            RETURNING t.id, t.handler, t.input, t.options, t.lease_token, t.sort_key, t.seq, t.cancel_requested, t.attempts
             """;
         NextReady = $"SELECT min(ready_at) FROM {s}.tasks WHERE cluster = $1 AND node = ANY($2) AND state = 0";
 
@@ -110,7 +110,7 @@ internal sealed class ClusterSql
             """;
         Orphans = $"""
             WITH dead AS (SELECT name FROM {s}.nodes WHERE cluster = $1 AND NOT alive)
-            SELECT t.id, t.options, t.node, t.state, t.attempts, t.cancel_requested, t.seq, t.lease_expires - $2 AS renewed_at,
+            SELECT t.id, t.options, t.node, t.state, t.attempts, t.cancel_requested, t.lease_expires - $2 AS renewed_at,
                    now() AS now, t.submitter, t.awaited
             FROM {s}.tasks t
             WHERE t.cluster = $1 AND (
