@@ -73,9 +73,17 @@ public sealed partial class TaskCluster
             var payload = notification.Payload;
             if (payload.Length > MemberId.Length && payload[MemberId.Length] == ':' && payload.StartsWith(MemberId, StringComparison.Ordinal))
             {
-                foreach (var id in payload[(MemberId.Length + 1)..].Split(','))
+                try
                 {
-                    _ended.Enqueue(id);
+                    foreach (var outcome in EndedNotice.Parse(payload.AsSpan(MemberId.Length + 1)))
+                    {
+                        _ended.Enqueue(outcome);
+                    }
+                }
+                catch (JsonException exception)
+                {
+                    // Whatever it named is found by the next sweep of every awaited id.
+                    ClusterLog.LoopFailed(_logger, Name, "reading an ended-tasks notification", exception);
                 }
 
                 _resultSignal.Set();
@@ -465,7 +473,7 @@ public sealed partial class TaskCluster
 
             if (states[i] >= ClusterSchema.Completed && orphan.Awaited && orphan.Submitter is { } submitter)
             {
-                submitters.Add($"{submitter}:{orphan.Id}");
+                submitters.Add(EndedNotice.IdOnly(submitter, orphan.Id));
             }
 
             if (wasLeased)
@@ -528,9 +536,16 @@ public sealed partial class TaskCluster
                 // case a notification was lost with a dropped connection.
                 var notified = await _resultSignal.WaitAsync(_options.IdleSweepInterval, _timeProvider, token).ConfigureAwait(false);
                 var ids = new List<string>();
-                while (_ended.TryDequeue(out var id))
+                while (_ended.TryDequeue(out var outcome))
                 {
-                    ids.Add(id);
+                    if (!outcome.Carried)
+                    {
+                        ids.Add(outcome.Id);
+                    }
+                    else if (_awaiting.TryRemove(outcome.Id, out var handle) || _awaitingOthers.TryRemove(outcome.Id, out handle))
+                    {
+                        handle.Complete(outcome.State, outcome.Result, outcome.Error, outcome.ErrorType);
+                    }
                 }
 
                 if (!notified)

@@ -29,7 +29,7 @@ public sealed partial class TaskCluster : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<string, ClusterTaskHandle> _awaiting = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, ClusterTaskHandle> _awaitingOthers = new(StringComparer.Ordinal);
-    private readonly ConcurrentQueue<string> _ended = new();
+    private readonly ConcurrentQueue<EndedOutcome> _ended = new();
     private readonly Channel<PendingInsert> _inserts = Channel.CreateUnbounded<PendingInsert>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Channel<Acknowledgement> _acks = Channel.CreateUnbounded<Acknowledgement>(new UnboundedChannelOptions { SingleReader = true });
     private readonly AsyncSignal _leaseSignal = new();

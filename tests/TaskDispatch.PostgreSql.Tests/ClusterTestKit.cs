@@ -5,18 +5,21 @@ namespace TaskDispatch.PostgreSql.Tests;
 /// <summary>Handlers and helpers the cluster tests share.</summary>
 internal static class ClusterTestKit
 {
-    /// <summary>A builder for a member of a fresh cluster in <paramref name="schema"/>, with short leases.</summary>
-    internal static TaskClusterBuilder Member(string cluster, string schema, TimeSpan? lease = null) =>
+    /// <summary>A builder for a member of a fresh cluster in <paramref name="schema"/>, with short leases and a short
+    /// sweep for results (<paramref name="idleSweep"/>: how long a member waits for a notification before it reads every
+    /// result it awaits).</summary>
+    internal static TaskClusterBuilder Member(string cluster, string schema, TimeSpan? lease = null, TimeSpan? idleSweep = null) =>
         new TaskClusterBuilder(cluster)
             .UsePostgreSqlStore(PostgresServer.ConnectionString, options =>
             {
                 options.Schema = schema;
                 options.LeaseDuration = lease ?? TimeSpan.FromSeconds(2);
-                options.IdleSweepInterval = TimeSpan.FromSeconds(1);
+                options.IdleSweepInterval = idleSweep ?? TimeSpan.FromSeconds(1);
             })
             .AddHandler<Square, int, long>("square")
             .AddHandler<Gated, string, string>("gated")
-            .AddHandler<Recorded, int, int>("recorded");
+            .AddHandler<Recorded, int, int>("recorded")
+            .AddHandler<Echo, string, string>("echo");
 
     internal static async Task DropAsync(string schema) => await PostgresServer.ExecuteAsync($"DROP SCHEMA IF EXISTS {schema} CASCADE");
 
@@ -35,6 +38,15 @@ internal sealed class Square : ITaskHandler<int, long>
 
         return ValueTask.FromResult((long)input * input);
     }
+}
+
+/// <summary>Returns its input, or fails with the rest of it as the message when it starts with <c>fail:</c>.</summary>
+internal sealed class Echo : ITaskHandler<string, string>
+{
+    public ValueTask<string> HandleAsync(string input, TaskContext context) =>
+        input.StartsWith("fail:", StringComparison.Ordinal)
+            ? throw new InvalidOperationException(input["fail:".Length..])
+            : ValueTask.FromResult(input);
 }
 
 /// <summary>Waits until its gate (named by its input) opens; records that it started.</summary>

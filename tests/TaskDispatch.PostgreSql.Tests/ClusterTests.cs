@@ -32,6 +32,56 @@ public sealed class ClusterTests
     }
 
     [Test]
+    public async Task Results_and_errors_of_every_size_reach_the_submitter_through_notifications_alone()
+    {
+        // The sweep that reads every awaited result is an hour away: only the notifications can end these handles.
+        // Small outcomes travel in the notification; large ones travel as an id the submitter reads back.
+        var sweep = TimeSpan.FromHours(1);
+        await using var worker = await ClusterTestKit.Member("results", _schema, idleSweep: sweep).AddNode("worker-1", node => node.WithConcurrency(4)).BuildAsync();
+        await using var submitter = await ClusterTestKit.Member("results", _schema, idleSweep: sweep).BuildAsync();
+
+        string[] inputs =
+        [
+            string.Empty,
+            "quotes \" and \\ backslashes, a tab\t, a newline\n, a control \u0001, and unicode: é 漢字 🚀",
+            new string('s', EndedNotice.MaxCarriedBytes - 40),
+            new string('m', EndedNotice.MaxCarriedBytes + 1),
+            string.Concat(Enumerable.Repeat("é🚀\"", 2_000)),
+            new string('l', 200_000),
+        ];
+        var handles = await submitter.SubmitManyAsync<Echo, string, string>([.. inputs, .. inputs.Select(input => "fail:" + input)]);
+        for (var i = 0; i < inputs.Length; i++)
+        {
+            Assert.That(await handles[i], Is.EqualTo(inputs[i]), $"result {i} ({inputs[i].Length} chars)");
+            var error = await Assert.ThrowsAsync<RecordedTaskException>(async () => await handles[inputs.Length + i]);
+            Assert.That(error!.Message, Does.Contain(inputs[i]), $"error {i} ({inputs[i].Length} chars)");
+            Assert.That(error.ErrorType, Is.EqualTo(typeof(InvalidOperationException).FullName));
+        }
+    }
+
+    [Test]
+    public void An_ended_tasks_notification_carries_outcomes_or_ids_and_a_malformed_one_is_refused()
+    {
+        var outcomes = EndedNotice.Parse("""[["a",4,"\"r\\\"",null,null],["b"],["c",5,null,"boom","System.Exception"],["d",6,null,"Cancelled by id.",null]]""");
+        Assert.That(outcomes, Is.EqualTo(new[]
+        {
+            new EndedOutcome("a", true, TaskState.Completed, "\"r\\\"", null, null),
+            new EndedOutcome("b", false, TaskState.Pending, null, null, null),
+            new EndedOutcome("c", true, TaskState.Failed, null, "boom", "System.Exception"),
+            new EndedOutcome("d", true, TaskState.Cancelled, null, "Cancelled by id.", null),
+        }));
+
+        var idOnly = EndedNotice.IdOnly("member-1", "id \"quoted\" é");
+        Assert.That(idOnly, Does.StartWith("member-1:"));
+        Assert.That(EndedNotice.Parse(idOnly.AsSpan("member-1:".Length)), Is.EqualTo(new[] { new EndedOutcome("id \"quoted\" é", false, TaskState.Pending, null, null, null) }));
+
+        foreach (var malformed in new[] { "", "[", "[[\"a\",", "[[\"a\",\"4\"]]", "[[\"a\",4,null,null]]", "[\"a\"]", "{}" })
+        {
+            Assert.That(() => EndedNotice.Parse(malformed), Throws.InstanceOf<System.Text.Json.JsonException>(), malformed);
+        }
+    }
+
+    [Test]
     public async Task A_waiting_task_cancelled_by_id_from_another_member_ends_cancelled_and_its_handle_hears_it()
     {
         await using var submitter = await ClusterTestKit.Member("cancel", _schema).BuildAsync();

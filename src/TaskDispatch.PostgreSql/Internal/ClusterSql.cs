@@ -48,7 +48,7 @@ internal sealed class ClusterSql
                          dead_letter = v.dead, ended_at = now(), lease_token = NULL, lease_expires = NULL, checkpoint = NULL,
                          completions = t.completions + CASE WHEN v.state = 4 THEN 1 ELSE 0 END
                      FROM v WHERE t.cluster = $1 AND t.id = v.id AND t.state = 2 AND t.lease_token = v.token
-                     RETURNING t.id, t.submitter, t.awaited),
+                     RETURNING t.id, t.submitter, t.awaited, t.state, t.result, t.error, t.error_type),
             refused AS (INSERT INTO {s}.refused_acks (cluster, task_id, node, lease_token, state, at)
                         SELECT $1, v.id, v.node, v.token, v.state, now() FROM v WHERE NOT EXISTS (SELECT 1 FROM done WHERE done.id = v.id)
                         RETURNING task_id)
@@ -150,7 +150,8 @@ internal sealed class ClusterSql
             """;
         Cancel = $"""
             WITH waiting AS (UPDATE {s}.tasks SET state = 6, ended_at = now(), cancel_requested = true, error = 'Cancelled by id.'
-                             WHERE cluster = $1 AND id = $2 AND state = 0 RETURNING id, submitter, awaited),
+                             WHERE cluster = $1 AND id = $2 AND state = 0
+                             RETURNING id, submitter, awaited, state, result, error, error_type),
             running AS (UPDATE {s}.tasks SET cancel_requested = true WHERE cluster = $1 AND id = $2 AND state = 2 RETURNING id)
             SELECT (SELECT count(*) FROM waiting)::int, (SELECT count(*) FROM running)::int,
                    (SELECT count(pg_notify($3, d.payload)) FROM ({EndedPayloads("waiting")}) d)::int,
@@ -165,12 +166,20 @@ internal sealed class ClusterSql
             """;
     }
 
-    /// <summary>The NOTIFY payloads that tell submitters which of their tasks ended: <c>member:id,id,...</c>, at most
-    /// 200 ids each (a payload must stay under 8,000 bytes). No write is needed to deliver a result.</summary>
+    /// <summary>The NOTIFY payloads that tell submitters which of their tasks ended, and how
+    /// (<see cref="EndedNotice"/>): <c>member:[[id, state, result, error, error_type], ...]</c>, an outcome longer than
+    /// <see cref="EndedNotice.MaxCarriedBytes"/> as <c>[id]</c> alone, in payloads of about
+    /// <see cref="EndedNotice.PayloadBytes"/> (the server refuses 8,000). Delivering a result then costs neither a write
+    /// nor, for the usual small result, a read. <paramref name="rows"/> has id, submitter, awaited, state, result, error
+    /// and error_type.</summary>
     internal static string EndedPayloads(string rows) => $"""
-        SELECT e.submitter || ':' || string_agg(e.id, ',') AS payload
-        FROM (SELECT submitter, id, (row_number() OVER (PARTITION BY submitter ORDER BY id) - 1) / 200 AS chunk
-              FROM {rows} WHERE awaited AND submitter IS NOT NULL) e
+        SELECT e.submitter || ':' || json_agg(e.entry ORDER BY e.id)::text AS payload
+        FROM (SELECT o.submitter, o.id, o.entry,
+                     sum(octet_length(o.entry::text) + 1) OVER (PARTITION BY o.submitter ORDER BY o.id) / {EndedNotice.PayloadBytes} AS chunk
+              FROM (SELECT f.submitter, f.id,
+                           CASE WHEN octet_length(f.entry::text) <= {EndedNotice.MaxCarriedBytes} THEN f.entry ELSE json_build_array(f.id) END AS entry
+                    FROM (SELECT submitter, id, json_build_array(id, state, result, error, error_type) AS entry
+                          FROM {rows} WHERE awaited AND submitter IS NOT NULL) f) o) e
         GROUP BY e.submitter, e.chunk
         """;
 

@@ -1,0 +1,80 @@
+using System.Text;
+using System.Text.Json;
+
+namespace TaskDispatch;
+
+/// <summary>What one task's end looks like in a NOTIFY to its submitter: its outcome when it is small enough to travel
+/// in the notification (then delivering a result costs the submitter no read), or only its id (the submitter reads the
+/// outcome from the table).</summary>
+internal readonly record struct EndedOutcome(string Id, bool Carried, TaskState State, string? Result, string? Error, string? ErrorType);
+
+/// <summary>The payload of a notification on the done channel: <c>member:[entry, ...]</c>, each entry either
+/// <c>[id, state, result, error, error_type]</c> or <c>[id]</c>. The SQL that writes it is
+/// <see cref="ClusterSql.EndedPayloads"/>.</summary>
+internal static class EndedNotice
+{
+    /// <summary>An entry whose JSON is longer than this travels as its id alone.</summary>
+    internal const int MaxCarriedBytes = 1500;
+
+    /// <summary>Entries are grouped into payloads of about this many bytes (the server refuses payloads of 8,000).</summary>
+    internal const int PayloadBytes = 6000;
+
+    /// <summary>A payload naming one ended task for <paramref name="submitter"/>, without its outcome.</summary>
+    internal static string IdOnly(string submitter, string id) => $"{submitter}:[[\"{JsonEncodedText.Encode(id)}\"]]";
+
+    /// <summary>Reads the entries of a payload's JSON part (after <c>member:</c>).</summary>
+    /// <exception cref="JsonException">The payload is not what <see cref="ClusterSql.EndedPayloads"/> writes.</exception>
+    internal static List<EndedOutcome> Parse(ReadOnlySpan<char> json)
+    {
+        var outcomes = new List<EndedOutcome>();
+        var reader = new Utf8JsonReader(Encoding.UTF8.GetBytes(json.ToArray()));
+        Expect(ref reader, JsonTokenType.StartArray);
+        while (Next(ref reader) == JsonTokenType.StartArray)
+        {
+            Expect(ref reader, JsonTokenType.String);
+            var id = reader.GetString()!;
+            if (Next(ref reader) == JsonTokenType.EndArray)
+            {
+                outcomes.Add(new EndedOutcome(id, false, TaskState.Pending, null, null, null));
+                continue;
+            }
+
+            if (reader.TokenType != JsonTokenType.Number)
+            {
+                throw new JsonException($"An ended-tasks notification holds a {reader.TokenType} where a state was expected.");
+            }
+
+            var state = (TaskState)reader.GetInt16();
+            var result = ReadNullableString(ref reader);
+            var error = ReadNullableString(ref reader);
+            var errorType = ReadNullableString(ref reader);
+            Expect(ref reader, JsonTokenType.EndArray);
+            outcomes.Add(new EndedOutcome(id, true, state, result, error, errorType));
+        }
+
+        if (reader.TokenType != JsonTokenType.EndArray)
+        {
+            throw new JsonException($"An ended-tasks notification holds a {reader.TokenType} where an entry was expected.");
+        }
+
+        return outcomes;
+    }
+
+    private static string? ReadNullableString(ref Utf8JsonReader reader) => Next(ref reader) switch
+    {
+        JsonTokenType.Null => null,
+        JsonTokenType.String => reader.GetString(),
+        var other => throw new JsonException($"An ended-tasks notification holds a {other} where a text or null was expected."),
+    };
+
+    private static JsonTokenType Next(ref Utf8JsonReader reader) =>
+        reader.Read() ? reader.TokenType : throw new JsonException("An ended-tasks notification ends early.");
+
+    private static void Expect(ref Utf8JsonReader reader, JsonTokenType expected)
+    {
+        if (Next(ref reader) != expected)
+        {
+            throw new JsonException($"An ended-tasks notification holds a {reader.TokenType} where a {expected} was expected.");
+        }
+    }
+}
