@@ -14,6 +14,10 @@ internal sealed class TaskDispatchRegistration(string name) : ITaskDispatchBuild
 
     public IServiceCollection Services { get; set; } = null!;
 
+    /// <summary>Gets, for a dispatcher bound from configuration, the configuration key of each setting by the name its
+    /// validation reports (<see cref="ArgumentException.ParamName"/>), so that a bad value is reported by its key.</summary>
+    internal Dictionary<string, string> ConfigurationKeys { get; } = new(StringComparer.Ordinal);
+
     internal void AddStep(Action<IServiceProvider, TaskDispatcherBuilder> step) => _steps.Add(step);
 
     internal void AddNode(string name, Action<NodeOptions>? configure)

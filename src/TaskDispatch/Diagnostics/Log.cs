@@ -14,16 +14,24 @@ internal static partial class Log
     internal static partial void DispatcherStopping(ILogger logger, string dispatcherName, ShutdownMode mode, long liveTasks);
 
     [LoggerMessage(EventId = 102, EventName = nameof(DispatcherStopped), Level = LogLevel.Information,
-        Message = "Dispatcher {DispatcherName} stopped; {ForcedTasks} task(s) were force-cancelled at the deadline.")]
-    internal static partial void DispatcherStopped(ILogger logger, string dispatcherName, int forcedTasks);
+        Message = "Dispatcher {DispatcherName} stopped; while it stopped, {CompletedTasks} task(s) completed, {FailedTasks} failed and {CancelledTasks} were cancelled ({ForcedTasks} of them force-cancelled at the deadline).")]
+    internal static partial void DispatcherStopped(ILogger logger, string dispatcherName, long completedTasks, long failedTasks, long cancelledTasks, int forcedTasks);
+
+    [LoggerMessage(EventId = 107, EventName = nameof(TasksCancelledByStop), Level = LogLevel.Warning,
+        Message = "Dispatcher {DispatcherName} cancelled {CancelledTasks} task(s) while it stopped ({ForcedTasks} at the deadline; the others by a cancel-mode stop, or because the container was disposed before the dispatcher stopped). Stop the dispatcher before disposing the container (TaskDispatch.Hosting does it with the host).")]
+    internal static partial void TasksCancelledByStop(ILogger logger, string dispatcherName, long cancelledTasks, int forcedTasks);
 
     [LoggerMessage(EventId = 106, EventName = nameof(WorkersOutlivedStop), Level = LogLevel.Warning,
         Message = "Dispatcher {DispatcherName} stopped at its deadline while {WorkerCount} worker(s) were still inside work that ignores its cancellation token.")]
     internal static partial void WorkersOutlivedStop(ILogger logger, string dispatcherName, int workerCount);
 
-    [LoggerMessage(EventId = 103, EventName = nameof(TaskFailed), Level = LogLevel.Debug,
-        Message = "Task {TaskId} failed after {Attempt} attempt(s).")]
-    internal static partial void TaskFailed(ILogger logger, string taskId, int attempt, Exception exception);
+    [LoggerMessage(EventId = 103, EventName = nameof(TaskFailed), Level = LogLevel.Warning,
+        Message = "Task {TaskId} ({TaskKind}) failed after {Attempts} attempt(s).")]
+    internal static partial void TaskFailed(ILogger logger, string taskId, string taskKind, int attempts, Exception? exception);
+
+    [LoggerMessage(EventId = 108, EventName = nameof(TaskCancelled), Level = LogLevel.Debug,
+        Message = "Task {TaskId} ({TaskKind}) was cancelled after {Attempts} attempt(s).")]
+    internal static partial void TaskCancelled(ILogger logger, string taskId, string taskKind, int attempts);
 
     [LoggerMessage(EventId = 104, EventName = nameof(ObserverFailed), Level = LogLevel.Warning,
         Message = "An observer threw while handling task {TaskId}; the exception was ignored.")]
@@ -49,9 +57,22 @@ internal static partial class Log
         Message = "The allocation strategy threw or answered out of range for task {TaskId}; the task failed.")]
     internal static partial void AllocationStrategyFailed(ILogger logger, string taskId, Exception exception);
 
-    [LoggerMessage(EventId = 400, EventName = nameof(AttemptFailed), Level = LogLevel.Debug,
-        Message = "Task {TaskId} attempt {Attempt} failed on node {NodeName}; retry: {Retry}, delay {Delay}.")]
-    internal static partial void AttemptFailed(ILogger logger, string taskId, int attempt, string nodeName, bool retry, TimeSpan delay, Exception exception);
+    [LoggerMessage(EventId = 400, EventName = nameof(AttemptRetrying), Level = LogLevel.Information, SkipEnabledCheck = true,
+        Message = "Task {TaskId} attempt {Attempt} failed on node {NodeName} with {ErrorType}: {ErrorMessage}; retrying after {Delay}.")]
+    private static partial void AttemptRetrying(ILogger logger, string taskId, int attempt, string nodeName, string errorType, string errorMessage, TimeSpan delay);
+
+    /// <summary>A failed attempt that will be retried: its error's type and message, not its stack, which the task's
+    /// final failure logs once (<see cref="TaskFailed"/>).</summary>
+    internal static void AttemptRetrying(ILogger logger, string taskId, int attempt, string nodeName, Exception error, TimeSpan delay)
+    {
+        if (!logger.IsEnabled(LogLevel.Information))
+        {
+            return;
+        }
+
+        var errorType = error.GetType();
+        AttemptRetrying(logger, taskId, attempt, nodeName, errorType.FullName ?? errorType.Name, error.Message, delay);
+    }
 
     [LoggerMessage(EventId = 401, EventName = nameof(RecoveryPolicyFailed), Level = LogLevel.Error,
         Message = "The recovery policy threw for task {TaskId}; the task failed with its attempt's exception.")]

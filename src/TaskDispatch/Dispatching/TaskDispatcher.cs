@@ -45,6 +45,7 @@ public sealed partial class TaskDispatcher : ITaskDispatcher, IDisposable
         IServiceProvider? services)
     {
         Name = name;
+        MaxPendingTasks = options.MaxPendingTasks;
         TimeProvider = timeProvider;
         Checkpoints = checkpoints;
         _logger = loggerFactory.CreateLogger<TaskDispatcher>();
@@ -114,8 +115,22 @@ public sealed partial class TaskDispatcher : ITaskDispatcher, IDisposable
     /// <inheritdoc />
     public ICheckpointStore Checkpoints { get; }
 
+    /// <summary>Gets where the dispatcher is in its life: running, stopping, stopped, or faulted (its engine failed).</summary>
+    public DispatcherStatus Status => _lifecycle.Status;
+
+    /// <summary>Gets what failed the dispatcher's engine when <see cref="Status"/> is <see cref="DispatcherStatus.Faulted"/>;
+    /// otherwise <see langword="null"/>.</summary>
+    public Exception? Fault => _lifecycle.Fault;
+
+    /// <summary>Gets the bound on tasks accepted but not yet running (<see cref="TaskDispatcherOptions.MaxPendingTasks"/>).</summary>
+    public int MaxPendingTasks { get; }
+
     /// <inheritdoc />
     public DeadLetterList DeadLetters { get; }
+
+    /// <summary>Stops as the dispatcher's options say, forcing what is left when <paramref name="cancellationToken"/> is
+    /// cancelled first; what a host calls when it stops.</summary>
+    internal Task StopAsConfiguredAsync(CancellationToken cancellationToken) => _lifecycle.StopAsConfiguredAsync(cancellationToken);
 
     /// <summary>Gets the dispatcher's clock.</summary>
     internal TimeProvider TimeProvider { get; }

@@ -61,7 +61,12 @@ internal sealed class AttemptRecovery(IRecoveryPolicy policy, Scheduler schedule
             Log.RecoveryPolicyFailed(_logger, task.Id, exception);
         }
 
-        Log.AttemptFailed(_logger, task.Id, attempt, node.Name, decision.ShouldRetry, decision.Delay, error);
+        if (decision.ShouldRetry)
+        {
+            // The final failure is logged once, with its exception, when the task ends (OutcomeRecorder).
+            Log.AttemptRetrying(_logger, task.Id, attempt, node.Name, error, decision.Delay);
+        }
+
         if (context.Activity is not null)
         {
             TaskTracing.TraceAttemptEnded(
@@ -73,11 +78,7 @@ internal sealed class AttemptRecovery(IRecoveryPolicy policy, Scheduler schedule
 
         if (!decision.ShouldRetry)
         {
-            if (task.TryFinishAttempt(context, TaskState.Failed, error))
-            {
-                Log.TaskFailed(_logger, task.Id, attempt, error);
-            }
-
+            task.TryFinishAttempt(context, TaskState.Failed, error);
             return false;
         }
 
@@ -150,7 +151,11 @@ internal sealed class AttemptRecovery(IRecoveryPolicy policy, Scheduler schedule
             Log.RecoveryPolicyFailed(_logger, task.Id, exception);
         }
 
-        Log.AttemptFailed(_logger, task.Id, attempt, nodeName, decision.ShouldRetry, decision.Delay, error);
+        if (decision.ShouldRetry)
+        {
+            Log.AttemptRetrying(_logger, task.Id, attempt, nodeName, error, decision.Delay);
+        }
+
         if (!decision.ShouldRetry)
         {
             task.TryFinish(TaskState.Failed, error);

@@ -257,7 +257,12 @@ internal sealed class AttemptRunner
                 await _persistence.AttemptStartedAsync(task, attempt, node.Name, _timeProvider.GetUtcNow(), context.CancellationToken).ConfigureAwait(false);
             }
 
-            await InvokeAsync(task, context, node).ConfigureAwait(false);
+            // The work's own log lines carry the task and attempt (a scope of the logger factory both share); with no
+            // logging configured this costs one check.
+            using (_logger.IsEnabled(LogLevel.Critical) ? _logger.BeginScope(new TaskLogScope(task.Id, attempt, node.Name)) : null)
+            {
+                await InvokeAsync(task, context, node).ConfigureAwait(false);
+            }
         }
         catch (Exception exception)
         {

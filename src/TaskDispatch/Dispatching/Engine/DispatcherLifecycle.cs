@@ -58,6 +58,17 @@ internal sealed class DispatcherLifecycle : IAsyncDisposable
     /// <summary>Gets whether the dispatcher has finished stopping.</summary>
     internal bool IsStopped => Volatile.Read(ref _stopState) == Stopped;
 
+    /// <summary>Gets where the dispatcher is in its life; a failed engine wins over a stop.</summary>
+    internal DispatcherStatus Status => _scheduler.Fault is not null ? DispatcherStatus.Faulted : Volatile.Read(ref _stopState) switch
+    {
+        Running => DispatcherStatus.Running,
+        Stopped => DispatcherStatus.Stopped,
+        _ => DispatcherStatus.Stopping,
+    };
+
+    /// <summary>Gets what failed the engine, if it failed.</summary>
+    internal Exception? Fault => _scheduler.Fault;
+
     /// <summary>Gets whether a stop has begun.</summary>
     internal bool IsStopping => Volatile.Read(ref _stopState) != Running;
 
@@ -124,6 +135,10 @@ internal sealed class DispatcherLifecycle : IAsyncDisposable
         }
     }
 
+    /// <summary>Stops as <see cref="TaskDispatcherOptions.ShutdownMode"/> and <see cref="TaskDispatcherOptions.ShutdownTimeout"/>
+    /// say, forcing what is left when <paramref name="cancellationToken"/> is cancelled first (a host's shutdown).</summary>
+    internal Task StopAsConfiguredAsync(CancellationToken cancellationToken) => StopAsync(_shutdownMode, _shutdownTimeout, cancellationToken);
+
     /// <summary>Stops as <see cref="TaskDispatcherOptions.ShutdownMode"/> and <see cref="TaskDispatcherOptions.ShutdownTimeout"/> say.</summary>
     public async ValueTask DisposeAsync()
     {
@@ -144,6 +159,7 @@ internal sealed class DispatcherLifecycle : IAsyncDisposable
     private async Task StopCoreAsync(ShutdownMode mode, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var stopStarted = _timeProvider.GetTimestamp();
+        var (_, completedBefore, failedBefore, cancelledBefore) = _counters.TaskCounts();
 
         // Setting the state before reading the live count pairs with Accept: see the comment there.
         Interlocked.Exchange(ref _stopState, mode == ShutdownMode.Drain ? Draining : Cancelling);
@@ -213,7 +229,15 @@ internal sealed class DispatcherLifecycle : IAsyncDisposable
             }
         }
 
-        Log.DispatcherStopped(_logger, _dispatcherName, forced);
+        // Every task that ended while the dispatcher stopped is counted by its outcome, whatever ended it: the deadline,
+        // a cancel-mode stop, a container that could no longer create the task's scope, or its own work.
+        var (_, completedAfter, failedAfter, cancelledAfter) = _counters.TaskCounts();
+        var cancelled = cancelledAfter - cancelledBefore;
+        Log.DispatcherStopped(_logger, _dispatcherName, completedAfter - completedBefore, failedAfter - failedBefore, cancelled, forced);
+        if (cancelled > 0)
+        {
+            Log.TasksCancelledByStop(_logger, _dispatcherName, cancelled, forced);
+        }
     }
 
     private void CancelAll()

@@ -53,6 +53,14 @@ internal sealed class OutcomeRecorder(
         if (terminal == TaskState.Failed)
         {
             _deadLetters.Add(task);
+
+            // Once per failed task, whoever failed it (recovery gave up, a policy threw, the engine failed), at a level
+            // the default configuration shows.
+            Log.TaskFailed(_logger, task.Id, task.Kind, task.Attempts, task.Exception);
+        }
+        else if (terminal == TaskState.Cancelled && _logger.IsEnabled(LogLevel.Debug))
+        {
+            Log.TaskCancelled(_logger, task.Id, task.Kind, task.Attempts);
         }
 
         // A task cancelled by a stop of a durable dispatcher is left unfinished in the store, so that the next start runs

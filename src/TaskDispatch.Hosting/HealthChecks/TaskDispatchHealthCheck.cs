@@ -1,0 +1,64 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace TaskDispatch;
+
+/// <summary>One dispatcher's health: unhealthy when it has stopped or its engine failed; degraded when no node can take
+/// work (every one quarantined or unavailable) or when its queue is nearly full; healthy otherwise. The data lists the
+/// queue's figures and each node's.</summary>
+internal sealed class TaskDispatchHealthCheck(Func<ITaskDispatcher> dispatcher, double queueDegradedRatio) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        Task.FromResult(Check(dispatcher(), context.Registration.FailureStatus));
+
+    internal HealthCheckResult Check(ITaskDispatcher dispatcher, HealthStatus failureStatus)
+    {
+        var nodes = dispatcher.Nodes;
+        var data = new Dictionary<string, object>(StringComparer.Ordinal)
+        {
+            ["dispatcher"] = dispatcher.Name,
+            ["liveTasks"] = dispatcher.LiveTaskCount,
+        };
+
+        var accepting = 0;
+        var busy = 0;
+        foreach (var node in nodes)
+        {
+            busy += node.ActiveTasks;
+            accepting += node.IsAcceptingWork ? 1 : 0;
+            data[$"node:{node.Name}"] = $"{node.Health}, {node.ActiveTasks}/{node.MaxConcurrency} slots busy";
+        }
+
+        var waiting = Math.Max(0, dispatcher.LiveTaskCount - busy);
+        data["waitingTasks"] = waiting;
+        if (dispatcher is not TaskDispatcher local)
+        {
+            return accepting == 0
+                ? new HealthCheckResult(HealthStatus.Degraded, $"Dispatcher '{dispatcher.Name}' has no node that accepts work.", data: data)
+                : HealthCheckResult.Healthy($"Dispatcher '{dispatcher.Name}' is running.", data);
+        }
+
+        data["status"] = local.Status.ToString();
+        data["maxPendingTasks"] = local.MaxPendingTasks;
+        switch (local.Status)
+        {
+            case DispatcherStatus.Faulted:
+                return new HealthCheckResult(failureStatus, $"Dispatcher '{local.Name}' failed: {local.Fault?.Message}", local.Fault, data);
+            case DispatcherStatus.Stopped:
+            case DispatcherStatus.Stopping:
+                return new HealthCheckResult(failureStatus, $"Dispatcher '{local.Name}' is {local.Status.ToString().ToLowerInvariant()} and accepts no new tasks.", data: data);
+        }
+
+        if (accepting == 0)
+        {
+            return new HealthCheckResult(HealthStatus.Degraded, $"Dispatcher '{local.Name}' has no node that accepts work: every one of its {nodes.Count} node(s) is quarantined, unavailable or draining.", data: data);
+        }
+
+        var fill = (double)waiting / local.MaxPendingTasks;
+        if (fill >= queueDegradedRatio)
+        {
+            return new HealthCheckResult(HealthStatus.Degraded, $"Dispatcher '{local.Name}' holds {waiting} waiting task(s), {fill:P0} of its MaxPendingTasks ({local.MaxPendingTasks}).", data: data);
+        }
+
+        return HealthCheckResult.Healthy($"Dispatcher '{local.Name}' is running: {accepting} of {nodes.Count} node(s) accept work, {waiting} task(s) waiting.", data);
+    }
+}
