@@ -62,17 +62,25 @@ internal sealed class TaskCounters(string dispatcherName, TaskDispatchInstrument
             Interlocked.Increment(ref _nodeFaults);
         }
 
-        var tags = TaskDispatchMetrics.Tags(dispatcherName, nodeName);
-        tags.Add(TaskDispatchMetrics.FaultTag, TaskDispatchMetrics.FaultName(isNodeFault, error));
-        instruments.AttemptFailureCounter.Add(1, tags);
+        if (instruments.AttemptFailureCounter.Enabled)
+        {
+            var tags = TaskDispatchMetrics.Tags(dispatcherName, nodeName);
+            tags.Add(TaskDispatchMetrics.FaultTag, TaskDispatchMetrics.FaultName(isNodeFault, error));
+            tags.Add(TaskDispatchMetrics.ErrorTypeTag, TaskDispatchMetrics.ErrorTypeName(error));
+            instruments.AttemptFailureCounter.Add(1, tags);
+        }
     }
 
     internal void CountRestart(Exception error, bool isNodeFault)
     {
         Interlocked.Increment(ref _restarts);
-        var tags = TaskDispatchMetrics.Tags(dispatcherName);
-        tags.Add(TaskDispatchMetrics.FaultTag, TaskDispatchMetrics.FaultName(isNodeFault, error));
-        instruments.RestartCounter.Add(1, tags);
+        if (instruments.RestartCounter.Enabled)
+        {
+            var tags = TaskDispatchMetrics.Tags(dispatcherName);
+            tags.Add(TaskDispatchMetrics.FaultTag, TaskDispatchMetrics.FaultName(isNodeFault, error));
+            tags.Add(TaskDispatchMetrics.ErrorTypeTag, TaskDispatchMetrics.ErrorTypeName(error));
+            instruments.RestartCounter.Add(1, tags);
+        }
     }
 
     internal void CountAbandoned(string nodeName)

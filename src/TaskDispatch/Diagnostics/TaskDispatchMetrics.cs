@@ -16,8 +16,14 @@ public static class TaskDispatchMetrics
     /// <summary>Tag: the node's name.</summary>
     public const string NodeTag = "taskdispatch.node";
 
-    /// <summary>Tag: whose fault a failure was: <c>task</c>, <c>node</c> or <c>timeout</c>.</summary>
+    /// <summary>Tag: whose fault a failure was: <c>task</c>, <c>node</c>, or <c>timeout</c> when the dispatcher timed the
+    /// attempt or the task out (<see cref="TaskTimeoutException"/>; a <see cref="TimeoutException"/> the task's own code
+    /// throws is the task's).</summary>
     public const string FaultTag = "taskdispatch.fault";
+
+    /// <summary>Tag (OpenTelemetry semantic conventions): the full name of the exception type a failure ended with, on
+    /// failed attempts, restarts and tasks that ended failed. <see cref="FaultTag"/> beside it says whose fault it was.</summary>
+    public const string ErrorTypeTag = "error.type";
 
     /// <summary>Tag: how a task or attempt ended: <c>completed</c>, <c>failed</c> or <c>cancelled</c>.</summary>
     public const string OutcomeTag = "taskdispatch.outcome";
@@ -59,6 +65,9 @@ public static class TaskDispatchMetrics
     /// <summary>Up-down counter of node slots in use, tagged with dispatcher and node.</summary>
     public const string SlotsInUse = "taskdispatch.node.slots.used";
 
+    /// <summary>Up-down counter: each node's slots in all (its concurrency), to read <see cref="SlotsInUse"/> against.</summary>
+    public const string SlotsCapacity = "taskdispatch.node.slots.capacity";
+
     /// <summary>Gauge of a node's utilization since it was added (busy slot-time over capacity-time, 0 to 1), tagged with dispatcher and node.</summary>
     public const string NodeUtilization = "taskdispatch.node.utilization";
 
@@ -97,7 +106,10 @@ public static class TaskDispatchMetrics
     };
 
     internal static string FaultName(bool isNodeFault, Exception error) =>
-        isNodeFault ? "node" : error is TimeoutException ? "timeout" : "task";
+        isNodeFault ? "node" : error is TaskTimeoutException ? "timeout" : "task";
+
+    /// <summary>The <see cref="ErrorTypeTag"/> value of an exception: its type's full name.</summary>
+    internal static string ErrorTypeName(Exception error) => error.GetType().FullName ?? error.GetType().Name;
 
     internal static TagList Tags(string dispatcher) => new() { { DispatcherTag, dispatcher } };
 

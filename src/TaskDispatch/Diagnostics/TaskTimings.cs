@@ -70,6 +70,11 @@ internal sealed class TaskTimings(string dispatcherName, TaskDispatchInstruments
         {
             var tags = TaskDispatchMetrics.Tags(dispatcherName);
             tags.Add(outcome);
+            if (terminal == TaskState.Failed && task.Exception is { } error)
+            {
+                tags.Add(TaskDispatchMetrics.ErrorTypeTag, TaskDispatchMetrics.ErrorTypeName(error));
+            }
+
             instruments.FinishedCounter.Add(1, tags);
         }
     }

@@ -97,7 +97,7 @@ internal struct TaskLifecycle
 
     /// <summary>The state and exception a stopped task ends with, by the first stop reason given.</summary>
     internal (TaskState State, Exception? Exception) StopOutcome(TaskHandle owner) => IsTimedOut
-        ? (TaskState.Failed, new TimeoutException($"Task '{owner.Id}' did not finish within its overall timeout of {owner.Options.OverallTimeout}."))
+        ? (TaskState.Failed, new TaskTimeoutException($"Task '{owner.Id}' did not finish within its overall timeout of {owner.Options.OverallTimeout}."))
         : (TaskState.Cancelled, null);
 
     /// <summary>Asks the task to stop for <paramref name="reason"/>: a waiting task ends at once; a running attempt has its

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Time.Testing;
 using TaskDispatch.Tests.Support;
 
@@ -93,6 +94,82 @@ public sealed class MetricsTests
 
         Assert.That(collector.Sum(TaskDispatchMetrics.TasksRejected), Is.EqualTo(2));
         Assert.That(collector.Sum(TaskDispatchMetrics.TasksSubmitted), Is.EqualTo(1));
+    }
+
+    [Test]
+    public void EveryHistogram_CarriesBucketAdviceFromMicrosecondsToMinutes()
+    {
+        var histograms = new List<Histogram<double>>();
+        using var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, _) =>
+            {
+                if (instrument.Meter.Name == TaskDispatchMetrics.MeterName && instrument is Histogram<double> histogram)
+                {
+                    lock (histograms)
+                    {
+                        histograms.Add(histogram);
+                    }
+                }
+            },
+        };
+        listener.Start();
+
+        Assert.That(histograms.Select(histogram => histogram.Name).Distinct(), Is.SupersetOf(new[]
+        {
+            TaskDispatchMetrics.WaitDuration, TaskDispatchMetrics.ResponseDuration, TaskDispatchMetrics.AttemptDuration,
+            TaskDispatchMetrics.AllocationDuration, TaskDispatchMetrics.RestartDelay, TaskDispatchMetrics.RecoveryDuration,
+        }));
+        foreach (var histogram in histograms)
+        {
+            var buckets = histogram.Advice?.HistogramBucketBoundaries;
+            Assert.That(buckets, Is.Not.Null, histogram.Name);
+            Assert.That(buckets![0], Is.LessThanOrEqualTo(0.00001), histogram.Name);
+            Assert.That(buckets[^1], Is.GreaterThanOrEqualTo(600), histogram.Name);
+            Assert.That(buckets.Count(bound => bound > 0.001 && bound <= 0.05), Is.GreaterThanOrEqualTo(4), $"{histogram.Name}: 1 to 50 ms spans several buckets");
+        }
+    }
+
+    [Test]
+    public async Task Failures_CarryErrorType_AndOnlyTheDispatchersOwnTimeoutsCountAsTimeouts()
+    {
+        var name = $"errors-{Guid.NewGuid():N}";
+        using var collector = new MeterCollector(name);
+        await using var dispatcher = new TaskDispatcherBuilder(name)
+            .UseRecovery(RecoveryPolicy.Retry(static retry => retry.MaxRetryAttempts = 0))
+            .AddNode("n", static node => node.WithConcurrency(2))
+            .Build();
+
+        var userTimeout = await dispatcher.SubmitAsync(static _ => throw new TimeoutException("the user's own"));
+        var dispatcherTimeout = await dispatcher.SubmitAsync(static context => new ValueTask(Task.Delay(Timeout.Infinite, context.CancellationToken)), new TaskOptions { Timeout = TimeSpan.FromMilliseconds(20) });
+        Assert.That(async () => await userTimeout, Throws.TypeOf<TimeoutException>());
+        Assert.That(async () => await dispatcherTimeout, Throws.TypeOf<TaskTimeoutException>());
+
+        var failures = collector.Of(TaskDispatchMetrics.AttemptFailures).ToList();
+        Assert.That(failures, Has.Count.EqualTo(2));
+        Assert.That(failures.Select(m => (m.Tags[TaskDispatchMetrics.ErrorTypeTag], m.Tags[TaskDispatchMetrics.FaultTag])), Is.EquivalentTo(new (object?, object?)[]
+        {
+            ("System.TimeoutException", "task"),
+            ("TaskDispatch.TaskTimeoutException", "timeout"),
+        }));
+        var failedTasks = collector.Of(TaskDispatchMetrics.TasksFinished).Where(m => Equals(m.Tags[TaskDispatchMetrics.OutcomeTag], "failed")).ToList();
+        Assert.That(failedTasks.Select(m => m.Tags[TaskDispatchMetrics.ErrorTypeTag]), Is.EquivalentTo(new[] { "System.TimeoutException", "TaskDispatch.TaskTimeoutException" }));
+    }
+
+    [Test]
+    public async Task SlotsCapacity_IsReportedBesideSlotsInUse()
+    {
+        var name = $"capacity-{Guid.NewGuid():N}";
+        using var collector = new MeterCollector(name);
+        await using var dispatcher = new TaskDispatcherBuilder(name)
+            .AddNode("small", static node => node.WithConcurrency(2))
+            .AddNode("large", static node => node.WithConcurrency(6))
+            .Build();
+
+        collector.Observe();
+        var capacity = collector.Of(TaskDispatchMetrics.SlotsCapacity).ToDictionary(m => (string)m.Tags[TaskDispatchMetrics.NodeTag]!, m => m.Value);
+        Assert.That(capacity, Is.EquivalentTo(new Dictionary<string, double> { ["small"] = 2, ["large"] = 6 }));
+        Assert.That(collector.Of(TaskDispatchMetrics.SlotsInUse).Select(m => m.Value), Is.All.EqualTo(0));
     }
 
     [Test]

@@ -28,7 +28,7 @@ public sealed class TimeoutAndDelayTests
 
         fake.Advance(TimeSpan.FromSeconds(1));
 
-        var thrown = await Assert.ThrowsAsync<TimeoutException>(async () => await handle);
+        var thrown = await Assert.ThrowsAsync<TaskTimeoutException>(async () => await handle);
         Assert.That(thrown!.InnerException, Is.InstanceOf<OperationCanceledException>());
         Assert.That(handle.State, Is.EqualTo(TaskState.Failed));
         Assert.That(handle.Exception, Is.SameAs(thrown));

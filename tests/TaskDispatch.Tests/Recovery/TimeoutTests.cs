@@ -53,7 +53,7 @@ public sealed class TimeoutTests
 
         time.Advance(TimeSpan.FromSeconds(1));
 
-        var error = await Assert.ThrowsAsync<TimeoutException>(async () => await Outcomes.OutcomeAsync(handle));
+        var error = await Assert.ThrowsAsync<TaskTimeoutException>(async () => await Outcomes.OutcomeAsync(handle));
         Assert.That(error?.Message, Does.Contain(handle.Id));
         Assert.That(handle.State, Is.EqualTo(TaskState.Failed));
         Assert.That(handle.Exception, Is.SameAs(error));
@@ -101,7 +101,7 @@ public sealed class TimeoutTests
 
         time.Advance(TimeSpan.FromSeconds(1));
 
-        var error = await Assert.ThrowsAsync<TimeoutException>(async () => await Outcomes.OutcomeAsync(handle));
+        var error = await Assert.ThrowsAsync<TaskTimeoutException>(async () => await Outcomes.OutcomeAsync(handle));
         Assert.That(attemptToken.IsCancellationRequested, Is.True);
         Assert.That(handle.State, Is.EqualTo(TaskState.Failed));
         Assert.That(handle.Attempts, Is.EqualTo(1), "the retry policy is not asked after the overall timeout");
@@ -131,7 +131,7 @@ public sealed class TimeoutTests
 
         time.Advance(TimeSpan.FromSeconds(1));
 
-        var error = await Assert.ThrowsAsync<TimeoutException>(async () => await Outcomes.OutcomeAsync(handle));
+        var error = await Assert.ThrowsAsync<TaskTimeoutException>(async () => await Outcomes.OutcomeAsync(handle));
         Assert.That(handle.State, Is.EqualTo(TaskState.Failed));
         Assert.That(handle.Exception, Is.SameAs(error));
         Assert.That(handle.AttemptFailures.Select(static f => f.Exception), Has.Exactly(1).Items.And.All.InstanceOf<IOException>());
@@ -220,7 +220,7 @@ public sealed class TimeoutTests
 
         if (expected == TaskState.Failed)
         {
-            await Assert.ThrowsAsync<TimeoutException>(async () => await Outcomes.OutcomeAsync(handle));
+            await Assert.ThrowsAsync<TaskTimeoutException>(async () => await Outcomes.OutcomeAsync(handle));
         }
         else
         {
@@ -244,7 +244,7 @@ public sealed class TimeoutTests
         Assert.That(handle.Cancel(), Is.False);
         Assert.That(handle.State, Is.EqualTo(TaskState.Failed));
         Assert.That(handle.Exception, Is.InstanceOf<TimeoutException>());
-        await Assert.ThrowsAsync<TimeoutException>(async () => await Outcomes.OutcomeAsync(handle));
+        await Assert.ThrowsAsync<TaskTimeoutException>(async () => await Outcomes.OutcomeAsync(handle));
         await blocker.ReleaseAndWaitAsync();
     }
 

@@ -319,7 +319,7 @@ internal sealed class AttemptRunner
 
         if (context.HasTimedOut && error is OperationCanceledException)
         {
-            error = new TimeoutException($"Task '{task.Id}' attempt {attempt} exceeded its timeout of {timeout}.", error);
+            error = new TaskTimeoutException($"Task '{task.Id}' attempt {attempt} exceeded its timeout of {timeout}.", error);
         }
 
         node.Breaker?.OnAttemptEnded(error, context.IsProbe);
