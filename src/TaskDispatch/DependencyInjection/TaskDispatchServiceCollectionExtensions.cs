@@ -46,6 +46,34 @@ public static class TaskDispatchServiceCollectionExtensions
         return registration;
     }
 
+    /// <summary>Registers <typeparamref name="THandler"/> (scoped: one per task attempt) as the handler of every
+    /// <see cref="ITaskHandler{TInput, TResult}"/> it implements, so that tasks are submitted by their input alone
+    /// (<see cref="TaskDispatcherExtensions.SubmitAsync{TResult}(ITaskDispatcher, ITaskRequest{TResult}, TaskOptions?, CancellationToken)"/>).</summary>
+    /// <typeparam name="THandler">The handler type.</typeparam>
+    /// <param name="services">The service collection.</param>
+    /// <returns>The service collection.</returns>
+    /// <exception cref="ArgumentException"><typeparamref name="THandler"/> implements no <see cref="ITaskHandler{TInput, TResult}"/>.</exception>
+    public static IServiceCollection AddTaskHandler<THandler>(this IServiceCollection services)
+        where THandler : class
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        var contracts = typeof(THandler).GetInterfaces()
+            .Where(static contract => contract.IsGenericType && contract.GetGenericTypeDefinition() == typeof(ITaskHandler<,>))
+            .ToList();
+        if (contracts.Count == 0)
+        {
+            throw new ArgumentException($"{typeof(THandler).Name} implements no ITaskHandler<TInput, TResult>.", nameof(THandler));
+        }
+
+        services.TryAddScoped<THandler>();
+        foreach (var contract in contracts)
+        {
+            services.AddScoped(contract, static provider => provider.GetRequiredService<THandler>());
+        }
+
+        return services;
+    }
+
     internal static TaskDispatchRegistration? FindRegistration(IServiceCollection services, string name)
     {
         foreach (var descriptor in services)

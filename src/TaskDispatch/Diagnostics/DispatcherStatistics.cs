@@ -75,4 +75,24 @@ public sealed class DispatcherStatistics
 
     /// <summary>Gets the current nodes.</summary>
     public IReadOnlyList<NodeStatistics> Nodes { get; }
+
+    /// <summary>Describes the snapshot on a few lines: task counts, timings, recovery and each node.</summary>
+    /// <returns>The description, for logs and consoles.</returns>
+    public override string ToString()
+    {
+        var text = new System.Text.StringBuilder();
+        var culture = System.Globalization.CultureInfo.InvariantCulture;
+        text.Append(culture, $"tasks: {TasksAccepted} accepted, {TasksCompleted} completed, {TasksFailed} failed, {TasksCancelled} cancelled, {LiveTasks} live ({WaitingTasks} waiting)").AppendLine();
+        text.Append(culture, $"waiting:    {WaitingTime}").AppendLine();
+        text.Append(culture, $"response:   {ResponseTime}").AppendLine();
+        text.Append(culture, $"processing: {ProcessingTime}").AppendLine();
+        text.Append(culture, $"allocation: {AllocationDecisions} decisions, {AllocationTime}").AppendLine();
+        text.Append(culture, $"recovery:   {Recovery}");
+        foreach (var node in Nodes)
+        {
+            text.AppendLine().Append(culture, $"node {node}");
+        }
+
+        return text.ToString();
+    }
 }

@@ -46,4 +46,9 @@ public sealed class NodeStatistics
     /// <summary>Gets the share of the node's capacity spent running work: <see cref="BusyTime"/> over
     /// <see cref="MaxConcurrency"/> × <see cref="Uptime"/>, from 0 to 1. This is also its average load over its life.</summary>
     public double Utilization => Uptime <= TimeSpan.Zero ? 0 : Math.Min(1, BusyTime.Ticks / ((double)MaxConcurrency * Uptime.Ticks));
+
+    /// <summary>Describes the node on one line: health, busy slots, work done and utilization.</summary>
+    /// <returns>The description.</returns>
+    public override string ToString() => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        $"{Name}: {Health}, {ActiveTasks}/{MaxConcurrency} slots busy, {TasksAssigned} assigned, {AttemptsStarted} attempts, {Quarantines} quarantines, utilization {Utilization:P1}");
 }

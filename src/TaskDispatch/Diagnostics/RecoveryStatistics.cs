@@ -61,4 +61,9 @@ public sealed class RecoveryStatistics
 
     /// <summary>Gets <see cref="LostTasks"/> over the tasks accepted: the task loss rate, which must be 0.</summary>
     public double LossRate { get; }
+
+    /// <summary>Describes the recovery figures on one line.</summary>
+    /// <returns>The description.</returns>
+    public override string ToString() => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        $"{AttemptFailures} failed attempts ({NodeFaults} node faults, {AttemptsAbandoned} abandoned), {Restarts} restarts (mean delay {AverageRestartDelay.TotalMilliseconds:0.###} ms), {TasksRecovered} recovered (mean {AverageRecoveryTime.TotalMilliseconds:0.###} ms), {Quarantines} quarantines, {DeadLetters} dead letters, {LostTasks} lost (rate {LossRate:0.####})");
 }

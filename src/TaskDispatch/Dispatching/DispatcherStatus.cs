@@ -1,6 +1,7 @@
 namespace TaskDispatch;
 
 /// <summary>Where a dispatcher is in its life, as <see cref="TaskDispatcher.Status"/> reports it.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<DispatcherStatus>))]
 public enum DispatcherStatus
 {
     /// <summary>It accepts and runs tasks.</summary>

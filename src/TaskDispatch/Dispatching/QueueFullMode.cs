@@ -1,6 +1,7 @@
 namespace TaskDispatch;
 
 /// <summary>What a submission does when the dispatcher already holds <see cref="TaskDispatcherOptions.MaxPendingTasks"/> waiting tasks.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<QueueFullMode>))]
 public enum QueueFullMode
 {
     /// <summary><c>SubmitAsync</c> waits asynchronously until a waiting task starts or ends (backpressure).</summary>

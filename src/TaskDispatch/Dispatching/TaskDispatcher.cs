@@ -46,6 +46,7 @@ public sealed partial class TaskDispatcher : ITaskDispatcher, IDisposable
     {
         Name = name;
         MaxPendingTasks = options.MaxPendingTasks;
+        Services = services;
         TimeProvider = timeProvider;
         Checkpoints = checkpoints;
         _logger = loggerFactory.CreateLogger<TaskDispatcher>();
@@ -131,6 +132,9 @@ public sealed partial class TaskDispatcher : ITaskDispatcher, IDisposable
     /// <summary>Stops as the dispatcher's options say, forcing what is left when <paramref name="cancellationToken"/> is
     /// cancelled first; what a host calls when it stops.</summary>
     internal Task StopAsConfiguredAsync(CancellationToken cancellationToken) => _lifecycle.StopAsConfiguredAsync(cancellationToken);
+
+    /// <summary>Gets the services handler tasks are resolved from, if any.</summary>
+    internal IServiceProvider? Services { get; }
 
     /// <summary>Gets the dispatcher's clock.</summary>
     internal TimeProvider TimeProvider { get; }

@@ -6,6 +6,7 @@ namespace TaskDispatch;
 /// <see cref="Completed"/>, <see cref="Failed"/> or <see cref="Cancelled"/>. Between attempts it is
 /// <see cref="Retrying"/>, after which it is assigned again.
 /// </remarks>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<TaskState>))]
 public enum TaskState
 {
     /// <summary>Accepted and waiting: for its start time, in the ready queue, or for a node that can run it.</summary>

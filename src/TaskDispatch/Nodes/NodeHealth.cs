@@ -1,6 +1,7 @@
 namespace TaskDispatch;
 
 /// <summary>Whether a node takes new work.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<NodeHealth>))]
 public enum NodeHealth
 {
     /// <summary>Takes new work.</summary>

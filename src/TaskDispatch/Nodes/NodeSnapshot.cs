@@ -139,6 +139,8 @@ public readonly struct NodeSnapshot
     public double InUseOf(in ResourceAmount resource) =>
         _inUseById is { } inUse && (uint)resource.Id < (uint)inUse.Length ? inUse[resource.Id] : 0;
 
-    /// <inheritdoc />
-    public override string ToString() => $"{Name} ({ActiveTasks}/{MaxConcurrency})";
+    /// <summary>Describes the node on one line: health, busy slots, weight and tags.</summary>
+    /// <returns>The description.</returns>
+    public override string ToString() => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        $"{Name}: {Health}, {ActiveTasks}/{MaxConcurrency} slots busy, weight {Weight}{(Tags is { Count: > 0 } tags ? $", tags {string.Join(",", tags.Order(StringComparer.Ordinal))}" : string.Empty)}");
 }

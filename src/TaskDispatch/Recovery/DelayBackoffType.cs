@@ -1,6 +1,7 @@
 namespace TaskDispatch;
 
 /// <summary>How the delay before a retry grows with the attempt number.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<DelayBackoffType>))]
 public enum DelayBackoffType
 {
     /// <summary>The same delay before every retry.</summary>

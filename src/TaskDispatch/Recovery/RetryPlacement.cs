@@ -1,6 +1,7 @@
 namespace TaskDispatch;
 
 /// <summary>Where a retry may run, as a <see cref="RecoveryDecision"/> says.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<RetryPlacement>))]
 public enum RetryPlacement
 {
     /// <summary>On any node the allocation strategy chooses (nodes the task already had to leave after node faults stay

@@ -1,0 +1,92 @@
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace TaskDispatch.Tests.Dispatching;
+
+[TestFixture]
+[CancelAfter(60_000)]
+public sealed class ErgonomicsTests
+{
+    [Test]
+    public async Task A_request_is_submitted_by_its_input_alone_and_runs_its_registered_handler_in_a_scope()
+    {
+        var services = new ServiceCollection();
+        services.AddScoped<ScopeMarker>();
+        services.AddTaskHandler<SquareHandler>();
+        services.AddTaskDispatch();
+        await using var provider = services.BuildServiceProvider();
+        var dispatcher = provider.GetRequiredService<ITaskDispatcher>();
+
+        var squared = await dispatcher.SubmitAsync(new Square(12));
+        var described = await dispatcher.SubmitAsync(new Describe(7), new TaskOptions { Id = "describe-7" });
+
+        Assert.That(await squared, Is.EqualTo(144L));
+        Assert.That(await described, Is.EqualTo("seven"));
+        Assert.That(described.Id, Is.EqualTo("describe-7"));
+        Assert.That(SquareHandler.Scopes.Distinct().Count(), Is.EqualTo(2), "one scope per task");
+    }
+
+    [Test]
+    public async Task A_request_without_a_registered_handler_is_refused_at_the_call_site()
+    {
+        var services = new ServiceCollection();
+        services.AddTaskDispatch();
+        await using var provider = services.BuildServiceProvider();
+        var dispatcher = provider.GetRequiredService<ITaskDispatcher>();
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(async () => await dispatcher.SubmitAsync(new Square(2)));
+        Assert.That(error!.Message, Does.Contain("No ITaskHandler<Square, Int64> is registered").And.Contain("AddTaskHandler"));
+        Assert.That(() => services.AddTaskHandler<ScopeMarker>(), Throws.ArgumentException.With.Message.Contains("implements no ITaskHandler"));
+    }
+
+    [Test]
+    public async Task TrySubmit_needs_no_options()
+    {
+        await using var dispatcher = new TaskDispatcherBuilder("try-submit").Build();
+        Assert.That(dispatcher.TrySubmit(static _ => ValueTask.CompletedTask, out var handle), Is.True);
+        Assert.That(dispatcher.TrySubmit(static _ => new ValueTask<int>(5), out var valued), Is.True);
+        await handle!;
+        Assert.That(await valued!, Is.EqualTo(5));
+    }
+
+    [Test]
+    public async Task Statistics_and_snapshots_read_as_text_and_states_serialize_by_name()
+    {
+        await using var dispatcher = new TaskDispatcherBuilder("readable").AddNode("cpu", static node => node.WithConcurrency(2).WithTags("fast")).Build();
+        await (await dispatcher.SubmitAsync(static _ => ValueTask.CompletedTask)).Completion;
+
+        var statistics = dispatcher.GetStatistics().ToString();
+        Assert.That(statistics, Does.StartWith("tasks: 1 accepted, 1 completed, 0 failed, 0 cancelled"));
+        Assert.That(statistics, Does.Contain("node cpu: Healthy, 0/2 slots busy"));
+        Assert.That(statistics, Does.Contain("0 lost"));
+        Assert.That(dispatcher.Nodes[0].ToString(), Is.EqualTo("cpu: Healthy, 0/2 slots busy, weight 1, tags fast"));
+
+        Assert.That(JsonSerializer.Serialize(new { State = TaskState.Completed, Health = NodeHealth.Quarantined, Status = DispatcherStatus.Running }),
+            Is.EqualTo("""{"State":"Completed","Health":"Quarantined","Status":"Running"}"""));
+        Assert.That(JsonSerializer.Deserialize<TaskState>("\"Failed\""), Is.EqualTo(TaskState.Failed));
+        Assert.That(JsonSerializer.Deserialize<TaskState>("4"), Is.EqualTo(TaskState.Completed), "numbers written before still read");
+    }
+
+    public sealed record Square(int Value) : ITaskRequest<long>;
+
+    public sealed record Describe(int Value) : ITaskRequest<string>;
+
+    public sealed class ScopeMarker;
+
+    public sealed class SquareHandler(ScopeMarker scope) : ITaskHandler<Square, long>, ITaskHandler<Describe, string>
+    {
+        internal static readonly System.Collections.Concurrent.ConcurrentBag<ScopeMarker> Scopes = [];
+
+        public ValueTask<long> HandleAsync(Square input, TaskContext context)
+        {
+            Scopes.Add(scope);
+            return ValueTask.FromResult((long)input.Value * input.Value);
+        }
+
+        public ValueTask<string> HandleAsync(Describe input, TaskContext context)
+        {
+            Scopes.Add(scope);
+            return ValueTask.FromResult(input.Value == 7 ? "seven" : input.Value.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+    }
+}
