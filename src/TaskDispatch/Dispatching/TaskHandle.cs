@@ -187,15 +187,29 @@ public abstract partial class TaskHandle
     /// <summary>Gets a task that completes with the handle: successfully, faulted or cancelled.</summary>
     public abstract Task Completion { get; }
 
-    /// <summary>Raised on the reporting thread whenever the running task reports progress.</summary>
+    /// <summary>Raised on the reporting thread whenever the running task reports progress. A handler added after the
+    /// task has reported is raised at once, on the subscribing thread, with the latest report, so that subscribing
+    /// after <c>SubmitAsync</c> returns misses nothing of the current state however fast the task started.</summary>
     public event EventHandler<TaskProgress>? ProgressChanged
     {
         add
         {
+            if (value is null)
+            {
+                return;
+            }
+
             var extras = Side;
+            TaskProgress? latest;
             lock (extras)
             {
                 extras.ProgressChanged += value;
+                latest = extras.Progress;
+            }
+
+            if (latest is not null)
+            {
+                value(this, latest);
             }
         }
 
@@ -409,8 +423,17 @@ public abstract partial class TaskHandle
     internal void ReportProgress(TaskProgress progress)
     {
         var extras = Side;
-        Volatile.Write(ref extras.Progress, progress);
-        Volatile.Read(ref extras.ProgressChanged)?.Invoke(this, progress);
+        EventHandler<TaskProgress>? handlers;
+
+        // Under the subscribers' lock: a handler added meanwhile gets this report either from the subscription's replay
+        // or from here, never from neither.
+        lock (extras)
+        {
+            Volatile.Write(ref extras.Progress, progress);
+            handlers = extras.ProgressChanged;
+        }
+
+        handlers?.Invoke(this, progress);
     }
 
     /// <summary>Moves from <paramref name="from"/> to the non-terminal <paramref name="to"/>.</summary>

@@ -67,6 +67,35 @@ public sealed class ErgonomicsTests
         Assert.That(JsonSerializer.Deserialize<TaskState>("4"), Is.EqualTo(TaskState.Completed), "numbers written before still read");
     }
 
+    [Test]
+    public async Task A_progress_handler_added_after_the_task_reported_hears_the_latest_report_at_once()
+    {
+        await using var dispatcher = new TaskDispatcherBuilder("progress-replay").Build();
+        var reported = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var finish = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var handle = await dispatcher.SubmitAsync(async context =>
+        {
+            context.ReportProgress(0.25, "a quarter");
+            reported.SetResult();
+            await finish.Task;
+            context.ReportProgress(1, "done");
+        });
+        await reported.Task;
+
+        var heard = new List<string?>();
+        handle.ProgressChanged += (_, progress) =>
+        {
+            lock (heard)
+            {
+                heard.Add(progress.Message);
+            }
+        };
+        Assert.That(heard, Is.EqualTo(new[] { "a quarter" }), "replayed on subscription");
+        finish.SetResult();
+        await handle;
+        Assert.That(heard, Is.EqualTo(new[] { "a quarter", "done" }));
+    }
+
     public sealed record Square(int Value) : ITaskRequest<long>;
 
     public sealed record Describe(int Value) : ITaskRequest<string>;
