@@ -23,6 +23,7 @@ public sealed class ErgonomicsTests
         Assert.That(await squared, Is.EqualTo(144L));
         Assert.That(await described, Is.EqualTo("seven"));
         Assert.That(described.Id, Is.EqualTo("describe-7"));
+        Assert.That((squared.Kind, described.Kind), Is.EqualTo((typeof(Square).FullName, typeof(Describe).FullName)), "a request's kind is its type");
         Assert.That(SquareHandler.Scopes.Distinct().Count(), Is.EqualTo(2), "one scope per task");
     }
 

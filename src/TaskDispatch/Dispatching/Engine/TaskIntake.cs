@@ -321,6 +321,9 @@ internal sealed class TaskIntake
     /// handler task, the method of a delegate task.</summary>
     internal static object KindOf(object? work) => work switch
     {
+        // A task submitted as a request is of the request's kind: the router that runs it is the same for all of them.
+        HandlerWork { BoxedInput: { } request } handlerWork when handlerWork.HandlerType.IsGenericType
+            && handlerWork.HandlerType.GetGenericTypeDefinition() == typeof(RequestHandler<>) => request.GetType(),
         HandlerWork handlerWork => handlerWork.HandlerType,
         Delegate function => function.Method,
         _ => string.Empty,
