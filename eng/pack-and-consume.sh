@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Packs TaskDispatch, restores the package from a local folder feed into a throw-away console project (with its own
+# Packs TaskDispatch, TaskDispatch.Sqlite and TaskDispatch.Hosting, restores the package from a local folder feed into a throw-away console project (with its own
 # package cache, so no stale copy is used), and runs it: the package works as users reference it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,6 +8,7 @@ out="artifacts/packages"
 rm -rf "$out"
 dotnet pack src/TaskDispatch/TaskDispatch.csproj -c Release -o "$out" -p:ContinuousIntegrationBuild=true
 dotnet pack src/TaskDispatch.Sqlite/TaskDispatch.Sqlite.csproj -c Release -o "$out" -p:ContinuousIntegrationBuild=true
+dotnet pack src/TaskDispatch.Hosting/TaskDispatch.Hosting.csproj -c Release -o "$out" -p:ContinuousIntegrationBuild=true
 
 nupkg=$(ls "$out"/TaskDispatch.[0-9]*.nupkg | grep -v '\.snupkg$' | head -1)
 version=$(basename "$nupkg" .nupkg | sed 's/^TaskDispatch\.//')
@@ -18,6 +19,17 @@ grep -q '<readme>README.md</readme>' <<<"$nuspec" || { echo "nuspec lacks the re
 listing=$(unzip -l "$nupkg")
 grep -q ' README.md$' <<<"$listing" || { echo "package lacks README.md" >&2; exit 1; }
 grep -q 'lib/net10.0/TaskDispatch.xml' <<<"$listing" || { echo "package lacks XML docs" >&2; exit 1; }
+
+# Each package page starts with its install command and links only to absolute addresses (a package page has no repository).
+for package in "$out"/TaskDispatch*.nupkg; do
+  case "$package" in *.snupkg) continue ;; esac
+  id=$(basename "$package" ".$version.nupkg")
+  page=$(unzip -p "$package" README.md)
+  grep -qx "dotnet add package $id" <<<"$page" || { echo "$id: the package page lacks 'dotnet add package $id'" >&2; exit 1; }
+  if grep -qE '\]\((\.\.?/|docs/|samples/|src/|eng/|[A-Za-z_-]+\.md)' <<<"$page"; then
+    echo "$id: the package page has a relative link, which breaks on nuget.org" >&2; exit 1
+  fi
+done
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -44,10 +56,13 @@ cat > "$work/Consumer/Consumer.csproj" <<PROJ
   <ItemGroup>
     <PackageReference Include="TaskDispatch" Version="$version" />
     <PackageReference Include="TaskDispatch.Sqlite" Version="$version" />
+    <PackageReference Include="TaskDispatch.Hosting" Version="$version" />
+    <PackageReference Include="Microsoft.Extensions.Hosting" Version="10.0.0" />
   </ItemGroup>
 </Project>
 PROJ
 cat > "$work/Consumer/Program.cs" <<'CODE'
+using Microsoft.Extensions.Configuration;
 using TaskDispatch;
 
 await using var dispatcher = new TaskDispatcherBuilder()
@@ -85,6 +100,19 @@ await using (var reopened = new TaskDispatcherBuilder().UseServiceProvider(servi
 
 Directory.Delete(directory, recursive: true);
 
+// The hosting package: a dispatcher bound from configuration starts and drains with the host.
+var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new Microsoft.Extensions.Hosting.HostApplicationBuilderSettings { DisableDefaults = true });
+builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["TaskDispatch:Nodes:a:MaxConcurrency"] = "2" });
+Microsoft.Extensions.DependencyInjection.TaskDispatchHostingServiceCollectionExtensions.AddTaskDispatch(builder.Services, builder.Configuration.GetSection("TaskDispatch"));
+using (var host = builder.Build())
+{
+    await host.StartAsync();
+    var hosted = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<ITaskDispatcher>(host.Services);
+    var late = await hosted.SubmitAsync(async context => { await Task.Delay(50, context.CancellationToken); return 7; });
+    await host.StopAsync();
+    Console.WriteLine($"hosted ok: {late.State} on {string.Join(",", hosted.Nodes.Select(node => node.Name))}");
+}
+
 sealed class Doubler : ITaskHandler<int, int>
 {
     public ValueTask<int> HandleAsync(int input, TaskContext context) => ValueTask.FromResult(input * 2);
@@ -102,4 +130,5 @@ CODE
 grep -qx 'consumer ok: 5050' "$work/output.txt" || { echo "the consumer of the package did not produce the expected output" >&2; exit 1; }
 grep -qx 'durable ok: 42' "$work/output.txt" || { echo "the consumer of TaskDispatch.Sqlite did not produce the expected output" >&2; exit 1; }
 grep -qx 'reopened ok: Completed' "$work/output.txt" || { echo "the consumer of TaskDispatch.Sqlite did not find the outcome after reopening" >&2; exit 1; }
-echo "pack-and-consume: TaskDispatch and TaskDispatch.Sqlite $version restored from a folder feed and ran."
+grep -qx 'hosted ok: Completed on a' "$work/output.txt" || { echo "the consumer of TaskDispatch.Hosting did not drain its task with the host" >&2; exit 1; }
+echo "pack-and-consume: TaskDispatch, TaskDispatch.Sqlite and TaskDispatch.Hosting $version restored from a folder feed and ran."

@@ -1,11 +1,13 @@
 using Microsoft.Extensions.DependencyInjection;
 using TaskDispatch;
 
-// 1. Register a dispatcher: two nodes of different size; FCFS scheduling and round-robin allocation are the defaults.
+// 1. Register a dispatcher: two nodes of different size; FCFS scheduling is the default, and weighted random
+//    allocation sends about three tasks to "fast" for each one to "slow" (round-robin, the default, ignores weights).
 var services = new ServiceCollection();
 services.AddTaskDispatch(options => options.MaxPendingTasks = 1_000)
     .AddNode("fast", node => node.WithConcurrency(4).WithWeight(3))
     .AddNode("slow", node => node.WithConcurrency(2).WithWeight(1))
+    .UseAllocation(AllocationStrategy.WeightedRandom())
     .OnTaskCompleted(task => Console.WriteLine($"  observer: {task.Id} ended {task.State} on {task.NodeName}"));
 
 await using var provider = services.BuildServiceProvider();
@@ -22,6 +24,7 @@ var report = await dispatcher.SubmitAsync(async context =>
 
     return $"report built on node '{context.NodeName}'";
 }, new TaskOptions { Id = "monthly-report", Priority = 5 });
+// A handler added after submitting first hears the latest progress already reported: nothing is missed.
 report.ProgressChanged += (_, progress) => Console.WriteLine($"  progress: {progress.Fraction:P0} ({progress.Message})");
 
 // 3. Fan out many small tasks and await them all.
