@@ -338,9 +338,11 @@ public sealed partial class TaskCluster
         return options;
     }
 
-    /// <summary>Takes back, under a cluster-wide advisory lock so that one member does it at a time, the tasks of nodes
-    /// whose member's session dropped or whose heartbeat stopped, and tasks whose lease ran out, and places them again
-    /// with the allocation strategy; a task interrupted too often is dead-lettered, one cancelled by id ends cancelled.</summary>
+    /// <summary>Takes back the tasks of nodes whose member's session dropped or whose heartbeat stopped, and tasks whose
+    /// lease ran out, and places them again with the allocation strategy; a task interrupted too often is dead-lettered,
+    /// one cancelled by id ends cancelled. Every live member may reap at once: each takes the rows no other holds
+    /// (<c>FOR UPDATE SKIP LOCKED</c>), so a reaper that stalls (a paused process) holds up only its own batch, never the
+    /// others, as a cluster-wide lock would.</summary>
     /// <returns>Whether a full batch was handled (call again).</returns>
     private async Task<bool> ReapAsync(CancellationToken cancellationToken)
     {
@@ -381,25 +383,16 @@ public sealed partial class TaskCluster
         await using var connectionDisposal = connection.ConfigureAwait(false);
         var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         await using var transactionDisposal = transaction.ConfigureAwait(false);
-        // A member paused in here (SIGSTOP) would hold the reaping lock and these rows: the server ends its session
-        // once it sits idle in the transaction for a lease, so the others take over.
+        // A member paused in here (SIGSTOP) would hold these rows: the server ends its session once it sits idle in the
+        // transaction for a lease. A batch small enough to fit in the sockets' buffers means the server is never left
+        // blocked sending rows to a paused client, where that timeout does not apply.
         var timeoutCommand = new NpgsqlCommand($"SET LOCAL idle_in_transaction_session_timeout = {(long)_options.LeaseDuration.TotalMilliseconds}", connection, transaction);
         await using (timeoutCommand.ConfigureAwait(false))
         {
             await timeoutCommand.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        var lockCommand = new NpgsqlCommand(_sql.ReapLock, connection, transaction);
-        await using (lockCommand.ConfigureAwait(false))
-        {
-            lockCommand.Parameters.Add(new NpgsqlParameter<string> { TypedValue = $"taskdispatch.reap.{_options.Schema}.{Name}" });
-            if (await lockCommand.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not true)
-            {
-                return false;
-            }
-        }
-
-        const int Limit = 1_000;
+        const int Limit = 200;
         var orphans = new List<(string Id, string Options, string? Node, short State, int Deliveries, bool CancelRequested, DateTimeOffset? RenewedAt, DateTimeOffset Now, string? Submitter, bool Awaited)>();
         var selectCommand = new NpgsqlCommand(_sql.Orphans, connection, transaction);
         await using (selectCommand.ConfigureAwait(false))

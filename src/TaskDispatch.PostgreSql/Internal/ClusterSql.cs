@@ -100,7 +100,6 @@ internal sealed class ClusterSql
             ORDER BY n.name
             """;
 
-        ReapLock = "SELECT pg_try_advisory_xact_lock(hashtext($1))";
         DeclareDead = $"""
             UPDATE {s}.nodes n SET alive = false, left_at = now()
             WHERE n.cluster = $1 AND n.alive AND (n.heartbeat_at < now() - $2
@@ -218,8 +217,6 @@ internal sealed class ClusterSql
     internal string Leave { get; }
 
     internal string Nodes { get; }
-
-    internal string ReapLock { get; }
 
     internal string DeclareDead { get; }
 
