@@ -32,6 +32,7 @@ public class SchedulingPolicyBenchmark
     private static readonly string[] s_fairnessKeys = ["tenant-0", "tenant-1", "tenant-2", "tenant-3", "tenant-4", "tenant-5", "tenant-6", "tenant-7"];
 
     private ISchedulingPolicy _policy = null!;
+    private ILearningSchedulingPolicy? _learner;
     private TaskHandle[] _spares = [];
     private int _nextSpare;
     private long _clockMilliseconds;
@@ -45,6 +46,9 @@ public class SchedulingPolicyBenchmark
 
     [GlobalSetup(Target = nameof(ShortestJobFirst))]
     public void SetupShortestJobFirst() => Fill(SchedulingPolicy.ShortestJobFirst());
+
+    [GlobalSetup(Target = nameof(ShortestJobFirstLearned))]
+    public void SetupShortestJobFirstLearned() => Fill(SchedulingPolicy.ShortestJobFirst(), learned: true);
 
     [GlobalSetup(Target = nameof(Priority))]
     public void SetupPriority() => Fill(SchedulingPolicy.Priority());
@@ -74,6 +78,7 @@ public class SchedulingPolicyBenchmark
     {
         // In-process runs keep the instance alive across cases; drop the million tasks before the next case's setup.
         _policy = null!;
+        _learner = null;
         _spares = [];
     }
 
@@ -82,6 +87,11 @@ public class SchedulingPolicyBenchmark
 
     [Benchmark(OperationsPerInvoke = Operations, Description = "SJF (given estimates)")]
     public long ShortestJobFirst() => Cycle();
+
+    /// <summary>SJF without estimates: tasks wait per kind and every dequeued task teaches its kind's estimate, so the
+    /// kinds are re-keyed on every operation (the cost of learning on a backlog).</summary>
+    [Benchmark(OperationsPerInvoke = Operations, Description = "SJF (learned, 2 kinds)")]
+    public long ShortestJobFirstLearned() => Cycle();
 
     [Benchmark(OperationsPerInvoke = Operations, Description = "Priority")]
     public long Priority() => Cycle();
@@ -98,7 +108,7 @@ public class SchedulingPolicyBenchmark
     [Benchmark(OperationsPerInvoke = Operations, Description = "PriorityBands(WeightedFairShare)")]
     public long PriorityBandsOfWeightedFairShare() => Cycle();
 
-    private static TaskOptions CreateOptions(Random random, DateTimeOffset arrival)
+    private static TaskOptions CreateOptions(Random random, DateTimeOffset arrival, bool learned)
     {
         var isShort = random.Next(100) < 80;
         var estimate = isShort
@@ -107,33 +117,34 @@ public class SchedulingPolicyBenchmark
         return new TaskOptions
         {
             Priority = random.Next(4),
-            EstimatedDuration = estimate,
+            EstimatedDuration = learned ? null : estimate,
             Kind = isShort ? "short" : "long",
             Deadline = arrival + TimeSpan.FromMilliseconds(10 + (random.NextDouble() * 9_990)),
             FairnessKey = s_fairnessKeys[random.Next(s_fairnessKeys.Length)],
         };
     }
 
-    private void Fill(ISchedulingPolicy policy)
+    private void Fill(ISchedulingPolicy policy, bool learned = false)
     {
         // A fixed seed: every policy and every run sees the same tasks in the same order.
         var random = new Random(20261124);
         for (var i = 0; i < Depth; i++)
         {
             var arrival = DateTimeOffset.UnixEpoch.AddMilliseconds(i);
-            policy.Enqueue(DetachedTasks.Create(CreateOptions(random, arrival), i, arrival));
+            policy.Enqueue(DetachedTasks.Create(CreateOptions(random, arrival, learned), i, arrival));
         }
 
         _spares = new TaskHandle[SpareCount];
         for (var i = 0; i < SpareCount; i++)
         {
             var arrival = DateTimeOffset.UnixEpoch.AddMilliseconds(Depth + i);
-            _spares[i] = DetachedTasks.Create(CreateOptions(random, arrival), Depth + i, arrival);
+            _spares[i] = DetachedTasks.Create(CreateOptions(random, arrival, learned), Depth + i, arrival);
         }
 
         _nextSpare = 0;
         _clockMilliseconds = Depth + SpareCount;
         _policy = policy;
+        _learner = learned ? policy as ILearningSchedulingPolicy : null;
     }
 
     private long Cycle()
@@ -149,6 +160,9 @@ public class SchedulingPolicyBenchmark
             {
                 throw new InvalidOperationException("The policy ran dry; the depth should never change.");
             }
+
+            // A learning policy hears each task end: its kind's estimate moves, and the kind is re-keyed.
+            _learner?.OnAttemptSucceeded(task, TimeSpan.FromMilliseconds(task.Kind == "short" ? 5 + (i & 3) : 500 + (i & 255)));
 
             var spare = spares[next];
             spares[next] = task;

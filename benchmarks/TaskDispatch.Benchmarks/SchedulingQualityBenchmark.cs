@@ -20,6 +20,11 @@ public enum SimulatedPolicy
     /// <summary>Shortest job first without estimates, learning per kind ("short", "long") from completed attempts.</summary>
     SjfLearned,
 
+    /// <summary>Shortest job first given each kind's true mean duration (5.5 ms or 550 ms) as every task's estimate: the
+    /// best any estimate per kind can do, and so the bound for <see cref="SjfLearned"/>, which cannot tell the tasks of
+    /// one kind apart either.</summary>
+    SjfKindMeans,
+
     /// <summary>Strict priority, priorities 0–3 drawn independently of duration.</summary>
     Priority,
 
@@ -56,7 +61,7 @@ public class SchedulingQualityBenchmark
     private TaskHandle[] _tasks = [];
     private long[] _waits = [];
 
-    [Params(SimulatedPolicy.Fcfs, SimulatedPolicy.SjfGivenEstimates, SimulatedPolicy.SjfLearned, SimulatedPolicy.Priority, SimulatedPolicy.Edf)]
+    [Params(SimulatedPolicy.Fcfs, SimulatedPolicy.SjfGivenEstimates, SimulatedPolicy.SjfLearned, SimulatedPolicy.SjfKindMeans, SimulatedPolicy.Priority, SimulatedPolicy.Edf)]
     public SimulatedPolicy Policy { get; set; }
 
     [Params(ArrivalPattern.AllAtZero, ArrivalPattern.Poisson)]
@@ -189,7 +194,12 @@ public static class SchedulingSimulation
             var options = new TaskOptions
             {
                 Kind = workload.IsLong[i] ? "long" : "short",
-                EstimatedDuration = policy == SimulatedPolicy.SjfLearned ? null : duration,
+                EstimatedDuration = policy switch
+                {
+                    SimulatedPolicy.SjfLearned => null,
+                    SimulatedPolicy.SjfKindMeans => TimeSpan.FromMilliseconds(workload.IsLong[i] ? 550 : 5.5),
+                    _ => duration,
+                },
                 Priority = workload.Priority[i],
                 Deadline = arrival + (10 * duration),
             };
@@ -244,6 +254,7 @@ public static class SchedulingSimulation
         SimulatedPolicy.Fcfs => SchedulingPolicy.FirstComeFirstServed(),
         SimulatedPolicy.SjfGivenEstimates => SchedulingPolicy.ShortestJobFirst(),
         SimulatedPolicy.SjfLearned => SchedulingPolicy.ShortestJobFirst(),
+        SimulatedPolicy.SjfKindMeans => SchedulingPolicy.ShortestJobFirst(),
         SimulatedPolicy.Priority => SchedulingPolicy.Priority(),
         SimulatedPolicy.Edf => SchedulingPolicy.EarliestDeadlineFirst(),
         _ => throw new ArgumentOutOfRangeException(nameof(policy), policy, null),

@@ -45,7 +45,7 @@ public sealed class SchedulingPolicyPropertyTests
     }
 
     [Test]
-    public void ShortestJobFirst_MissingEstimatesAndLearning_DequeuesByEstimateFixedAtEnqueueThenSequence()
+    public void ShortestJobFirst_MissingEstimatesAndLearning_DequeuesByGivenOrCurrentlyLearnedEstimateThenSequence()
     {
         // Without an estimate a task is ranked by its kind's moving average of observed durations (or the default before
         // the first observation), taken when it is enqueued.
@@ -526,7 +526,8 @@ public sealed class SchedulingPolicyPropertyTests
         }
     }
 
-    /// <summary>Shortest job first: (estimate fixed at enqueue, sequence); with bands, priority goes first.</summary>
+    /// <summary>Shortest job first: (estimate, sequence), where a given estimate is fixed at enqueue and a learned one is
+    /// the kind's current estimate (waiting tasks move when their kind learns); with bands, priority goes first.</summary>
     private sealed class ShortestJobFirstModel(TimeSpan defaultEstimate, double smoothing, bool bands)
         : TotalOrderModel(bands ? "(-Priority, estimate, SequenceNumber)" : "(estimate, SequenceNumber)", (x, y) =>
         {
@@ -535,19 +536,32 @@ public sealed class SchedulingPolicyPropertyTests
         })
     {
         private readonly Dictionary<string, double> _learned = new(StringComparer.Ordinal);
+        private readonly List<Entry> _learning = [];
 
         public override void OnEnqueue(Entry entry, IReadOnlyList<Entry> queuedBefore)
         {
-            entry.EstimateTicks = entry.Options.EstimatedDuration is { } given
-                ? given.Ticks
-                : _learned.TryGetValue(entry.Options.Kind ?? string.Empty, out var learned) ? (long)learned : defaultEstimate.Ticks;
+            if (entry.Options.EstimatedDuration is { } given)
+            {
+                entry.EstimateTicks = given.Ticks;
+                return;
+            }
+
+            entry.EstimateTicks = _learned.TryGetValue(entry.Options.Kind ?? string.Empty, out var learned) ? (long)learned : defaultEstimate.Ticks;
+            _learning.Add(entry);
         }
 
         public override void OnLearned(string kind, TimeSpan observed)
         {
-            _learned[kind] = _learned.TryGetValue(kind, out var average)
+            var estimate = _learned[kind] = _learned.TryGetValue(kind, out var average)
                 ? average + (smoothing * (observed.Ticks - average))
                 : observed.Ticks;
+            foreach (var entry in _learning)
+            {
+                if ((entry.Options.Kind ?? string.Empty) == kind)
+                {
+                    entry.EstimateTicks = (long)estimate;
+                }
+            }
         }
     }
 

@@ -98,17 +98,48 @@ public sealed class ShortestJobFirstTests
     }
 
     [Test]
-    public void Enqueue_EstimateFixedAtEnqueue_LaterLearningDoesNotReorderQueuedTasks()
+    public void LearnedEstimate_ReordersTasksAlreadyQueued_WhileGivenEstimatesStayFixed()
     {
         var policy = new ShortestJobFirstPolicy(new ShortestJobFirstOptions { DefaultEstimate = TimeSpan.FromMilliseconds(100), SmoothingFactor = 1 });
-        var a = Kind("a", "a");
-        var b = Kind("b", "b");
-        policy.Enqueue(a);
-        policy.Enqueue(b);
+        var a1 = Kind("a", "a1");
+        var b1 = Kind("b", "b1");
+        var a2 = Kind("a", "a2");
+        var given = PolicyTasks.Create(new TaskOptions { EstimatedDuration = TimeSpan.FromMilliseconds(50), Kind = "a" }, id: "given");
+        policy.Enqueue(a1);
+        policy.Enqueue(b1);
+        policy.Enqueue(a2);
+        policy.Enqueue(given);
 
+        // Kind a turns out long: its waiting tasks go behind b's (still at the 100 ms default), at once.
         policy.OnAttemptSucceeded(Kind("a"), TimeSpan.FromSeconds(10));
+        Assert.That(policy.GetEstimate(a1), Is.EqualTo(TimeSpan.FromSeconds(10)));
+        Assert.That(policy.GetEstimate(given), Is.EqualTo(TimeSpan.FromMilliseconds(50)), "a given estimate is not learned over");
+        Assert.That(PolicyTasks.Drain(policy), Is.EqualTo(new[] { given, b1, a1, a2 }));
+    }
 
-        Assert.That(PolicyTasks.Drain(policy), Is.EqualTo(new[] { a, b }));
+    [Test]
+    public void LearnedKinds_RemovedHeadsAndRetriedTasks_KeepTheOrderBySequence()
+    {
+        var policy = new ShortestJobFirstPolicy(new ShortestJobFirstOptions { DefaultEstimate = TimeSpan.FromMilliseconds(100), SmoothingFactor = 1 });
+        var a1 = Kind("a", "a1");
+        var a2 = Kind("a", "a2");
+        var b1 = Kind("b", "b1");
+        var a3 = Kind("a", "a3");
+        policy.Enqueue(a1);
+        policy.Enqueue(a2);
+        policy.Enqueue(b1);
+        policy.Enqueue(a3);
+        policy.OnAttemptSucceeded(Kind("b"), TimeSpan.FromMilliseconds(200));
+
+        Assert.That(policy.Remove(a1), Is.True, "the head of kind a");
+        Assert.That(policy.Remove(a1), Is.False);
+        Assert.That(policy.TryDequeue(out var first), Is.True);
+        Assert.That(first, Is.SameAs(a2));
+
+        // a2 fails and is queued again: it keeps its sequence number, so it goes before a3.
+        policy.Enqueue(a2);
+        Assert.That(policy.Count, Is.EqualTo(3));
+        Assert.That(PolicyTasks.Drain(policy), Is.EqualTo(new[] { a2, a3, b1 }));
     }
 
     [Test]

@@ -36,6 +36,21 @@ internal sealed class TaskHeap<TKey, TComparer>
         Count++;
     }
 
+    /// <summary>Gets the first live task and its key without removing it.</summary>
+    internal bool TryPeekFirst([MaybeNullWhen(false)] out TaskHandle task, out TKey key)
+    {
+        DropStaleTop();
+        if (_size == 0)
+        {
+            task = null;
+            key = default!;
+            return false;
+        }
+
+        (task, key) = (_entries[0].Task, _entries[0].Key);
+        return true;
+    }
+
     internal bool TryRemoveFirst([MaybeNullWhen(false)] out TaskHandle task)
     {
         DropStaleTop();
