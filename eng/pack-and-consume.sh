@@ -9,6 +9,7 @@ rm -rf "$out"
 dotnet pack src/TaskDispatch/TaskDispatch.csproj -c Release -o "$out" -p:ContinuousIntegrationBuild=true
 dotnet pack src/TaskDispatch.Sqlite/TaskDispatch.Sqlite.csproj -c Release -o "$out" -p:ContinuousIntegrationBuild=true
 dotnet pack src/TaskDispatch.Hosting/TaskDispatch.Hosting.csproj -c Release -o "$out" -p:ContinuousIntegrationBuild=true
+dotnet pack src/TaskDispatch.Simulation/TaskDispatch.Simulation.csproj -c Release -o "$out" -p:ContinuousIntegrationBuild=true
 
 nupkg=$(ls "$out"/TaskDispatch.[0-9]*.nupkg | grep -v '\.snupkg$' | head -1)
 version=$(basename "$nupkg" .nupkg | sed 's/^TaskDispatch\.//')
