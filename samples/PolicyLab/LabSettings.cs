@@ -1,0 +1,79 @@
+using System.Globalization;
+using TaskDispatch.Simulation;
+
+namespace PolicyLab;
+
+/// <summary>The workload and cluster the lab compares policies on, from the command line.</summary>
+internal sealed record LabSettings(int Tasks, string ArrivalsName, double Load, string ServiceName, int Nodes, int Seed, string Output)
+{
+    internal const string Usage = """
+        usage: dotnet run --project samples/PolicyLab -- [--tasks 200000] [--arrivals poisson|bursty|backlog] [--load 0.9]
+                          [--service exponential|lognormal|bimodal|pareto] [--nodes 4] [--seed 1] [--out policy-lab]
+        """;
+
+    internal static LabSettings Parse(string[] args)
+    {
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var i = 0; i < args.Length; i += 2)
+        {
+            if (!args[i].StartsWith("--", StringComparison.Ordinal) || i + 1 >= args.Length)
+            {
+                throw new ArgumentException($"Expected '--name value' pairs, got '{string.Join(' ', args)}'.\n{Usage}");
+            }
+
+            values[args[i][2..]] = args[i + 1];
+        }
+
+        var unknown = values.Keys.Except(["tasks", "arrivals", "load", "service", "nodes", "seed", "out"]).ToList();
+        if (unknown.Count > 0)
+        {
+            throw new ArgumentException($"Unknown option(s): {string.Join(", ", unknown.Select(name => "--" + name))}.\n{Usage}");
+        }
+
+        var settings = new LabSettings(
+            Number(values, "tasks", 200_000),
+            values.GetValueOrDefault("arrivals", "poisson"),
+            double.Parse(values.GetValueOrDefault("load", "0.9"), CultureInfo.InvariantCulture),
+            values.GetValueOrDefault("service", "bimodal"),
+            Number(values, "nodes", 4),
+            Number(values, "seed", 1),
+            values.GetValueOrDefault("out", "policy-lab"));
+        if (settings.Tasks < 1 || settings.Nodes < 1 || !(settings.Load > 0 && settings.Load < 1))
+        {
+            throw new ArgumentException($"--tasks and --nodes must be at least 1 and --load between 0 and 1 (exclusive).\n{Usage}");
+        }
+
+        return settings;
+    }
+
+    /// <summary>Service times of mean about 100 ms, each with its own shape.</summary>
+    internal ServiceTime ServiceTime => ServiceName switch
+    {
+        "exponential" => ServiceTime.Exponential(TimeSpan.FromMilliseconds(100)),
+        "lognormal" => ServiceTime.LogNormal(TimeSpan.FromMilliseconds(60), 1),
+        "bimodal" => ServiceTime.Bimodal(0.8, TimeSpan.FromMilliseconds(1), TimeSpan.FromMilliseconds(20), TimeSpan.FromMilliseconds(200), TimeSpan.FromMilliseconds(800)),
+        "pareto" => ServiceTime.Pareto(TimeSpan.FromMilliseconds(40), 1.7),
+        _ => throw new ArgumentException($"Unknown --service '{ServiceName}'.\n{Usage}"),
+    };
+
+    /// <summary>The cluster: half the nodes twice as fast (and weighted so), each with two slots.</summary>
+    internal SimulatedNode[] Cluster() => [.. Enumerable.Range(0, Nodes).Select(i => i % 2 == 0
+        ? new SimulatedNode($"fast-{i}", slots: 2, weight: 2, speed: 2)
+        : new SimulatedNode($"slow-{i}", slots: 2, weight: 1, speed: 1))];
+
+    /// <summary>Arrivals at <see cref="Load"/> of the cluster's capacity.</summary>
+    internal Arrivals Arrivals()
+    {
+        var capacityPerSecond = Cluster().Sum(node => node.Slots * node.Speed) / ServiceTime.Mean.TotalSeconds;
+        return ArrivalsName switch
+        {
+            "poisson" => TaskDispatch.Simulation.Arrivals.Poisson(Load * capacityPerSecond),
+            "bursty" => TaskDispatch.Simulation.Arrivals.Bursty(2 * Load * capacityPerSecond, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5)),
+            "backlog" => TaskDispatch.Simulation.Arrivals.AllAtOnce(),
+            _ => throw new ArgumentException($"Unknown --arrivals '{ArrivalsName}'.\n{Usage}"),
+        };
+    }
+
+    private static int Number(Dictionary<string, string> values, string name, int fallback) =>
+        values.TryGetValue(name, out var text) ? int.Parse(text, CultureInfo.InvariantCulture) : fallback;
+}
