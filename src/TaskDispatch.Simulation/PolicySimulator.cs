@@ -246,9 +246,9 @@ public static class PolicySimulator
             }
 
             var node = _candidateNodes[choice];
-            var state2 = _states[node];
-            state2.ActiveTasks++;
-            state2.TasksAssigned++;
+            var chosen = _states[node];
+            chosen.ActiveTasks++;
+            chosen.TasksAssigned++;
             _freeSlots--;
             var index = (int)task.SequenceNumber;
             var processing = Math.Max(1, (long)Math.Round(_services[index] / _nodes[node].Speed));

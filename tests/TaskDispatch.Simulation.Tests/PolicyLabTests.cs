@@ -143,7 +143,13 @@ public sealed class PolicyLabTests
         var fast = report.Nodes.Single(node => node.Name == "fast");
         Assert.That(slow.Utilization, Is.GreaterThan(2 * fast.Utilization), "the same tasks keep a 4x faster node busy a quarter as long");
         Assert.That(report.Processing.Mean, Is.LessThan(TimeSpan.FromMilliseconds(1)));
-        Assert.That(report.TasksPerSecond, Is.GreaterThan(0));
+
+        // Sizes do not depend on the node, so the mean processing time is the nodes' mix of 1 ms and 1/4 ms; the fast node
+        // is free more often, so it runs more than half.
+        var expected = ((slow.TasksRun * 1.0) + (fast.TasksRun * 0.25)) / (slow.TasksRun + fast.TasksRun);
+        Assert.That(report.Processing.Mean.TotalMilliseconds, Is.EqualTo(expected).Within(5).Percent);
+        Assert.That(fast.TasksRun, Is.GreaterThan(slow.TasksRun));
+        Assert.That(fast.TasksRun + slow.TasksRun, Is.EqualTo(40_000));
     }
 
     /// <summary>A policy that claims to hold a task already.</summary>

@@ -10,35 +10,28 @@ internal sealed class TaskDispatchHealthCheck(Func<ITaskDispatcher> dispatcher, 
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
         Task.FromResult(Check(dispatcher(), context.Registration.FailureStatus));
 
-    internal HealthCheckResult Check(ITaskDispatcher dispatcher, HealthStatus failureStatus)
+    internal HealthCheckResult Check(ITaskDispatcher resolved, HealthStatus failureStatus)
     {
-        var nodes = dispatcher.Nodes;
+        // AddTaskDispatch registers a TaskDispatcher under this key; anything else is a registration replaced by hand.
+        var local = resolved as TaskDispatcher
+            ?? throw new InvalidOperationException($"The service registered as dispatcher '{resolved.Name}' is a {resolved.GetType().Name}, not a TaskDispatcher; the TaskDispatch health check reads a TaskDispatcher's state.");
+        var nodes = local.Nodes;
+        var waiting = local.WaitingTaskCount;
+        var accepting = 0;
         var data = new Dictionary<string, object>(StringComparer.Ordinal)
         {
-            ["dispatcher"] = dispatcher.Name,
-            ["liveTasks"] = dispatcher.LiveTaskCount,
+            ["dispatcher"] = local.Name,
+            ["status"] = local.Status.ToString(),
+            ["liveTasks"] = local.LiveTaskCount,
+            ["waitingTasks"] = waiting,
+            ["maxPendingTasks"] = local.MaxPendingTasks,
         };
-
-        var accepting = 0;
-        var busy = 0;
         foreach (var node in nodes)
         {
-            busy += node.ActiveTasks;
             accepting += node.IsAcceptingWork ? 1 : 0;
             data[$"node:{node.Name}"] = $"{node.Health}, {node.ActiveTasks}/{node.MaxConcurrency} slots busy";
         }
 
-        var waiting = Math.Max(0, dispatcher.LiveTaskCount - busy);
-        data["waitingTasks"] = waiting;
-        if (dispatcher is not TaskDispatcher local)
-        {
-            return accepting == 0
-                ? new HealthCheckResult(HealthStatus.Degraded, $"Dispatcher '{dispatcher.Name}' has no node that accepts work.", data: data)
-                : HealthCheckResult.Healthy($"Dispatcher '{dispatcher.Name}' is running.", data);
-        }
-
-        data["status"] = local.Status.ToString();
-        data["maxPendingTasks"] = local.MaxPendingTasks;
         switch (local.Status)
         {
             case DispatcherStatus.Faulted:

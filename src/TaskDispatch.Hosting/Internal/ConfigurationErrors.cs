@@ -9,11 +9,14 @@ internal static class ConfigurationErrors
     /// <summary>The error a host's start fails with when a dispatcher cannot be built.</summary>
     internal static InvalidOperationException StartFailure(TaskDispatchRegistration registration, Exception exception)
     {
-        var key = exception is ArgumentException { ParamName: { } parameter } && registration.ConfigurationKeys.TryGetValue(parameter, out var found)
-            ? $" (configuration key '{found}')"
-            : string.Empty;
+        var key = KeyOf(registration, exception) is { } found ? $" (configuration key '{found}')" : string.Empty;
         return new InvalidOperationException($"TaskDispatch dispatcher '{registration.Name}' cannot start{key}: {exception.Message}", exception);
     }
+
+    /// <summary>The configuration key of the setting a validation refused (by <see cref="ArgumentException.ParamName"/>),
+    /// when the dispatcher was bound from configuration.</summary>
+    internal static string? KeyOf(TaskDispatchRegistration registration, Exception exception) =>
+        exception is ArgumentException { ParamName: { } parameter } && registration.ConfigurationKeys.TryGetValue(parameter, out var key) ? key : null;
 
     /// <summary>The error for a setting that configuration holds wrongly, found while binding.</summary>
     internal static InvalidOperationException Invalid(string dispatcherName, string key, string problem, Exception? inner = null) =>

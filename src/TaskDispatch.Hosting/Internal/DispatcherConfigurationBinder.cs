@@ -72,10 +72,10 @@ internal sealed class DispatcherConfigurationBinder
         if (_section.GetSection(nameof(TaskDispatcherOptions.NodeCircuitBreaker)) is { } breaker && breaker.Exists())
         {
             CheckKeys(breaker, typeof(NodeCircuitBreakerOptions));
+            // The breaker's validation names a setting "NodeCircuitBreaker.FailureRatio".
             foreach (var property in BindableProperties(typeof(NodeCircuitBreakerOptions)))
             {
                 _registration.ConfigurationKeys[$"{nameof(TaskDispatcherOptions.NodeCircuitBreaker)}.{property.Name}"] = ConfigurationPath.Combine(breaker.Path, property.Name);
-                _registration.ConfigurationKeys[property.Name] = ConfigurationPath.Combine(breaker.Path, property.Name);
             }
         }
 
@@ -109,7 +109,7 @@ internal sealed class DispatcherConfigurationBinder
         var name = Choice(section, PolicyKey, SchedulingPolicies);
         Func<ISchedulingPolicy> factory = name switch
         {
-            "FirstComeFirstServed" => Strict(section, null, SchedulingPolicy.FirstComeFirstServed, PolicyKey),
+            "FirstComeFirstServed" => Strict(section, SchedulingPolicy.FirstComeFirstServed, PolicyKey),
             "ShortestJobFirst" => Strict<ShortestJobFirstOptions>(section, SchedulingPolicy.ShortestJobFirst, PolicyKey),
             "Priority" => Strict<PriorityPolicyOptions>(section, SchedulingPolicy.Priority, PolicyKey),
             "EarliestDeadlineFirst" => Strict<EarliestDeadlineFirstOptions>(section, SchedulingPolicy.EarliestDeadlineFirst, PolicyKey),
@@ -125,11 +125,11 @@ internal sealed class DispatcherConfigurationBinder
         var seed = Seed(section);
         Func<IAllocationStrategy> factory = name switch
         {
-            "RoundRobin" => Strict(section, null, AllocationStrategy.RoundRobin, StrategyKey),
-            "Random" => Strict(section, null, () => AllocationStrategy.Random(NewRandom(seed)), StrategyKey, SeedKey),
-            "WeightedRandom" => Strict(section, null, () => AllocationStrategy.WeightedRandom(NewRandom(seed)), StrategyKey, SeedKey),
-            "LeastLoaded" => Strict(section, null, AllocationStrategy.LeastLoaded, StrategyKey),
-            "PowerOfTwoChoices" => Strict(section, null, () => AllocationStrategy.PowerOfTwoChoices(NewRandom(seed)), StrategyKey, SeedKey),
+            "RoundRobin" => Strict(section, AllocationStrategy.RoundRobin, StrategyKey),
+            "Random" => Strict(section, () => AllocationStrategy.Random(NewRandom(seed)), StrategyKey, SeedKey),
+            "WeightedRandom" => Strict(section, () => AllocationStrategy.WeightedRandom(NewRandom(seed)), StrategyKey, SeedKey),
+            "LeastLoaded" => Strict(section, AllocationStrategy.LeastLoaded, StrategyKey),
+            "PowerOfTwoChoices" => Strict(section, () => AllocationStrategy.PowerOfTwoChoices(NewRandom(seed)), StrategyKey, SeedKey),
             _ => ResourceFit(section),
         };
         Validate(() => factory(), section);
@@ -154,8 +154,8 @@ internal sealed class DispatcherConfigurationBinder
         var maxFailovers = section[MaxFailoversKey] is { } failovers ? Integer(section, MaxFailoversKey, failovers) : (int?)null;
         Func<IRecoveryPolicy> inner = name switch
         {
-            "Default" => Strict(section, null, RecoveryPolicy.Default, PolicyKey, MaxFailoversKey),
-            "None" => Strict(section, null, () => RecoveryPolicy.Retry(retry => retry.MaxRetryAttempts = 0), PolicyKey, MaxFailoversKey),
+            "Default" => Strict(section, RecoveryPolicy.Default, PolicyKey, MaxFailoversKey),
+            "None" => Strict(section, () => RecoveryPolicy.Retry(retry => retry.MaxRetryAttempts = 0), PolicyKey, MaxFailoversKey),
             _ => RetryFactory(section),
         };
         Func<IRecoveryPolicy> factory = maxFailovers is { } limit ? () => inner().WithFailover(limit) : inner;
@@ -175,9 +175,9 @@ internal sealed class DispatcherConfigurationBinder
     }
 
     /// <summary>A factory for a policy with no settings beyond its name (and <paramref name="allowed"/>).</summary>
-    private Func<T> Strict<T>(IConfigurationSection section, Type? optionsType, Func<T> create, params string[] allowed)
+    private Func<T> Strict<T>(IConfigurationSection section, Func<T> create, params string[] allowed)
     {
-        CheckKeys(section, optionsType, allowed);
+        CheckKeys(section, null, allowed);
         return create;
     }
 
@@ -256,9 +256,7 @@ internal sealed class DispatcherConfigurationBinder
         }
         catch (ArgumentException exception)
         {
-            var key = exception.ParamName is { } parameter && _registration.ConfigurationKeys.TryGetValue(parameter, out var found)
-                ? found
-                : section?.Path ?? _section.Path;
+            var key = ConfigurationErrors.KeyOf(_registration, exception) ?? section?.Path ?? _section.Path;
             throw ConfigurationErrors.Invalid(Name, key, $"holds a value TaskDispatch refuses: {exception.Message}", exception);
         }
     }

@@ -27,7 +27,9 @@ internal static class EndedNotice
     internal static List<EndedOutcome> Parse(ReadOnlySpan<char> json)
     {
         var outcomes = new List<EndedOutcome>();
-        var reader = new Utf8JsonReader(Encoding.UTF8.GetBytes(json.ToArray()));
+        var utf8 = new byte[Encoding.UTF8.GetByteCount(json)];
+        Encoding.UTF8.GetBytes(json, utf8);
+        var reader = new Utf8JsonReader(utf8);
         Expect(ref reader, JsonTokenType.StartArray);
         while (Next(ref reader) == JsonTokenType.StartArray)
         {
