@@ -73,7 +73,7 @@ foreach (var policy in policies)
     {
         Progress(rows.Count, total, $"{policy.Name} + {strategy.Name}");
         List<SimulatedOutcome>? outcomes = strategy.Name == ChartedStrategy ? [] : null;
-        var report = PolicySimulator.Run(workload, nodes, policy.Create(), strategy.Create(), weights, outcomes is null ? null : outcomes.Add);
+        var report = PolicySimulator.Run(workload, nodes, policy.Create(), strategy.Create(), fairnessWeights: weights, onTaskEnded: outcomes is null ? null : outcomes.Add);
         if (outcomes is not null)
         {
             charted[policy.Name] = outcomes;

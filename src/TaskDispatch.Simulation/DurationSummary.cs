@@ -10,12 +10,15 @@ namespace TaskDispatch.Simulation;
 /// <param name="Max">The longest.</param>
 public sealed record DurationSummary(TimeSpan Mean, TimeSpan P50, TimeSpan P95, TimeSpan P99, TimeSpan Max)
 {
+    /// <summary>Gets the summary of no durations: all zero.</summary>
+    internal static DurationSummary Empty { get; } = new(TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero);
+
     /// <summary>Summarizes durations in ticks; sorts <paramref name="ticks"/> in place.</summary>
     internal static DurationSummary Of(long[] ticks, int count)
     {
         if (count == 0)
         {
-            return new DurationSummary(TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero);
+            return Empty;
         }
 
         var sum = 0.0;

@@ -44,8 +44,11 @@ public abstract class Arrivals
         return new BurstyArrivals(perSecondWhileOn, on.Ticks, off.Ticks);
     }
 
-    /// <summary>The arrival time of the next task, in ticks, given the previous one's.</summary>
-    internal abstract long NextTicks(Random random, long previous);
+    /// <summary>The recorded arrivals of a trace, in ticks from its start, in order.</summary>
+    internal static Arrivals Replay(long[] ticks) => new ReplayedArrivals(ticks);
+
+    /// <summary>The arrival time of task <paramref name="index"/>, in ticks, given the previous one's.</summary>
+    internal abstract long NextTicks(Random random, long previous, int index);
 
     private static void Rate(double perSecond, string name)
     {
@@ -58,19 +61,24 @@ public abstract class Arrivals
     private static long ExponentialGap(Random random, double perSecond) =>
         (long)(-Math.Log(1 - random.NextDouble()) * TimeSpan.TicksPerSecond / perSecond);
 
+    private sealed class ReplayedArrivals(long[] ticks) : Arrivals
+    {
+        internal override long NextTicks(Random random, long previous, int index) => ticks[index];
+    }
+
     private sealed class AllAtOnceArrivals : Arrivals
     {
-        internal override long NextTicks(Random random, long previous) => 0;
+        internal override long NextTicks(Random random, long previous, int index) => 0;
     }
 
     private sealed class PoissonArrivals(double perSecond) : Arrivals
     {
-        internal override long NextTicks(Random random, long previous) => previous + ExponentialGap(random, perSecond);
+        internal override long NextTicks(Random random, long previous, int index) => previous + ExponentialGap(random, perSecond);
     }
 
     private sealed class BurstyArrivals(double perSecond, long onTicks, long offTicks) : Arrivals
     {
-        internal override long NextTicks(Random random, long previous)
+        internal override long NextTicks(Random random, long previous, int index)
         {
             var next = previous + ExponentialGap(random, perSecond);
             var period = onTicks + offTicks;

@@ -85,8 +85,11 @@ public abstract class ServiceTime
         return new FixedServiceTime(duration);
     }
 
-    /// <summary>Draws one service time, in ticks (at least 1).</summary>
-    internal abstract long SampleTicks(Random random);
+    /// <summary>The recorded durations of a trace, in ticks, in arrival order.</summary>
+    internal static ServiceTime Replay(long[] ticks) => new ReplayedServiceTime(ticks);
+
+    /// <summary>Draws the service time of task <paramref name="index"/>, in ticks (at least 1).</summary>
+    internal abstract long SampleTicks(Random random, int index);
 
     /// <summary>Which kind a drawn service time belongs to, for distributions with kinds (bimodal); else <see langword="null"/>.</summary>
     internal virtual string? KindOf(long ticks) => null;
@@ -113,14 +116,14 @@ public abstract class ServiceTime
     {
         public override TimeSpan Mean => mean;
 
-        internal override long SampleTicks(Random random) => AtLeastOneTick(-Math.Log(1 - random.NextDouble()) * mean.Ticks);
+        internal override long SampleTicks(Random random, int index) => AtLeastOneTick(-Math.Log(1 - random.NextDouble()) * mean.Ticks);
     }
 
     private sealed class LogNormalServiceTime(TimeSpan median, double sigma) : ServiceTime
     {
         public override TimeSpan Mean => TimeSpan.FromTicks((long)(median.Ticks * Math.Exp(sigma * sigma / 2)));
 
-        internal override long SampleTicks(Random random) => AtLeastOneTick(median.Ticks * Math.Exp(sigma * StandardNormal(random)));
+        internal override long SampleTicks(Random random, int index) => AtLeastOneTick(median.Ticks * Math.Exp(sigma * StandardNormal(random)));
 
         private static double StandardNormal(Random random)
         {
@@ -135,7 +138,7 @@ public abstract class ServiceTime
     {
         public override TimeSpan Mean => TimeSpan.FromTicks((long)((shortShare * (shortMinimum.Ticks + shortMaximum.Ticks) / 2) + ((1 - shortShare) * (longMinimum.Ticks + longMaximum.Ticks) / 2)));
 
-        internal override long SampleTicks(Random random)
+        internal override long SampleTicks(Random random, int index)
         {
             var (minimum, maximum) = random.NextDouble() < shortShare ? (shortMinimum, shortMaximum) : (longMinimum, longMaximum);
             return AtLeastOneTick(minimum.Ticks + (random.NextDouble() * (maximum.Ticks - minimum.Ticks)));
@@ -148,13 +151,20 @@ public abstract class ServiceTime
     {
         public override TimeSpan Mean => TimeSpan.FromTicks((long)(alpha * minimum.Ticks / (alpha - 1)));
 
-        internal override long SampleTicks(Random random) => AtLeastOneTick(minimum.Ticks / Math.Pow(1 - random.NextDouble(), 1 / alpha));
+        internal override long SampleTicks(Random random, int index) => AtLeastOneTick(minimum.Ticks / Math.Pow(1 - random.NextDouble(), 1 / alpha));
+    }
+
+    private sealed class ReplayedServiceTime(long[] ticks) : ServiceTime
+    {
+        public override TimeSpan Mean => TimeSpan.FromTicks(ticks.Length == 0 ? 0 : (long)ticks.Average());
+
+        internal override long SampleTicks(Random random, int index) => Math.Max(1, ticks[index]);
     }
 
     private sealed class FixedServiceTime(TimeSpan duration) : ServiceTime
     {
         public override TimeSpan Mean => duration;
 
-        internal override long SampleTicks(Random random) => duration.Ticks;
+        internal override long SampleTicks(Random random, int index) => duration.Ticks;
     }
 }

@@ -25,8 +25,19 @@ public sealed class SimulatedWorkload
     /// <value>The default value is <see langword="null"/>: each task has only its kind (for distributions with kinds).</value>
     public Func<SimulatedTask, Random, TaskOptions>? Options { get; init; }
 
+    /// <summary>Gets how often a task saves a checkpoint, in service time on a node of speed 1: a failed attempt's retry
+    /// resumes from the last checkpoint reached instead of from the start, as a handler that reads
+    /// <see cref="TaskContext"/>'s checkpoint does in the live dispatcher.</summary>
+    /// <value>Positive, or <see langword="null"/> (the default value) for tasks that restart from the start.</value>
+    public TimeSpan? CheckpointInterval { get; init; }
+
     internal void Validate()
     {
+        if (CheckpointInterval is { } interval && interval <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(CheckpointInterval), interval, $"{nameof(CheckpointInterval)} must be positive (or null), was {interval}.");
+        }
+
         if (Count < 1)
         {
             throw new ArgumentOutOfRangeException(nameof(Count), Count, $"{nameof(Count)} must be at least 1, was {Count}.");

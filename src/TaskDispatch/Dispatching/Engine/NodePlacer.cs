@@ -89,7 +89,7 @@ internal sealed class NodePlacer
 
         if (task.Options.PreferredTags is { Count: > 0 } preferred)
         {
-            count = KeepMostPreferred(preferred, count);
+            count = KeepMostPreferred(_candidates, preferred, count);
         }
 
         return AskStrategy(task, count, out target);
@@ -149,13 +149,15 @@ internal sealed class NodePlacer
         return PlacementChoice.Chosen;
     }
 
-    /// <summary>Narrows the candidates to those carrying the most preferred tags; keeps their order.</summary>
-    private int KeepMostPreferred(IReadOnlyCollection<string> preferred, int count)
+    /// <summary>Narrows the first <paramref name="count"/> candidates to those carrying the most preferred tags; keeps
+    /// their order. Shared with the policy simulator, so that both narrow alike.</summary>
+    /// <returns>How many candidates are kept, at the front of <paramref name="candidates"/>.</returns>
+    internal static int KeepMostPreferred(NodeSnapshot[] candidates, IReadOnlyCollection<string> preferred, int count)
     {
         var most = 0;
         for (var i = 0; i < count; i++)
         {
-            most = Math.Max(most, CountPreferred(_candidates[i], preferred));
+            most = Math.Max(most, CountPreferred(candidates[i], preferred));
         }
 
         if (most == 0)
@@ -166,9 +168,9 @@ internal sealed class NodePlacer
         var kept = 0;
         for (var i = 0; i < count; i++)
         {
-            if (CountPreferred(_candidates[i], preferred) == most)
+            if (CountPreferred(candidates[i], preferred) == most)
             {
-                _candidates[kept++] = _candidates[i];
+                candidates[kept++] = candidates[i];
             }
         }
 
