@@ -5,6 +5,7 @@ using BenchmarkDotNet.Columns;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Reports;
 using BenchmarkDotNet.Running;
+using TaskDispatch.Simulation;
 
 namespace TaskDispatch.Benchmarks;
 
@@ -28,8 +29,14 @@ public enum SimulatedPolicy
     /// <summary>Strict priority, priorities 0–3 drawn independently of duration.</summary>
     Priority,
 
+    /// <summary>Priority with aging: a task's priority rises by one per second it waits.</summary>
+    PriorityAging,
+
     /// <summary>Earliest deadline first, deadline = arrival + 10 × duration.</summary>
     Edf,
+
+    /// <summary>Weighted fair share over three tenants (every third task) with weights 1, 2 and 3.</summary>
+    FairShare,
 }
 
 /// <summary>When the simulated tasks arrive.</summary>
@@ -43,25 +50,26 @@ public enum ArrivalPattern
 }
 
 /// <summary>
-/// Scheduling quality, not speed: a deterministic virtual-time simulation (no threads, no clock) of one server running
-/// <see cref="SchedulingSimulation.TaskCount"/> tasks, 80 % short (1–10 ms) and 20 % long (100–1000 ms), through each
-/// policy object. The columns <c>Mean wait</c>, <c>P99 wait</c>, <c>Mean wait (long)</c> and <c>Missed deadlines</c>
-/// are the outcome; the measured time is the cost of running the whole simulation once.
+/// Scheduling quality and the simulator's speed: <see cref="PolicySimulator"/> (TaskDispatch.Simulation) runs
+/// <see cref="SchedulingSimulation.TaskCount"/> tasks, 80 % short (1–10 ms) and 20 % long (100–1000 ms), on one server
+/// through each built-in policy object, in virtual time. The columns <c>Mean wait</c>, <c>P99 wait</c>,
+/// <c>Mean wait (long)</c> and <c>Missed deadlines</c> are the outcome; the measured time is per simulated task, and
+/// <c>Op/s</c> is simulated tasks per second.
 /// </summary>
 /// <remarks>
-/// The simulation is deterministic (fixed seeds), so the columns compute it again in the host process when the
-/// benchmark ran in a child process; the global setup prints the same numbers to the log.
+/// The workload is drawn once from fixed seeds and replayed as a <see cref="TaskTrace"/>, so every policy sees the same
+/// tasks. The simulation is deterministic, so the columns compute it again in the host process when the benchmark ran in
+/// a child process; the global setup prints the same numbers to the log.
 /// </remarks>
 [Config(typeof(SchedulingQualityConfig))]
 [MemoryDiagnoser]
 [MedianColumn]
 public class SchedulingQualityBenchmark
 {
-    private SchedulingSimulation.Workload _workload = null!;
-    private TaskHandle[] _tasks = [];
-    private long[] _waits = [];
+    private static readonly SimulatedNode[] s_server = [new("server")];
+    private SimulatedWorkload _workload = null!;
 
-    [Params(SimulatedPolicy.Fcfs, SimulatedPolicy.SjfGivenEstimates, SimulatedPolicy.SjfLearned, SimulatedPolicy.SjfKindMeans, SimulatedPolicy.Priority, SimulatedPolicy.Edf)]
+    [Params(SimulatedPolicy.Fcfs, SimulatedPolicy.SjfGivenEstimates, SimulatedPolicy.SjfLearned, SimulatedPolicy.SjfKindMeans, SimulatedPolicy.Priority, SimulatedPolicy.PriorityAging, SimulatedPolicy.Edf, SimulatedPolicy.FairShare)]
     public SimulatedPolicy Policy { get; set; }
 
     [Params(ArrivalPattern.AllAtZero, ArrivalPattern.Poisson)]
@@ -72,34 +80,22 @@ public class SchedulingQualityBenchmark
     {
         var result = SchedulingSimulation.GetResult(Policy, Arrivals);
         Console.WriteLine($"// Simulated {Policy}, {Arrivals}: {result}");
-
-        _workload = SchedulingSimulation.Workload.Create(Arrivals);
-        _tasks = SchedulingSimulation.CreateTasks(_workload, Policy);
-        _waits = new long[_workload.Count];
+        _workload = SchedulingSimulation.CreateWorkload(Policy, Arrivals);
     }
 
-    /// <summary>Runs the whole simulation once with a fresh policy.</summary>
-    /// <returns>The mean wait in ticks, so that the work is not eliminated.</returns>
-    [Benchmark(Description = "Simulate 10,000 tasks")]
-    public long Simulate()
-    {
-        SchedulingSimulation.Run(Policy, _workload, _tasks, _waits);
-        var total = 0L;
-        foreach (var wait in _waits)
-        {
-            total += wait;
-        }
-
-        return total / _waits.Length;
-    }
+    /// <summary>Runs the whole simulation once with a fresh policy; reported per simulated task.</summary>
+    /// <returns>The mean wait, so that the work is not eliminated.</returns>
+    [Benchmark(Description = "Simulate, per task", OperationsPerInvoke = SchedulingSimulation.TaskCount)]
+    public TimeSpan Simulate() => PolicySimulator.Run(_workload, s_server, SchedulingSimulation.CreatePolicy(Policy)).Waiting.Mean;
 }
 
-/// <summary>Adds the simulation's outcome as columns.</summary>
+/// <summary>Adds the simulation's outcome as columns, and simulated tasks per second.</summary>
 public sealed class SchedulingQualityConfig : ManualConfig
 {
     public SchedulingQualityConfig()
     {
         AddColumn(
+            StatisticColumn.OperationsPerSecond,
             new SimulationColumn("Mean wait", "Mean time from arrival to start, all tasks", static result => FormatMilliseconds(result.MeanWait)),
             new SimulationColumn("P99 wait", "99th percentile of the time from arrival to start", static result => FormatMilliseconds(result.P99Wait)),
             new SimulationColumn("Mean wait (long)", "Mean time from arrival to start, long tasks (100-1000 ms) only", static result => FormatMilliseconds(result.MeanWaitOfLong)),
@@ -156,7 +152,7 @@ public sealed class SimulationColumn : IColumn
     public override string ToString() => ColumnName;
 }
 
-/// <summary>The virtual-time simulation behind <see cref="SchedulingQualityBenchmark"/>.</summary>
+/// <summary>The workload behind <see cref="SchedulingQualityBenchmark"/>, and its outcome per policy.</summary>
 public static class SchedulingSimulation
 {
     /// <summary>Tasks per simulation.</summary>
@@ -177,145 +173,73 @@ public static class SchedulingSimulation
     public static Result GetResult(SimulatedPolicy policy, ArrivalPattern arrivals) =>
         s_results.GetOrAdd((policy, arrivals), static key =>
         {
-            var workload = Workload.Create(key.Item2);
-            var waits = new long[workload.Count];
-            Run(key.Item1, workload, CreateTasks(workload, key.Item1), waits);
-            return Result.Summarize(workload, waits);
+            var waits = new long[TaskCount];
+            var durations = new long[TaskCount];
+            var isLong = new bool[TaskCount];
+            PolicySimulator.Run(CreateWorkload(key.Item1, key.Item2), [new SimulatedNode("server")], CreatePolicy(key.Item1), onTaskEnded: outcome =>
+            {
+                waits[outcome.Index] = outcome.Wait.Ticks;
+                durations[outcome.Index] = outcome.Processing.Ticks;
+                isLong[outcome.Index] = outcome.Options.Kind == "long";
+            });
+            return Result.Summarize(waits, durations, isLong);
         });
 
-    /// <summary>Creates the tasks of a workload with the options the policy orders by; the sequence number is the index.</summary>
-    internal static TaskHandle[] CreateTasks(Workload workload, SimulatedPolicy policy)
-    {
-        var tasks = new TaskHandle[workload.Count];
-        for (var i = 0; i < tasks.Length; i++)
-        {
-            var arrival = DateTimeOffset.UnixEpoch.AddTicks(workload.ArrivalTicks[i]);
-            var duration = TimeSpan.FromTicks(workload.DurationTicks[i]);
-            var options = new TaskOptions
-            {
-                Kind = workload.IsLong[i] ? "long" : "short",
-                EstimatedDuration = policy switch
-                {
-                    SimulatedPolicy.SjfLearned => null,
-                    SimulatedPolicy.SjfKindMeans => TimeSpan.FromMilliseconds(workload.IsLong[i] ? 550 : 5.5),
-                    _ => duration,
-                },
-                Priority = workload.Priority[i],
-                Deadline = arrival + (10 * duration),
-            };
-            tasks[i] = DetachedTasks.Create(options, i, arrival);
-        }
-
-        return tasks;
-    }
-
-    /// <summary>Runs the workload on one non-preemptive server: whenever the server is free, the policy picks the next
-    /// task among those that have arrived; a task's wait is its start minus its arrival.</summary>
-    internal static void Run(SimulatedPolicy policyKind, Workload workload, TaskHandle[] tasks, long[] waits)
-    {
-        var policy = CreatePolicy(policyKind);
-        var learner = policy as ILearningSchedulingPolicy;
-        var arrivals = workload.ArrivalTicks;
-        var now = 0L;
-        var next = 0;
-        for (var done = 0; done < tasks.Length;)
-        {
-            while (next < tasks.Length && arrivals[next] <= now)
-            {
-                policy.Enqueue(tasks[next++]);
-            }
-
-            if (!policy.TryDequeue(out var task))
-            {
-                now = arrivals[next];
-                continue;
-            }
-
-            var index = (int)task.SequenceNumber;
-            var duration = workload.DurationTicks[index];
-            waits[index] = now - arrivals[index];
-            var end = now + duration;
-
-            // Tasks that arrive while this one runs are queued before it completes, so they do not benefit from what
-            // its completion teaches a learning policy.
-            while (next < tasks.Length && arrivals[next] < end)
-            {
-                policy.Enqueue(tasks[next++]);
-            }
-
-            now = end;
-            learner?.OnAttemptSucceeded(task, TimeSpan.FromTicks(duration));
-            done++;
-        }
-    }
-
-    private static ISchedulingPolicy CreatePolicy(SimulatedPolicy policy) => policy switch
+    /// <summary>Creates the policy a case runs, fresh.</summary>
+    internal static ISchedulingPolicy CreatePolicy(SimulatedPolicy policy) => policy switch
     {
         SimulatedPolicy.Fcfs => SchedulingPolicy.FirstComeFirstServed(),
-        SimulatedPolicy.SjfGivenEstimates => SchedulingPolicy.ShortestJobFirst(),
-        SimulatedPolicy.SjfLearned => SchedulingPolicy.ShortestJobFirst(),
-        SimulatedPolicy.SjfKindMeans => SchedulingPolicy.ShortestJobFirst(),
+        SimulatedPolicy.SjfGivenEstimates or SimulatedPolicy.SjfLearned or SimulatedPolicy.SjfKindMeans => SchedulingPolicy.ShortestJobFirst(),
         SimulatedPolicy.Priority => SchedulingPolicy.Priority(),
+        SimulatedPolicy.PriorityAging => SchedulingPolicy.Priority(options => options.AgingInterval = TimeSpan.FromSeconds(1)),
         SimulatedPolicy.Edf => SchedulingPolicy.EarliestDeadlineFirst(),
+        SimulatedPolicy.FairShare => SchedulingPolicy.WeightedFairShare(options => (options.Weights["tenant-1"], options.Weights["tenant-2"]) = (2, 3)),
         _ => throw new ArgumentOutOfRangeException(nameof(policy), policy, null),
     };
 
-    /// <summary>The tasks of one simulation, in arrival order.</summary>
-    public sealed class Workload
+    /// <summary>Draws the tasks (durations and priorities the same for both arrival patterns) with the options the policy
+    /// orders by, as a trace the simulator replays.</summary>
+    internal static SimulatedWorkload CreateWorkload(SimulatedPolicy policy, ArrivalPattern arrivals)
     {
-        private Workload(int count)
+        var random = new Random(42);
+        var arrivalRandom = new Random(7);
+        var meanGapTicks = MeanDurationMilliseconds / Load * TimeSpan.TicksPerMillisecond;
+        var now = 0.0;
+        var records = new TraceRecord[TaskCount];
+        for (var i = 0; i < TaskCount; i++)
         {
-            Count = count;
-            ArrivalTicks = new long[count];
-            DurationTicks = new long[count];
-            IsLong = new bool[count];
-            Priority = new int[count];
-        }
-
-        public int Count { get; }
-
-        internal long[] ArrivalTicks { get; }
-
-        internal long[] DurationTicks { get; }
-
-        internal bool[] IsLong { get; }
-
-        internal int[] Priority { get; }
-
-        /// <summary>Creates the workload; durations and priorities are the same for both arrival patterns.</summary>
-        internal static Workload Create(ArrivalPattern arrivals)
-        {
-            var workload = new Workload(TaskCount);
-            var random = new Random(42);
-            for (var i = 0; i < workload.Count; i++)
+            var isLong = random.Next(100) < 20;
+            var milliseconds = isLong ? 100 + (random.NextDouble() * 900) : 1 + (random.NextDouble() * 9);
+            var duration = TimeSpan.FromTicks((long)(milliseconds * TimeSpan.TicksPerMillisecond));
+            records[i] = new TraceRecord
             {
-                var isLong = random.Next(100) < 20;
-                var milliseconds = isLong ? 100 + (random.NextDouble() * 900) : 1 + (random.NextDouble() * 9);
-                workload.IsLong[i] = isLong;
-                workload.DurationTicks[i] = (long)(milliseconds * TimeSpan.TicksPerMillisecond);
-                workload.Priority[i] = random.Next(4);
-            }
+                Arrival = TimeSpan.FromTicks((long)now),
+                Duration = duration,
+                Kind = isLong ? "long" : "short",
+                Priority = random.Next(4),
+                Deadline = 10 * duration,
+                FairnessKey = $"tenant-{i % 3}",
+                EstimatedDuration = policy switch
+                {
+                    SimulatedPolicy.SjfLearned => null,
+                    SimulatedPolicy.SjfKindMeans => TimeSpan.FromMilliseconds(isLong ? 550 : 5.5),
+                    _ => duration,
+                },
+            };
 
             if (arrivals == ArrivalPattern.Poisson)
             {
-                var arrivalRandom = new Random(7);
-                var meanGapTicks = MeanDurationMilliseconds / Load * TimeSpan.TicksPerMillisecond;
-                var now = 0.0;
-                for (var i = 0; i < workload.Count; i++)
-                {
-                    workload.ArrivalTicks[i] = (long)now;
-                    now += -Math.Log(1 - arrivalRandom.NextDouble()) * meanGapTicks;
-                }
+                now += -Math.Log(1 - arrivalRandom.NextDouble()) * meanGapTicks;
             }
-
-            return workload;
         }
+
+        return new TaskTrace(records).ToWorkload();
     }
 
     /// <summary>Waiting times of one simulation.</summary>
     public sealed record Result(TimeSpan MeanWait, TimeSpan P99Wait, TimeSpan MeanWaitOfLong, double MissedDeadlineRate)
     {
-        internal static Result Summarize(Workload workload, long[] waits)
+        internal static Result Summarize(long[] waits, long[] durations, bool[] isLong)
         {
             var total = 0.0;
             var totalLong = 0.0;
@@ -324,13 +248,13 @@ public static class SchedulingSimulation
             for (var i = 0; i < waits.Length; i++)
             {
                 total += waits[i];
-                if (workload.IsLong[i])
+                if (isLong[i])
                 {
                     totalLong += waits[i];
                     longCount++;
                 }
 
-                if (waits[i] > 10 * workload.DurationTicks[i])
+                if (waits[i] > 10 * durations[i])
                 {
                     missed++;
                 }

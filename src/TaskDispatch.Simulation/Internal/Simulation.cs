@@ -446,10 +446,6 @@ internal sealed class Simulation
         _tasksRun[node]++;
         _completed++;
         var task = _handles[index];
-        if (task.Options.Deadline is { } deadline && _now > deadline.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks)
-        {
-            _deadlinesMissed++;
-        }
 
         if (_firstFailures is { } firstFailures && firstFailures[index] > 0)
         {
@@ -465,13 +461,22 @@ internal sealed class Simulation
     {
         _ends[index] = (byte)ending;
         _responses[index] = _now - _arrivals[index];
+        var options = _handles[index].Options;
+        if (options.Deadline is { } deadline && (ending != Ending.Completed || _now > deadline.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks))
+        {
+            _deadlinesMissed++;
+        }
+
+        // An ended task is let go at once: holding every handle to the end would make the collector promote and trace
+        // them all, which cost more than the simulation itself on long runs.
+        _handles[index] = null!;
         _onTaskEnded?.Invoke(new SimulatedOutcome(
             index,
             TimeSpan.FromTicks(_arrivals[index]),
             TimeSpan.FromTicks(_waits[index]),
             TimeSpan.FromTicks(_processing[index]),
             _nodes[node].Name,
-            _handles[index].Options,
+            options,
             ending == Ending.Completed ? TaskState.Completed : TaskState.Failed,
             _attempts[index]));
     }
@@ -648,9 +653,9 @@ internal sealed class Simulation
         var ended = _completed + _failed;
         var unfinished = count - ended;
         var deadlinesMissed = _deadlinesMissed;
-        for (var i = 0; i < count && (_failed > 0 || unfinished > 0); i++)
+        for (var i = 0; i < count && unfinished > 0; i++)
         {
-            if (_ends[i] != (byte)Ending.Completed && _handles[i]?.Options.Deadline is not null)
+            if (_ends[i] == (byte)Ending.Live && _handles[i].Options.Deadline is not null)
             {
                 deadlinesMissed++;
             }
