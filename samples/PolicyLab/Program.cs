@@ -41,25 +41,42 @@ string[] tenants = [.. weights.Keys];
 const string ChartedStrategy = "least loaded";
 
 var nodes = settings.Cluster();
-var arrivals = settings.Arrivals();
+var trace = settings.TracePath is { } tracePath ? TaskTrace.Load(tracePath) : null;
+var arrivals = trace is null ? settings.Arrivals() : null;
 var serviceTime = settings.ServiceTime;
-SimulatedWorkload Workload(bool givesEstimates) => new()
-{
-    Count = settings.Tasks,
-    Arrivals = arrivals,
-    ServiceTime = serviceTime,
-    Seed = settings.Seed,
-    Options = (task, random) => new TaskOptions
+SimulatedWorkload Workload(bool givesEstimates) => trace is not null
+    ? new TaskTrace(trace.Records.Select(record => givesEstimates ? record with { EstimatedDuration = record.Duration } : record)).ToWorkload()
+    : new()
     {
-        Priority = random.Next(4),
-        Deadline = DateTimeOffset.UnixEpoch + task.Arrival + (10 * task.ServiceTime),
-        FairnessKey = tenants[task.Index % tenants.Length],
-        EstimatedDuration = givesEstimates ? task.ServiceTime : null,
-    },
-};
+        Count = settings.Tasks,
+        Arrivals = arrivals!,
+        ServiceTime = serviceTime,
+        Seed = settings.Seed,
+        Options = (task, random) => new TaskOptions
+        {
+            Priority = random.Next(4),
+            Deadline = DateTimeOffset.UnixEpoch + task.Arrival + (10 * task.ServiceTime),
+            FairnessKey = tenants[task.Index % tenants.Length],
+            EstimatedDuration = givesEstimates ? task.ServiceTime : null,
+        },
+    };
 
-Console.WriteLine($"policy lab: {settings.Tasks:N0} tasks, {settings.ArrivalsName} arrivals at {settings.Load:P0} load, {settings.ServiceName} service times " +
-    $"(mean {serviceTime.Mean.TotalMilliseconds:0.#} ms), {nodes.Length} nodes ({string.Join(", ", nodes.Select(node => $"{node.Name}: {node.Slots} slots, speed {node.Speed}"))}), seed {settings.Seed}");
+// Failed attempts get 3 retries 10 ms apart, doubling, with seeded jitter; a dead node's attempts move elsewhere at once.
+IRecoveryPolicy Recovery() => RecoveryPolicy.Retry(options =>
+{
+    options.MaxRetryAttempts = 3;
+    options.Delay = TimeSpan.FromMilliseconds(10);
+    options.BackoffType = DelayBackoffType.Exponential;
+    options.UseJitter = true;
+    options.Random = new Random(settings.Seed);
+}).WithFailover();
+
+var failures = settings.FailureRate > 0 || settings.Outage is not null;
+var described = trace is not null
+    ? $"{trace.Records.Count:N0} tasks replayed from {settings.TracePath} ({trace.Records.Select(record => record.Kind).Distinct().Count()} kinds, mean duration {trace.Records.Average(record => record.Duration.TotalMilliseconds):0.###} ms)"
+    : $"{settings.Tasks:N0} tasks, {settings.ArrivalsName} arrivals at {settings.Load:P0} load, {settings.ServiceName} service times (mean {serviceTime.Mean.TotalMilliseconds:0.#} ms)";
+Console.WriteLine($"policy lab: {described}, {nodes.Length} nodes ({string.Join(", ", nodes.Select(node => $"{node.Name}: {node.Slots} slots, speed {node.Speed}"))}), seed {settings.Seed}" +
+    (failures ? $", failure rate {settings.FailureRate:P1}{(settings.Outage is { } outage ? $", {nodes[0].Name} {outage}" : string.Empty)}" : string.Empty));
 
 var rows = new List<(string Policy, string Strategy, SimulationReport Report)>();
 var charted = new Dictionary<string, List<SimulatedOutcome>>(StringComparer.Ordinal);
@@ -73,7 +90,7 @@ foreach (var policy in policies)
     {
         Progress(rows.Count, total, $"{policy.Name} + {strategy.Name}");
         List<SimulatedOutcome>? outcomes = strategy.Name == ChartedStrategy ? [] : null;
-        var report = PolicySimulator.Run(workload, nodes, policy.Create(), strategy.Create(), fairnessWeights: weights, onTaskEnded: outcomes is null ? null : outcomes.Add);
+        var report = PolicySimulator.Run(workload, nodes, policy.Create(), strategy.Create(), Recovery(), weights, outcomes is null ? null : outcomes.Add);
         if (outcomes is not null)
         {
             charted[policy.Name] = outcomes;
@@ -89,11 +106,11 @@ Progress(total, total, "done");
 Console.Error.WriteLine();
 
 Directory.CreateDirectory(settings.Output);
-var table = Table(rows);
+var table = Table(rows, failures);
 Console.WriteLine(table);
 File.WriteAllText(Path.Combine(settings.Output, "results.md"), table);
 var charts = DrawCharts(settings.Output, charted, nodes);
-Console.WriteLine($"policy lab: {rows.Count} simulations of {settings.Tasks:N0} tasks ({simulated / realTime.TotalSeconds:N0} simulated tasks/s); table and {charts} charts in {Path.GetFullPath(settings.Output)}");
+Console.WriteLine($"policy lab: {rows.Count} simulations of {rows[0].Report.Tasks:N0} tasks ({simulated / realTime.TotalSeconds:N0} simulated tasks/s); table and {charts} charts in {Path.GetFullPath(settings.Output)}");
 return 0;
 
 static void Progress(int done, int total, string what)
@@ -103,17 +120,24 @@ static void Progress(int done, int total, string what)
     Console.Error.Write($"\r[{new string('#', filled)}{new string('.', Width - filled)}] {done}/{total} {what,-40}");
 }
 
-static string Table(List<(string Policy, string Strategy, SimulationReport Report)> rows)
+static string Table(List<(string Policy, string Strategy, SimulationReport Report)> rows, bool failures)
 {
     var culture = CultureInfo.InvariantCulture;
     var text = new StringBuilder();
-    text.AppendLine("| policy | strategy | mean wait | p50 | p95 | p99 | mean response | utilization (min-max) | fairness (Jain) | deadlines missed |");
-    text.AppendLine("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    text.Append("| policy | strategy | mean wait | p50 | p95 | p99 | mean response | utilization (min-max) | fairness (Jain) | deadlines missed |")
+        .AppendLine(failures ? " restarts | mean recovery | lost |" : string.Empty);
+    text.Append("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |").AppendLine(failures ? " ---: | ---: | ---: |" : string.Empty);
     foreach (var (policy, strategy, report) in rows)
     {
         var utilization = report.Nodes.Select(node => node.Utilization).ToList();
         text.Append(culture, $"| {policy} | {strategy} | {Ms(report.Waiting.Mean)} | {Ms(report.Waiting.P50)} | {Ms(report.Waiting.P95)} | {Ms(report.Waiting.P99)} | {Ms(report.Response.Mean)} | ")
-            .Append(culture, $"{utilization.Min():P0}-{utilization.Max():P0} | {report.Fairness ?? 1:0.000} | {(double)report.DeadlinesMissed / Math.Max(1, report.TasksWithDeadline):P1} |").AppendLine();
+            .Append(culture, $"{utilization.Min():P0}-{utilization.Max():P0} | {report.Fairness ?? 1:0.000} | {(double)report.DeadlinesMissed / Math.Max(1, report.TasksWithDeadline):P1} |");
+        if (failures)
+        {
+            text.Append(culture, $" {report.Restarts:N0} | {Ms(report.Recovery.Mean)} | {report.LossRate:P2} |");
+        }
+
+        text.AppendLine();
     }
 
     return text.ToString();
@@ -145,7 +169,7 @@ static int DrawCharts(string output, Dictionary<string, List<SimulatedOutcome>> 
     var utilization = new Plot();
     foreach (var (policy, ended) in outcomes)
     {
-        var makespan = ended.Max(outcome => (outcome.Arrival + outcome.Wait + outcome.Processing).TotalSeconds);
+        var makespan = ended.Max(outcome => (outcome.Arrival + outcome.Response).TotalSeconds);
         const int Buckets = 200;
         var times = Enumerable.Range(0, Buckets).Select(i => makespan * i / (Buckets - 1)).ToArray();
         var arrived = new double[Buckets];
@@ -155,7 +179,7 @@ static int DrawCharts(string output, Dictionary<string, List<SimulatedOutcome>> 
         {
             Count(arrived, outcome.Arrival.TotalSeconds);
             Count(started, (outcome.Arrival + outcome.Wait).TotalSeconds);
-            Count(finished, (outcome.Arrival + outcome.Wait + outcome.Processing).TotalSeconds);
+            Count(finished, (outcome.Arrival + outcome.Response).TotalSeconds);
         }
 
         for (var i = 1; i < Buckets; i++)

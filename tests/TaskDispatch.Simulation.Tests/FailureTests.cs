@@ -98,7 +98,7 @@ public sealed class FailureTests
             [new SimulatedNode("a", slots: 4) { Outages = { new SimulatedOutage(TimeSpan.FromSeconds(1)) } }, new SimulatedNode("b", slots: 4)],
             SchedulingPolicy.FirstComeFirstServed(),
             AllocationStrategy.RoundRobin(),
-            onTaskEnded: outcome => endedOn.Add((outcome.Node, outcome.Arrival + outcome.Wait + outcome.Processing, outcome.Attempts)));
+            onTaskEnded: outcome => endedOn.Add((outcome.Node, outcome.Arrival + outcome.Response, outcome.Attempts)));
         TestContext.Out.WriteLine(report);
 
         var a = report.Nodes.Single(node => node.Name == "a");
@@ -179,7 +179,7 @@ public sealed class FailureTests
                 },
                 [new SimulatedNode("a") { Outages = { new SimulatedOutage(TimeSpan.FromMilliseconds(55)) } }, new SimulatedNode("b")],
                 SchedulingPolicy.FirstComeFirstServed(),
-                onTaskEnded: outcome => end = outcome.Arrival + outcome.Wait + outcome.Processing);
+                onTaskEnded: outcome => end = outcome.Arrival + outcome.Response);
             return end;
         }
 

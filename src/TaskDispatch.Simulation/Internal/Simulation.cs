@@ -474,6 +474,7 @@ internal sealed class Simulation
             index,
             TimeSpan.FromTicks(_arrivals[index]),
             TimeSpan.FromTicks(_waits[index]),
+            TimeSpan.FromTicks(_responses[index]),
             TimeSpan.FromTicks(_processing[index]),
             _nodes[node].Name,
             options,

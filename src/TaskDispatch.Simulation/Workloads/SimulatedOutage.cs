@@ -30,6 +30,6 @@ public sealed record SimulatedOutage
 
     /// <inheritdoc />
     public override string ToString() => Duration is { } down
-        ? string.Create(CultureInfo.InvariantCulture, $"down at {At} for {down}")
-        : string.Create(CultureInfo.InvariantCulture, $"dies at {At}");
+        ? string.Create(CultureInfo.InvariantCulture, $"down at {At.TotalSeconds:0.###} s for {down.TotalSeconds:0.###} s")
+        : string.Create(CultureInfo.InvariantCulture, $"dies at {At.TotalSeconds:0.###} s for good");
 }
