@@ -73,7 +73,7 @@ IRecoveryPolicy Recovery() => RecoveryPolicy.Retry(options =>
 
 var failures = settings.FailureRate > 0 || settings.Outage is not null;
 var described = trace is not null
-    ? $"{trace.Records.Count:N0} tasks replayed from {settings.TracePath} ({trace.Records.Select(record => record.Kind).Distinct().Count()} kinds, mean duration {trace.Records.Average(record => record.Duration.TotalMilliseconds):0.###} ms)"
+    ? $"{trace.Records.Count:N0} tasks replayed from {settings.TracePath} ({Plural(trace.Records.Select(record => record.Kind).Distinct().Count(), "kind")}, mean duration {trace.Records.Average(record => record.Duration.TotalMilliseconds):0.###} ms)"
     : $"{settings.Tasks:N0} tasks, {settings.ArrivalsName} arrivals at {settings.Load:P0} load, {settings.ServiceName} service times (mean {serviceTime.Mean.TotalMilliseconds:0.#} ms)";
 Console.WriteLine($"policy lab: {described}, {nodes.Length} nodes ({string.Join(", ", nodes.Select(node => $"{node.Name}: {node.Slots} slots, speed {node.Speed}"))}), seed {settings.Seed}" +
     (failures ? $", failure rate {settings.FailureRate:P1}{(settings.Outage is { } outage ? $", {nodes[0].Name} {outage}" : string.Empty)}" : string.Empty));
@@ -112,6 +112,8 @@ File.WriteAllText(Path.Combine(settings.Output, "results.md"), table);
 var charts = DrawCharts(settings.Output, charted, nodes);
 Console.WriteLine($"policy lab: {rows.Count} simulations of {rows[0].Report.Tasks:N0} tasks ({simulated / realTime.TotalSeconds:N0} simulated tasks/s); table and {charts} charts in {Path.GetFullPath(settings.Output)}");
 return 0;
+
+static string Plural(int count, string noun) => count == 1 ? $"1 {noun}" : $"{count:N0} {noun}s";
 
 static void Progress(int done, int total, string what)
 {

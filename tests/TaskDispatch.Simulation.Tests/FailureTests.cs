@@ -305,6 +305,8 @@ public sealed class FailureTests
             var tooBig = new SimulatedWorkload { Count = 1, Arrivals = Arrivals.AllAtOnce(), ServiceTime = TenMilliseconds, Options = (_, _) => new TaskOptions { ResourceDemand = new Dictionary<string, double> { ["gpu"] = 3 } } };
             Assert.That(() => PolicySimulator.Run(tooBig, [new SimulatedNode("a") { Resources = { ["gpu"] = 2 } }], SchedulingPolicy.FirstComeFirstServed()), Throws.InvalidOperationException.With.Message.Contains("resources"));
             var failing = new SimulatedNode("a") { FailureRate = 1 };
+            Assert.That(() => PolicySimulator.Run(workload, [failing], SchedulingPolicy.FirstComeFirstServed(), recovery: new RecordingPolicy(_ => { }, RecoveryDecision.Retry())),
+                Throws.InvalidOperationException.With.Message.Contains("10000 attempts"), "a retry bound to fail forever ends the run instead of hanging it");
             Assert.That(() => PolicySimulator.Run(workload, [failing], SchedulingPolicy.FirstComeFirstServed(), recovery: new RecordingPolicy(_ => throw new InvalidCastException("bug"))),
                 Throws.InvalidOperationException.With.Message.Contains("recovery policy").And.InnerException.TypeOf<InvalidCastException>());
         });

@@ -12,17 +12,19 @@ public sealed class TraceTests
     {
         TraceRecord[] records =
         [
-            new() { Arrival = TimeSpan.FromTicks(12_345), Duration = TimeSpan.FromMilliseconds(3.5), Kind = "resize, \"large\"", Priority = -2, Deadline = TimeSpan.FromSeconds(1), FairnessKey = "tenant\n7", EstimatedDuration = TimeSpan.FromMilliseconds(4), RequiredNode = "n1", RequiredTags = ["gpu", "ssd"], ResourceDemand = new Dictionary<string, double> { ["memory"] = 0.25, ["gpu"] = 1 }, MaxRetryAttempts = 3, Outcome = TaskState.Failed },
+            new() { Arrival = TimeSpan.FromTicks(12_345), Duration = TimeSpan.FromMilliseconds(3.5), Kind = "resize, \"large\"", Priority = -2, Deadline = TimeSpan.FromSeconds(1), FairnessKey = "tenant\n7", EstimatedDuration = TimeSpan.FromMilliseconds(4), RequiredNode = "n1", RequiredTags = ["gpu", "ssd"], ResourceDemand = new Dictionary<string, double> { ["memory"] = 0.25, ["gpu"] = 1 }, MaxRetryAttempts = 3, Timeout = TimeSpan.FromMilliseconds(250), Outcome = TaskState.Failed },
             new() { Arrival = TimeSpan.Zero, Duration = TimeSpan.FromTicks(1) },
+            new() { Arrival = TimeSpan.FromSeconds(1), Duration = TimeSpan.FromSeconds(2), Deadline = TimeSpan.FromMilliseconds(-5) },
         ];
         var writer = new StringWriter();
         new TaskTrace(records).Write(writer);
         var read = TaskTrace.Read(new StringReader(writer.ToString()));
 
-        Assert.That(read.Records, Has.Count.EqualTo(2));
+        Assert.That(read.Records, Has.Count.EqualTo(3));
         var (plain, full) = (read.Records[0], read.Records[1]);
         Assert.Multiple(() =>
         {
+            Assert.That(read.Records[2], Is.EqualTo(records[2]), "a deadline already past at arrival");
             Assert.That(plain, Is.EqualTo(records[1]), "kept in arrival order; an empty field is none");
             Assert.That(full with { RequiredTags = null, ResourceDemand = null }, Is.EqualTo(records[0] with { RequiredTags = null, ResourceDemand = null }));
             Assert.That(full.RequiredTags, Is.EqualTo(records[0].RequiredTags));
@@ -33,14 +35,14 @@ public sealed class TraceTests
     [Test]
     public void A_bad_trace_is_refused_naming_the_line()
     {
-        const string Header = "arrival_ms,duration_ms,kind,priority,deadline_ms,fairness_key,estimate_ms,required_node,required_tags,resources,max_retry_attempts,outcome";
+        const string Header = "arrival_ms,duration_ms,kind,priority,deadline_ms,fairness_key,estimate_ms,required_node,required_tags,resources,max_retry_attempts,timeout_ms,outcome";
         Assert.Multiple(() =>
         {
             Assert.That(() => TaskTrace.Read(new StringReader("arrival,duration\n1,2\n")), Throws.TypeOf<FormatException>().With.Message.Contains("Line 1"));
-            Assert.That(() => TaskTrace.Read(new StringReader($"{Header}\n1,2,k,0,,,,,,,,Completed\n1,2\n")), Throws.TypeOf<FormatException>().With.Message.Contains("Line 3").And.Message.Contains("2 fields"));
-            Assert.That(() => TaskTrace.Read(new StringReader($"{Header}\n1,-2,k,0,,,,,,,,\n")), Throws.TypeOf<FormatException>().With.Message.Contains("Line 2").And.Message.Contains("duration_ms"));
-            Assert.That(() => TaskTrace.Read(new StringReader($"{Header}\n1,2,k,high,,,,,,,,\n")), Throws.TypeOf<FormatException>().With.Message.Contains("Line 2"));
-            Assert.That(() => TaskTrace.Read(new StringReader($"{Header}\n1,2,k,0,,,,,,gpu,,\n")), Throws.TypeOf<FormatException>().With.Message.Contains("name=amount"));
+            Assert.That(() => TaskTrace.Read(new StringReader($"{Header}\n1,2,k,0,,,,,,,,,Completed\n1,2\n")), Throws.TypeOf<FormatException>().With.Message.Contains("Line 3").And.Message.Contains("2 fields"));
+            Assert.That(() => TaskTrace.Read(new StringReader($"{Header}\n1,-2,k,0,,,,,,,,,\n")), Throws.TypeOf<FormatException>().With.Message.Contains("Line 2").And.Message.Contains("duration_ms"));
+            Assert.That(() => TaskTrace.Read(new StringReader($"{Header}\n1,2,k,high,,,,,,,,,\n")), Throws.TypeOf<FormatException>().With.Message.Contains("Line 2").And.Message.Not.Contains("fields"));
+            Assert.That(() => TaskTrace.Read(new StringReader($"{Header}\n1,2,k,0,,,,,,gpu,,,\n")), Throws.TypeOf<FormatException>().With.Message.Contains("name=amount"));
             Assert.That(() => TaskTrace.Read(new StringReader($"{Header}\n1,2,\"k,0\n")), Throws.TypeOf<FormatException>().With.Message.Contains("quoted"));
             Assert.That(() => new TaskTrace([]).ToWorkload(), Throws.InvalidOperationException.With.Message.Contains("no tasks"));
         });

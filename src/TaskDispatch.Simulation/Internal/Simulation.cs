@@ -14,6 +14,10 @@ internal sealed class Simulation
     private const long RestartRank = 2L << 32;
     private const long DeathRank = 3L << 32;
 
+    /// <summary>The most attempts one task may have: a recovery policy that retries an attempt bound to fail (a node
+    /// whose failure rate is 1, a timeout shorter than the task) would otherwise keep the simulation going forever.</summary>
+    internal const int MaxAttemptsPerTask = 10_000;
+
     private static readonly Func<TaskContext, object?, ValueTask> s_noWork = static (_, _) => ValueTask.CompletedTask;
 
     private readonly SimulatedWorkload _workload;
@@ -519,6 +523,11 @@ internal sealed class Simulation
             _failed++;
             End(index, node, Ending.Failed);
             return;
+        }
+
+        if (attempt >= MaxAttemptsPerTask)
+        {
+            throw new InvalidOperationException($"Task {index} failed {attempt} attempts and the recovery policy {_recovery.GetType().Name} still retries it; a simulation stops there rather than run forever (is every attempt bound to fail: a failure rate of 1, a timeout shorter than the task?).");
         }
 
         _restarts++;

@@ -8,14 +8,15 @@ namespace TaskDispatch.Simulation;
 /// <see cref="ToWorkload"/>.</summary>
 /// <remarks>
 /// The CSV has a header line and one line per task, in this column order:
-/// <c>arrival_ms,duration_ms,kind,priority,deadline_ms,fairness_key,estimate_ms,required_node,required_tags,resources,max_retry_attempts,outcome</c>.
+/// <c>arrival_ms,duration_ms,kind,priority,deadline_ms,fairness_key,estimate_ms,required_node,required_tags,resources,max_retry_attempts,timeout_ms,outcome</c>.
 /// Times are milliseconds with up to four decimals (100 ns, a tick); an empty field is "none"; <c>required_tags</c>
 /// separates tags with <c>;</c> and <c>resources</c> is <c>name=amount</c> pairs separated by <c>;</c>; a field with a
-/// comma, quote or line break is quoted as RFC 4180 says. The deadline counts from the task's arrival.
+/// comma, quote or line break is quoted as RFC 4180 says. The deadline counts from the task's arrival (negative for a
+/// task already late when it arrived).
 /// </remarks>
 public sealed class TaskTrace
 {
-    private const string Header = "arrival_ms,duration_ms,kind,priority,deadline_ms,fairness_key,estimate_ms,required_node,required_tags,resources,max_retry_attempts,outcome";
+    private const string Header = "arrival_ms,duration_ms,kind,priority,deadline_ms,fairness_key,estimate_ms,required_node,required_tags,resources,max_retry_attempts,timeout_ms,outcome";
     private static readonly int s_columns = Header.Split(',').Length;
 
     /// <summary>Initializes a new instance of the <see cref="TaskTrace"/> class.</summary>
@@ -114,7 +115,8 @@ public sealed class TaskTrace
                 ? string.Join(';', demand.Select(pair => string.Create(CultureInfo.InvariantCulture, $"{pair.Key}={pair.Value:R}")))
                 : string.Empty;
             fields[10] = record.MaxRetryAttempts?.ToString(CultureInfo.InvariantCulture) ?? string.Empty;
-            fields[11] = record.Outcome.ToString();
+            fields[11] = record.Timeout is { } timeout ? Milliseconds(timeout) : string.Empty;
+            fields[12] = record.Outcome.ToString();
             for (var i = 0; i < fields.Length; i++)
             {
                 if (i > 0)
@@ -169,14 +171,15 @@ public sealed class TaskTrace
                 Duration = ParseMilliseconds(row[1], "duration_ms") ?? throw new FormatException("duration_ms is required."),
                 Kind = Optional(row[2]),
                 Priority = row[3].Length == 0 ? 0 : int.Parse(row[3], NumberStyles.Integer, CultureInfo.InvariantCulture),
-                Deadline = ParseMilliseconds(row[4], "deadline_ms"),
+                Deadline = ParseMilliseconds(row[4], "deadline_ms", mayBeNegative: true),
                 FairnessKey = Optional(row[5]),
                 EstimatedDuration = ParseMilliseconds(row[6], "estimate_ms"),
                 RequiredNode = Optional(row[7]),
                 RequiredTags = row[8].Length == 0 ? null : row[8].Split(';'),
                 ResourceDemand = row[9].Length == 0 ? null : ParseResources(row[9]),
                 MaxRetryAttempts = row[10].Length == 0 ? null : int.Parse(row[10], NumberStyles.Integer, CultureInfo.InvariantCulture),
-                Outcome = row[11].Length == 0 ? TaskState.Completed : Enum.Parse<TaskState>(row[11], ignoreCase: true),
+                Timeout = ParseMilliseconds(row[11], "timeout_ms"),
+                Outcome = row[12].Length == 0 ? TaskState.Completed : Enum.Parse<TaskState>(row[12], ignoreCase: true),
             };
         }
         catch (Exception exception) when (exception is FormatException or OverflowException or ArgumentException)
@@ -187,15 +190,16 @@ public sealed class TaskTrace
 
     private static string? Optional(string field) => field.Length == 0 ? null : field;
 
-    private static TimeSpan? ParseMilliseconds(string field, string column)
+    private static TimeSpan? ParseMilliseconds(string field, string column, bool mayBeNegative = false)
     {
         if (field.Length == 0)
         {
             return null;
         }
 
+        // A deadline may lie before the arrival (a task already late when submitted); nothing else may be negative.
         var milliseconds = decimal.Parse(field, NumberStyles.Float, CultureInfo.InvariantCulture);
-        if (milliseconds < 0)
+        if (milliseconds < 0 && !mayBeNegative)
         {
             throw new FormatException($"{column} must not be negative, was {field}.");
         }

@@ -95,6 +95,7 @@ public sealed class TaskTraceRecorder : ITaskObserver
                 RequiredTags = entry.Options.RequiredTags?.ToArray(),
                 ResourceDemand = entry.Options.ResourceDemand,
                 MaxRetryAttempts = entry.Options.MaxRetryAttempts,
+                Timeout = entry.Options.Timeout,
                 Outcome = entry.Outcome,
             }));
         }

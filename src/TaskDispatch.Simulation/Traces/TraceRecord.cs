@@ -38,6 +38,9 @@ public sealed record TraceRecord
     /// <summary>Gets its <see cref="TaskOptions.MaxRetryAttempts"/>.</summary>
     public int? MaxRetryAttempts { get; init; }
 
+    /// <summary>Gets its <see cref="TaskOptions.Timeout"/>: an attempt that runs longer fails.</summary>
+    public TimeSpan? Timeout { get; init; }
+
     /// <summary>Gets how it ended where it was recorded: <see cref="TaskState.Completed"/> or <see cref="TaskState.Failed"/>.</summary>
     public TaskState Outcome { get; init; } = TaskState.Completed;
 
@@ -53,5 +56,6 @@ public sealed record TraceRecord
         RequiredTags = RequiredTags,
         ResourceDemand = ResourceDemand,
         MaxRetryAttempts = MaxRetryAttempts,
+        Timeout = Timeout,
     };
 }
