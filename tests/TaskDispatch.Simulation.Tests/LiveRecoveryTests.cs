@@ -51,6 +51,88 @@ public sealed class LiveRecoveryTests
         });
     }
 
+    [Test]
+    public async Task A_node_death_fails_over_alike_live_and_simulated()
+    {
+        // Two nodes of one slot, round-robin; a 60 ms task every 100 ms. Node "a" dies at 1.03 s, while task 10 runs on
+        // it, and comes back at 1.28 s. The default recovery policy moves the killed attempt to "b" at once.
+        const int Tasks = 20;
+        var work = TimeSpan.FromMilliseconds(60);
+        var (death, back) = (TimeSpan.FromMilliseconds(1_030), TimeSpan.FromMilliseconds(1_280));
+        var trace = new TaskTrace(Enumerable.Range(0, Tasks).Select(i => new TraceRecord { Arrival = TimeSpan.FromMilliseconds(100 * i), Duration = work }));
+        var simulated = new SimulatedOutcome[Tasks];
+        PolicySimulator.Run(
+            trace.ToWorkload(),
+            [new SimulatedNode("a") { Outages = { new SimulatedOutage(death, back - death) } }, new SimulatedNode("b")],
+            SchedulingPolicy.FirstComeFirstServed(),
+            AllocationStrategy.RoundRobin(),
+            onTaskEnded: outcome => simulated[outcome.Index] = outcome);
+
+        var clock = new FakeTimeProvider(DateTimeOffset.UnixEpoch.AddDays(1));
+        var begin = clock.GetUtcNow();
+        var dispatcher = new TaskDispatcherBuilder("live-death")
+            .UseTimeProvider(clock)
+            .UseAllocation(AllocationStrategy.RoundRobin())
+            .AddNode("a", node => node.WithConcurrency(1))
+            .AddNode("b", node => node.WithConcurrency(1))
+            .Build();
+        var starts = new SemaphoreSlim(0);
+        var live = new (string? Node, int Attempts, TimeSpan Response)[Tasks];
+        var (died, cameBack) = (false, false);
+        try
+        {
+            for (var i = 0; i < Tasks; i++)
+            {
+                var arrival = TimeSpan.FromMilliseconds(100 * i);
+                if (!cameBack && died && back <= arrival)
+                {
+                    clock.SetUtcNow(begin + back);
+                    dispatcher.SetNodeHealth("a", NodeHealth.Healthy);
+                    cameBack = true;
+                }
+
+                clock.SetUtcNow(begin + arrival);
+                var handle = await dispatcher.SubmitAsync(async context =>
+                {
+                    var running = Task.Delay(work, context.TimeProvider, context.CancellationToken);
+                    starts.Release();
+                    await running;
+                });
+                Assert.That(await starts.WaitAsync(TimeSpan.FromSeconds(10)), Is.True, $"task {i} started");
+                var end = arrival + work;
+                if (!died && death < end)
+                {
+                    clock.SetUtcNow(begin + death);
+                    dispatcher.SetNodeHealth("a", NodeHealth.Unavailable);
+                    died = true;
+                    Assert.That(await starts.WaitAsync(TimeSpan.FromSeconds(10)), Is.True, $"task {i} started again after its node died");
+                    end = death + work;
+                }
+
+                clock.SetUtcNow(begin + end);
+                await handle.Completion.ContinueWith(_ => { }, TaskScheduler.Default).WaitAsync(TimeSpan.FromSeconds(10));
+                live[i] = (handle.NodeName, handle.Attempts, handle.EndedAt!.Value - handle.SubmittedAt);
+            }
+        }
+        finally
+        {
+            clock.Advance(TimeSpan.FromHours(1));
+            await dispatcher.StopAsync(ShutdownMode.Cancel, TimeSpan.Zero);
+        }
+
+        Assert.Multiple(() =>
+        {
+            for (var i = 0; i < Tasks; i++)
+            {
+                Assert.That(live[i], Is.EqualTo(((string?)simulated[i].Node, simulated[i].Attempts, simulated[i].Response)), $"task {i}");
+            }
+
+            Assert.That(simulated[10], Has.Property("Node").EqualTo("b").And.Property("Attempts").EqualTo(2).And.Property("Response").EqualTo(TimeSpan.FromMilliseconds(90)), "killed at 30 ms, run again on b");
+            Assert.That(simulated.Skip(11).Take(2).Select(outcome => outcome.Node), Is.All.EqualTo("b"), "a is down until 1.28 s");
+            Assert.That(simulated.Skip(13).Select(outcome => outcome.Node), Does.Contain("a"), "and takes work again after");
+        });
+    }
+
     /// <summary>Runs the tasks one at a time on a dispatcher with one slot and a fake clock: the test submits each at its
     /// arrival, and moves the clock by each attempt's run (its work, or its timeout) and each retry's delay, in the order
     /// the simulator says they happen. It waits for each start and each recorded failure before it moves the clock,
