@@ -11,7 +11,7 @@ internal sealed record LabSettings(int Tasks, string ArrivalsName, double Load, 
                           [--service exponential|lognormal|bimodal|pareto] [--nodes 4] [--seed 1] [--out policy-lab]
                           [--trace recorded.csv] [--failure-rate 0.02] [--outage 30:10]
           --trace         replay a recorded trace (TaskTraceRecorder) instead of drawing tasks; --tasks, --arrivals,
-                          --load and --service are then ignored
+                          --load and --service are then ignored, and --seed only draws the failures
           --failure-rate  the share of attempts that fail on every node; failed attempts are retried up to 3 times
           --outage        the first node dies at the first number of seconds, and comes back after the second (omit it
                           for a node that never comes back)

@@ -45,7 +45,7 @@ var trace = settings.TracePath is { } tracePath ? TaskTrace.Load(tracePath) : nu
 var arrivals = trace is null ? settings.Arrivals() : null;
 var serviceTime = settings.ServiceTime;
 SimulatedWorkload Workload(bool givesEstimates) => trace is not null
-    ? new TaskTrace(trace.Records.Select(record => givesEstimates ? record with { EstimatedDuration = record.Duration } : record)).ToWorkload()
+    ? new TaskTrace(trace.Records.Select(record => givesEstimates ? record with { EstimatedDuration = record.Duration } : record)).ToWorkload(settings.Seed)
     : new()
     {
         Count = settings.Tasks,

@@ -9,7 +9,9 @@ namespace TaskDispatch.Simulation;
 /// read: a workload and a seed always give the same report.</summary>
 /// <remarks>The policies are single-threaded objects here: give each simulation fresh instances of the stateful ones.
 /// Give a retry policy with jitter a seeded <see cref="RetryRecoveryOptions.Random"/>, or its delays, and so the
-/// report, change from run to run.</remarks>
+/// report, change from run to run. The tasks the policies see are handles with the task's options, kind, sequence
+/// number and ready time; their attempt count, failure list and node are not kept up to date (the policies hear the
+/// attempt and the node through <see cref="RecoveryContext"/>), nor is a node's recent processing time.</remarks>
 public static class PolicySimulator
 {
     /// <summary>Runs <paramref name="workload"/> on <paramref name="nodes"/> under a scheduling policy, an allocation
@@ -27,7 +29,8 @@ public static class PolicySimulator
     /// <returns>The report.</returns>
     /// <exception cref="ArgumentException">The workload or the nodes are invalid.</exception>
     /// <exception cref="InvalidOperationException">A task requires a node, tags or resources no node has; the strategy
-    /// chose a node outside its candidates; or the recovery policy threw.</exception>
+    /// chose a node outside its candidates; the recovery policy threw; or it kept retrying one task past
+    /// 10,000 attempts (every attempt bound to fail), where the simulation stops rather than run forever.</exception>
     public static SimulationReport Run(SimulatedWorkload workload, IReadOnlyList<SimulatedNode> nodes, ISchedulingPolicy scheduling, IAllocationStrategy? allocation = null, IRecoveryPolicy? recovery = null, IReadOnlyDictionary<string, double>? fairnessWeights = null, Action<SimulatedOutcome>? onTaskEnded = null)
     {
         ArgumentNullException.ThrowIfNull(workload);

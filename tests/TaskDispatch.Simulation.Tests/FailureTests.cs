@@ -192,6 +192,7 @@ public sealed class FailureTests
     {
         Exception? seen = null;
         var recovery = new RecordingPolicy(context => seen = context.Exception);
+        var ended = new List<SimulatedOutcome>();
         var report = PolicySimulator.Run(
             new SimulatedWorkload
             {
@@ -202,12 +203,14 @@ public sealed class FailureTests
             },
             [new SimulatedNode("a", slots: 10)],
             SchedulingPolicy.FirstComeFirstServed(),
-            recovery: recovery);
+            recovery: recovery,
+            onTaskEnded: ended.Add);
         Assert.Multiple(() =>
         {
             Assert.That(report.TasksFailed, Is.EqualTo(3));
             Assert.That(seen, Is.InstanceOf<TaskTimeoutException>());
-            Assert.That(report.Response.Max, Is.EqualTo(TimeSpan.FromMilliseconds(50)));
+            Assert.That(ended.Where(outcome => outcome.State == TaskState.Failed).Select(outcome => outcome.Response), Is.All.EqualTo(TimeSpan.FromMilliseconds(20)), "cut at the timeout");
+            Assert.That(ended.Where(outcome => outcome.State == TaskState.Completed).Select(outcome => outcome.Response), Is.All.EqualTo(TimeSpan.FromMilliseconds(50)));
         });
     }
 
@@ -264,6 +267,79 @@ public sealed class FailureTests
             Assert.That(gpuRuns.Select(run => run.Node), Is.All.EqualTo("gpu"));
             Assert.That(mostAtOnce, Is.EqualTo(2));
             Assert.That(runs.Where(run => !run.Gpu).Select(run => run.Node).Distinct(), Is.EquivalentTo(new[] { "gpu", "cpu" }));
+        });
+    }
+
+    [Test]
+    public void Failover_counts_the_node_faults_on_a_later_task_fault()
+    {
+        // The task's node dies under it (a node fault, failed over), then the other node fails it (a task fault). As
+        // from the dispatcher, the policy hears one node fault so far, so the failover wrapper hides that attempt from
+        // the inner retry policy (1 retry): the task gets a third attempt before it fails.
+        var attempts = 0;
+        var report = PolicySimulator.Run(
+            new SimulatedWorkload { Count = 1, Arrivals = Arrivals.AllAtOnce(), ServiceTime = ServiceTime.Fixed(TimeSpan.FromMilliseconds(100)) },
+            [new SimulatedNode("a") { Outages = { new SimulatedOutage(TimeSpan.FromMilliseconds(5)) } }, new SimulatedNode("b") { FailureRate = 1 }],
+            SchedulingPolicy.FirstComeFirstServed(),
+            AllocationStrategy.LeastLoaded(),
+            RecoveryPolicy.Retry(options => (options.MaxRetryAttempts, options.Delay) = (1, TimeSpan.Zero)).WithFailover(),
+            onTaskEnded: outcome => attempts = outcome.Attempts);
+        Assert.That((report.TasksFailed, attempts), Is.EqualTo((1L, 3)));
+    }
+
+    [Test]
+    public void Tasks_set_aside_keep_their_order()
+    {
+        // FCFS on x, y and z, one slot each. A and C need x, B needs y; all three wait aside while x and y are busy. When y
+        // frees, B takes it and A and C stay aside in their order, so when x frees, A (first come) starts before C.
+        static TraceRecord Task(double arrival, double duration, string node) =>
+            new() { Arrival = TimeSpan.FromMilliseconds(arrival), Duration = TimeSpan.FromMilliseconds(duration), RequiredNode = node };
+        var starts = new Dictionary<int, TimeSpan>();
+        PolicySimulator.Run(
+            new TaskTrace([Task(0, 100, "x"), Task(0, 50, "y"), Task(1, 10, "x"), Task(2, 10, "y"), Task(3, 10, "x"), Task(4, 1_000, "z")]).ToWorkload(),
+            [new SimulatedNode("x"), new SimulatedNode("y"), new SimulatedNode("z")],
+            SchedulingPolicy.FirstComeFirstServed(),
+            onTaskEnded: outcome => starts[outcome.Index] = outcome.Arrival + outcome.Wait);
+        Assert.That((starts[2], starts[4]), Is.EqualTo((TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(110))), "A (task 2) at 100 ms, C (task 4) after it");
+    }
+
+    [Test]
+    public void Nothing_starts_on_a_node_in_the_instant_it_dies()
+    {
+        // Two nodes of one slot and four 10 ms tasks at once; "a" dies at 10 ms, just as its first task ends. That task
+        // has completed; the third must not start on "a" only to be killed, so no attempt fails at all.
+        var nodes = new List<string>();
+        var report = PolicySimulator.Run(
+            new SimulatedWorkload { Count = 4, Arrivals = Arrivals.AllAtOnce(), ServiceTime = TenMilliseconds },
+            [new SimulatedNode("a") { Outages = { new SimulatedOutage(TimeSpan.FromMilliseconds(10)) } }, new SimulatedNode("b")],
+            SchedulingPolicy.FirstComeFirstServed(),
+            onTaskEnded: outcome => nodes.Add(outcome.Node));
+        Assert.Multiple(() =>
+        {
+            Assert.That((report.TasksCompleted, report.AttemptsFailed, report.Restarts), Is.EqualTo((4L, 0L, 0L)));
+            Assert.That(nodes.Count(node => node == "a"), Is.EqualTo(1));
+            Assert.That(report.Makespan, Is.EqualTo(TimeSpan.FromMilliseconds(30)));
+        });
+    }
+
+    [Test]
+    public void The_makespan_ends_with_the_last_task_even_when_tasks_are_stranded()
+    {
+        // One 100 s task on a node that dies for good at 1 s, and one 10 ms task on a node that lives: the run ends with
+        // the first unfinished, and the makespan is the second's end, not the time the killed attempt would have ended.
+        var report = PolicySimulator.Run(
+            new TaskTrace(
+            [
+                new TraceRecord { Arrival = TimeSpan.Zero, Duration = TimeSpan.FromSeconds(100), RequiredNode = "doomed" },
+                new TraceRecord { Arrival = TimeSpan.Zero, Duration = TimeSpan.FromMilliseconds(10), RequiredNode = "alive" },
+            ]).ToWorkload(),
+            [new SimulatedNode("doomed") { Outages = { new SimulatedOutage(TimeSpan.FromMilliseconds(5)) } }, new SimulatedNode("alive")],
+            SchedulingPolicy.FirstComeFirstServed());
+        Assert.Multiple(() =>
+        {
+            Assert.That((report.TasksCompleted, report.TasksUnfinished), Is.EqualTo((1L, 1L)));
+            Assert.That(report.Makespan, Is.EqualTo(TimeSpan.FromMilliseconds(10)));
+            Assert.That(report.Nodes.Single(node => node.Name == "doomed").Utilization, Is.EqualTo(0.5), "busy 5 ms of 10");
         });
     }
 

@@ -86,6 +86,9 @@ public sealed class LiveRecoveryTests
                 var arrival = TimeSpan.FromMilliseconds(100 * i);
                 if (!cameBack && died && back <= arrival)
                 {
+                    // The attempt given up on "a" returns its slot once its work sees the cancellation; only then is "a"
+                    // as empty as the simulator's node that died.
+                    await PollAsync(() => dispatcher.Nodes.Single(node => node.Name == "a").ActiveTasks == 0, "the slot of the attempt given up on a");
                     clock.SetUtcNow(begin + back);
                     dispatcher.SetNodeHealth("a", NodeHealth.Healthy);
                     cameBack = true;
@@ -148,6 +151,7 @@ public sealed class LiveRecoveryTests
         var starts = new SemaphoreSlim(0);
         var begin = clock.GetUtcNow();
         var results = new (TaskState, int, TimeSpan)[tasks];
+        var attemptToken = CancellationToken.None;
         try
         {
             for (var i = 0; i < tasks; i++)
@@ -158,6 +162,7 @@ public sealed class LiveRecoveryTests
                 {
                     // The attempt's timeout timer is set before its work starts, so the clock cannot pass it unseen.
                     var running = Task.Delay(runFor, context.TimeProvider, context.CancellationToken);
+                    attemptToken = context.CancellationToken;
                     starts.Release();
                     await running;
                 }, options(i));
@@ -166,18 +171,26 @@ public sealed class LiveRecoveryTests
                 {
                     Assert.That(await starts.WaitAsync(TimeSpan.FromSeconds(10)), Is.True, $"attempt {attempt} of task {i} started");
                     var timesOut = options(i).Timeout is { } timeout && timeout < runFor;
-                    clock.Advance(timesOut ? options(i).Timeout!.Value : runFor);
                     if (!timesOut)
                     {
+                        clock.Advance(runFor);
                         break;
                     }
+
+                    // The timeout fires on the tick it is due, not one before: its timer cancels the attempt's token at once.
+                    clock.Advance(Timeout - TimeSpan.FromTicks(1));
+                    Assert.That(attemptToken.IsCancellationRequested, Is.False, $"attempt {attempt} of task {i} timed out early");
+                    clock.Advance(TimeSpan.FromTicks(1));
 
                     // The failure's time is read before it is recorded: once recorded, the retry is due at that time plus
                     // its delay, however late its timer is set.
                     await PollAsync(() => handle.AttemptFailures.Count == attempt, $"the failure of attempt {attempt} of task {i}");
                     if (attempt < expected[i].Attempts)
                     {
-                        clock.Advance(TimeSpan.FromMilliseconds(10 * Math.Pow(2, attempt - 1)));
+                        // Nor does the retry start a tick before its delay is over.
+                        clock.Advance(TimeSpan.FromMilliseconds(10 * Math.Pow(2, attempt - 1)) - TimeSpan.FromTicks(1));
+                        Assert.That(await starts.WaitAsync(TimeSpan.FromMilliseconds(50)), Is.False, $"attempt {attempt + 1} of task {i} started before its delay was over");
+                        clock.Advance(TimeSpan.FromTicks(1));
                     }
                 }
 

@@ -45,6 +45,13 @@ public sealed class TraceTests
             Assert.That(() => TaskTrace.Read(new StringReader($"{Header}\n1,2,k,0,,,,,,gpu,,,\n")), Throws.TypeOf<FormatException>().With.Message.Contains("name=amount"));
             Assert.That(() => TaskTrace.Read(new StringReader($"{Header}\n1,2,\"k,0\n")), Throws.TypeOf<FormatException>().With.Message.Contains("quoted"));
             Assert.That(() => new TaskTrace([]).ToWorkload(), Throws.InvalidOperationException.With.Message.Contains("no tasks"));
+            Assert.That(() => TaskTrace.Read(new StringReader($"{Header}\n1,2,k,0,,,,,,,,,4\n")), Throws.TypeOf<FormatException>().With.Message.Contains("Completed or Failed"));
+            Assert.That(() => new TaskTrace([new TraceRecord { Arrival = TimeSpan.Zero, Duration = TimeSpan.Zero, RequiredTags = ["a;b"] }]), Throws.ArgumentException.With.Message.Contains("'a;b'"));
+            Assert.That(() => new TaskTrace([new TraceRecord { Arrival = TimeSpan.Zero, Duration = TimeSpan.Zero, ResourceDemand = new Dictionary<string, double> { ["x=y"] = 1 } }]), Throws.ArgumentException.With.Message.Contains("'x=y'"));
+            Assert.That(() => new TaskTrace([new TraceRecord { Arrival = TimeSpan.Zero, Duration = TimeSpan.Zero, Outcome = TaskState.Cancelled }]), Throws.ArgumentException.With.Message.Contains("Cancelled"));
+            var workload = new TaskTrace([new TraceRecord { Arrival = TimeSpan.Zero, Duration = TimeSpan.FromMilliseconds(1) }]).ToWorkload();
+            Assert.That(() => PolicySimulator.Run(new SimulatedWorkload { Count = 2, Arrivals = workload.Arrivals, ServiceTime = workload.ServiceTime }, [new SimulatedNode("a")], SchedulingPolicy.FirstComeFirstServed()),
+                Throws.ArgumentException.With.Message.Contains("only 1 tasks"));
         });
     }
 
@@ -96,7 +103,7 @@ public sealed class TraceTests
             Assert.That(second.Waiting, Is.EqualTo(first.Waiting));
             Assert.That(second.DeadlinesMissed, Is.EqualTo(first.DeadlinesMissed));
             Assert.That(second.Fairness, Is.EqualTo(first.Fairness).Within(1e-12));
-            Assert.That(replayed.Values.Sum(wait => wait.Ticks), Is.EqualTo(original.Values.Sum(wait => wait.Ticks)));
+            Assert.That(replayed, Is.EqualTo(original), "task for task");
         });
     }
 

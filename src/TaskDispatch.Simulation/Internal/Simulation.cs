@@ -7,12 +7,14 @@ namespace TaskDispatch.Simulation;
 /// waits in one queue ordered by time.</summary>
 internal sealed class Simulation
 {
-    // At one instant, attempts end first (a slot freed now can take a task arriving now, and ends keep arrival order),
-    // then retries come due, nodes come back, and nodes die.
+    // At one instant, attempts end first (in arrival order; an attempt that ends as its node dies has completed), then
+    // nodes come back and die, then retries come due. Tasks start only once the instant's events are all handled, so
+    // that nothing starts on a node in the instant it dies; arrivals at that instant come after (a slot freed now can
+    // take a task arriving now).
     private const long EndRank = 0;
-    private const long ReadyRank = 1L << 32;
-    private const long RestartRank = 2L << 32;
-    private const long DeathRank = 3L << 32;
+    private const long RestartRank = 1L << 32;
+    private const long DeathRank = 2L << 32;
+    private const long ReadyRank = 3L << 32;
 
     /// <summary>The most attempts one task may have: a recovery policy that retries an attempt bound to fail (a node
     /// whose failure rate is 1, a timeout shorter than the task) would otherwise keep the simulation going forever.</summary>
@@ -33,7 +35,7 @@ internal sealed class Simulation
     private readonly Random _random;
     private readonly Dictionary<string, TaskOptions> _optionsByKind = new(StringComparer.Ordinal);
     private readonly PriorityQueue<Event, (long Time, long Order)> _events = new();
-    private readonly Queue<TaskHandle> _parked = new();
+    private readonly List<TaskHandle> _parked = [];
     private readonly NodeSnapshot[] _candidates;
     private readonly long? _checkpointTicks;
 
@@ -69,6 +71,9 @@ internal sealed class Simulation
     private long _restarts;
     private int _freeSlots;
     private long _now;
+
+    /// <summary>When the last task ended: the makespan.</summary>
+    private long _lastEnd;
 
     internal Simulation(SimulatedWorkload workload, IReadOnlyList<SimulatedNode> nodes, ISchedulingPolicy scheduling, IAllocationStrategy allocation, IRecoveryPolicy recovery, IReadOnlyDictionary<string, double>? fairnessWeights, Action<SimulatedOutcome>? onTaskEnded)
     {
@@ -132,8 +137,18 @@ internal sealed class Simulation
             if (_events.TryPeek(out var pending, out var at) && (next >= count || at.Time <= nextArrival))
             {
                 _events.Dequeue();
-                _now = at.Time;
-                Handle(pending);
+
+                // The end of an attempt its node's death already ended changes nothing, and does not move time.
+                if (!IsStale(pending))
+                {
+                    _now = at.Time;
+                    Handle(pending);
+                }
+
+                if (_events.TryPeek(out _, out var following) && following.Time == _now)
+                {
+                    continue;
+                }
             }
             else if (next < count)
             {
@@ -225,17 +240,20 @@ internal sealed class Simulation
         return shared;
     }
 
+    private bool IsStale(in Event pending) =>
+        pending.Kind is EventKind.Completed or EventKind.AttemptFailed or EventKind.TimedOut && !IsCurrent(pending);
+
     private void Handle(in Event happened)
     {
         switch (happened.Kind)
         {
-            case EventKind.Completed when IsCurrent(happened):
+            case EventKind.Completed:
                 Complete(happened.Task, happened.Node);
                 break;
-            case EventKind.AttemptFailed when IsCurrent(happened):
+            case EventKind.AttemptFailed:
                 FailAttempt(happened.Task, happened.Node, new SimulatedTaskFailureException($"Attempt {happened.Attempt} of task {happened.Task} failed on node '{_nodes[happened.Node].Name}' (its failure rate)."), isNodeFault: false);
                 break;
-            case EventKind.TimedOut when IsCurrent(happened):
+            case EventKind.TimedOut:
                 FailAttempt(happened.Task, happened.Node, new TaskTimeoutException($"Attempt {happened.Attempt} of task {happened.Task} exceeded its timeout of {_handles[happened.Task].Options.Timeout}."), isNodeFault: false);
                 break;
             case EventKind.Ready:
@@ -250,8 +268,7 @@ internal sealed class Simulation
                 _freeSlots += _states[happened.Node].FreeSlots;
                 break;
             default:
-                // The end of an attempt its node's death already ended.
-                break;
+                throw new InvalidOperationException($"Unknown event {happened.Kind}.");
         }
     }
 
@@ -261,21 +278,27 @@ internal sealed class Simulation
     /// live nodes with a free slot that can run it; a task none of them can run waits aside until something changes.</summary>
     private void Dispatch()
     {
-        var parked = _parked.Count;
-        for (var i = 0; i < parked && _freeSlots > 0; i++)
+        if (_parked.Count > 0 && _freeSlots > 0)
         {
-            var task = _parked.Dequeue();
-            if (!TryStart(task))
+            // In the order they were set aside, as the dispatcher does: those that still cannot start keep their places.
+            var kept = 0;
+            for (var i = 0; i < _parked.Count; i++)
             {
-                _parked.Enqueue(task);
+                var task = _parked[i];
+                if (_freeSlots == 0 || !TryStart(task))
+                {
+                    _parked[kept++] = task;
+                }
             }
+
+            _parked.RemoveRange(kept, _parked.Count - kept);
         }
 
         while (_freeSlots > 0 && _scheduling.TryDequeue(out var task))
         {
             if (!TryStart(task))
             {
-                _parked.Enqueue(task);
+                _parked.Add(task);
             }
         }
     }
@@ -394,7 +417,8 @@ internal sealed class Simulation
         var service = _remaining is { } remaining && remaining[index] > 0 ? remaining[index] : _services[index];
         var runFor = Math.Max(1, (long)Math.Round(service / _nodes[node].Speed));
         var ending = EventKind.Completed;
-        if (task.Options.Timeout is { } timeout && runFor > timeout.Ticks)
+        // An attempt that would end just as its timeout fires is timed out: the dispatcher's timer ends it at that instant.
+        if (task.Options.Timeout is { } timeout && runFor >= timeout.Ticks)
         {
             (ending, runFor) = (EventKind.TimedOut, Math.Max(1, timeout.Ticks));
         }
@@ -464,6 +488,7 @@ internal sealed class Simulation
     private void End(int index, int node, Ending ending)
     {
         _ends[index] = (byte)ending;
+        _lastEnd = _now;
         _responses[index] = _now - _arrivals[index];
         var options = _handles[index].Options;
         if (options.Deadline is { } deadline && (ending != Ending.Completed || _now > deadline.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks))
@@ -498,7 +523,8 @@ internal sealed class Simulation
             _firstFailures[index] = _now + 1;
         }
 
-        var nodeFaults = 0;
+        // The policy hears the task's node faults so far on every failure, as from the dispatcher: failover counts on them.
+        var nodeFaults = _nodeFaults?[index] ?? 0;
         if (isNodeFault)
         {
             _nodeFaults ??= new int[_handles.Length];
@@ -652,7 +678,7 @@ internal sealed class Simulation
     private SimulationReport Report(TimeSpan realTime)
     {
         var count = _workload.Count;
-        var makespan = _now;
+        var makespan = _lastEnd;
         var nodes = new SimulatedNodeReport[_nodes.Length];
         for (var i = 0; i < nodes.Length; i++)
         {

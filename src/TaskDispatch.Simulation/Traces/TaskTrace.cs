@@ -21,7 +21,9 @@ public sealed class TaskTrace
 
     /// <summary>Initializes a new instance of the <see cref="TaskTrace"/> class.</summary>
     /// <param name="records">The tasks, in any order: they are kept in arrival order (ties in the order given).</param>
-    /// <exception cref="ArgumentException">A record is null or has a negative arrival or duration.</exception>
+    /// <exception cref="ArgumentException">A record is null; has a negative arrival, duration, estimate or timeout; has
+    /// an outcome other than completed or failed; or has a tag with <c>;</c> or a resource name with <c>;</c> or <c>=</c>,
+    /// which the CSV uses as separators.</exception>
     public TaskTrace(IEnumerable<TraceRecord> records)
     {
         ArgumentNullException.ThrowIfNull(records);
@@ -29,9 +31,9 @@ public sealed class TaskTrace
         for (var i = 0; i < list.Count; i++)
         {
             var record = list[i] ?? throw new ArgumentException($"Record {i} is null.", nameof(records));
-            if (record.Arrival < TimeSpan.Zero || record.Duration < TimeSpan.Zero)
+            if (Problem(record) is { } problem)
             {
-                throw new ArgumentException($"Record {i} has a negative arrival ({record.Arrival}) or duration ({record.Duration}).", nameof(records));
+                throw new ArgumentException($"Record {i} {problem}.", nameof(records));
             }
         }
 
@@ -141,10 +143,12 @@ public sealed class TaskTrace
     }
 
     /// <summary>Makes the workload that replays the trace: each task arrives when it did, runs its recorded duration
-    /// (divided by the speed of the node the simulator runs it on), and has its recorded options.</summary>
+    /// (divided by the speed of the node the simulator runs it on), and has its recorded options. Recorded outcomes are
+    /// not replayed: a task fails in a simulation only by its timeout, its nodes' failure rates and outages.</summary>
+    /// <param name="seed">The workload's seed, which draws the nodes' failures.</param>
     /// <returns>The workload.</returns>
     /// <exception cref="InvalidOperationException">The trace has no tasks.</exception>
-    public SimulatedWorkload ToWorkload()
+    public SimulatedWorkload ToWorkload(int seed = 1)
     {
         if (Records.Count == 0)
         {
@@ -158,7 +162,34 @@ public sealed class TaskTrace
             Arrivals = Arrivals.Replay([.. Records.Select(record => record.Arrival.Ticks)]),
             ServiceTime = ServiceTime.Replay([.. Records.Select(record => record.Duration.Ticks)]),
             Options = (task, _) => options[task.Index],
+            Seed = seed,
         };
+    }
+
+    /// <summary>What is wrong with a record, if anything.</summary>
+    private static string? Problem(TraceRecord record)
+    {
+        if (record.Arrival < TimeSpan.Zero || record.Duration < TimeSpan.Zero || record.EstimatedDuration < TimeSpan.Zero || record.Timeout < TimeSpan.Zero)
+        {
+            return $"has a negative arrival ({record.Arrival}), duration ({record.Duration}), estimate or timeout";
+        }
+
+        if (record.Outcome is not (TaskState.Completed or TaskState.Failed))
+        {
+            return $"has outcome {record.Outcome}; a trace records completed and failed tasks";
+        }
+
+        if (record.RequiredTags?.FirstOrDefault(tag => tag is not null && tag.Contains(';', StringComparison.Ordinal)) is { } badTag)
+        {
+            return $"has tag '{badTag}', with ';', which separates tags in the CSV";
+        }
+
+        if (record.ResourceDemand?.Keys.FirstOrDefault(name => name.AsSpan().IndexOfAny(";=") >= 0) is { } badResource)
+        {
+            return $"has resource '{badResource}', with ';' or '=', which separate resources in the CSV";
+        }
+
+        return null;
     }
 
     private static TraceRecord Parse(List<string> row, int line)
@@ -179,7 +210,12 @@ public sealed class TaskTrace
                 ResourceDemand = row[9].Length == 0 ? null : ParseResources(row[9]),
                 MaxRetryAttempts = row[10].Length == 0 ? null : int.Parse(row[10], NumberStyles.Integer, CultureInfo.InvariantCulture),
                 Timeout = ParseMilliseconds(row[11], "timeout_ms"),
-                Outcome = row[12].Length == 0 ? TaskState.Completed : Enum.Parse<TaskState>(row[12], ignoreCase: true),
+                Outcome = row[12] switch
+                {
+                    "" or "Completed" => TaskState.Completed,
+                    "Failed" => TaskState.Failed,
+                    _ => throw new FormatException($"outcome must be Completed or Failed, was '{row[12]}'."),
+                },
             };
         }
         catch (Exception exception) when (exception is FormatException or OverflowException or ArgumentException)

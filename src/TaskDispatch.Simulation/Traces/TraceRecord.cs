@@ -41,7 +41,9 @@ public sealed record TraceRecord
     /// <summary>Gets its <see cref="TaskOptions.Timeout"/>: an attempt that runs longer fails.</summary>
     public TimeSpan? Timeout { get; init; }
 
-    /// <summary>Gets how it ended where it was recorded: <see cref="TaskState.Completed"/> or <see cref="TaskState.Failed"/>.</summary>
+    /// <summary>Gets how it ended where it was recorded: <see cref="TaskState.Completed"/> or <see cref="TaskState.Failed"/>.
+    /// Kept for reading the trace; the simulator does not replay it: in a simulation a task fails only by its
+    /// <see cref="Timeout"/>, its nodes' failure rates and outages.</summary>
     public TaskState Outcome { get; init; } = TaskState.Completed;
 
     /// <summary>The options the simulator gives the task, its deadline made absolute on the simulator's clock.</summary>

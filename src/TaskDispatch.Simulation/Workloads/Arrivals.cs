@@ -47,6 +47,9 @@ public abstract class Arrivals
     /// <summary>The recorded arrivals of a trace, in ticks from its start, in order.</summary>
     internal static Arrivals Replay(long[] ticks) => new ReplayedArrivals(ticks);
 
+    /// <summary>Gets how many tasks a recorded sequence has; <see langword="null"/> for a distribution, which has no end.</summary>
+    internal virtual int? Length => null;
+
     /// <summary>The arrival time of task <paramref name="index"/>, in ticks, given the previous one's.</summary>
     internal abstract long NextTicks(Random random, long previous, int index);
 
@@ -63,6 +66,8 @@ public abstract class Arrivals
 
     private sealed class ReplayedArrivals(long[] ticks) : Arrivals
     {
+        internal override int? Length => ticks.Length;
+
         internal override long NextTicks(Random random, long previous, int index) => ticks[index];
     }
 

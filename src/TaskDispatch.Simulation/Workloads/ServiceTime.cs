@@ -88,6 +88,9 @@ public abstract class ServiceTime
     /// <summary>The recorded durations of a trace, in ticks, in arrival order.</summary>
     internal static ServiceTime Replay(long[] ticks) => new ReplayedServiceTime(ticks);
 
+    /// <summary>Gets how many tasks a recorded sequence has; <see langword="null"/> for a distribution, which has no end.</summary>
+    internal virtual int? Length => null;
+
     /// <summary>Draws the service time of task <paramref name="index"/>, in ticks (at least 1).</summary>
     internal abstract long SampleTicks(Random random, int index);
 
@@ -156,6 +159,8 @@ public abstract class ServiceTime
 
     private sealed class ReplayedServiceTime(long[] ticks) : ServiceTime
     {
+        internal override int? Length => ticks.Length;
+
         public override TimeSpan Mean => TimeSpan.FromTicks(ticks.Length == 0 ? 0 : (long)ticks.Average());
 
         internal override long SampleTicks(Random random, int index) => Math.Max(1, ticks[index]);

@@ -45,5 +45,9 @@ public sealed class SimulatedWorkload
 
         ArgumentNullException.ThrowIfNull(Arrivals, nameof(Arrivals));
         ArgumentNullException.ThrowIfNull(ServiceTime, nameof(ServiceTime));
+        if (Math.Min(Arrivals.Length ?? int.MaxValue, ServiceTime.Length ?? int.MaxValue) is var recorded && recorded < Count)
+        {
+            throw new ArgumentException($"{nameof(Count)} is {Count}, but the recorded arrivals or service times hold only {recorded} tasks.", nameof(Count));
+        }
     }
 }
