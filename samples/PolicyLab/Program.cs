@@ -126,14 +126,17 @@ static string Table(List<(string Policy, string Strategy, SimulationReport Repor
 {
     var culture = CultureInfo.InvariantCulture;
     var text = new StringBuilder();
-    text.Append("| policy | strategy | mean wait | p50 | p95 | p99 | mean response | utilization (min-max) | fairness (Jain) | deadlines missed |")
+    var nodeNames = string.Join(" / ", rows[0].Report.Nodes.Select(node => node.Name));
+    var keys = rows[0].Report.ServiceShares.Keys.Order(StringComparer.Ordinal).ToList();
+    text.Append(culture, $"| policy | strategy | mean wait | p50 | p95 | p99 | mean response | utilization ({nodeNames}) | fairness (Jain) | service shares ({string.Join(" / ", keys)}) | deadlines missed |")
         .AppendLine(failures ? " restarts | mean recovery | lost |" : string.Empty);
-    text.Append("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |").AppendLine(failures ? " ---: | ---: | ---: |" : string.Empty);
+    text.Append("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |").AppendLine(failures ? " ---: | ---: | ---: |" : string.Empty);
     foreach (var (policy, strategy, report) in rows)
     {
-        var utilization = report.Nodes.Select(node => node.Utilization).ToList();
+        var utilization = string.Join(" / ", report.Nodes.Select(node => node.Utilization.ToString("P0", culture)));
+        var shares = string.Join(" / ", keys.Select(key => report.ServiceShares.GetValueOrDefault(key).ToString("P1", culture)));
         text.Append(culture, $"| {policy} | {strategy} | {Ms(report.Waiting.Mean)} | {Ms(report.Waiting.P50)} | {Ms(report.Waiting.P95)} | {Ms(report.Waiting.P99)} | {Ms(report.Response.Mean)} | ")
-            .Append(culture, $"{utilization.Min():P0}-{utilization.Max():P0} | {report.Fairness ?? 1:0.000} | {(double)report.DeadlinesMissed / Math.Max(1, report.TasksWithDeadline):P1} |");
+            .Append(culture, $"{utilization} | {report.Fairness ?? 1:0.000} | {shares} | {(double)report.DeadlinesMissed / Math.Max(1, report.TasksWithDeadline):P1} |");
         if (failures)
         {
             text.Append(culture, $" {report.Restarts:N0} | {Ms(report.Recovery.Mean)} | {report.LossRate:P2} |");

@@ -71,6 +71,10 @@ public sealed class SimulationReport
     /// when one key got everything; <see langword="null"/> with fewer than two keys.</summary>
     public double? Fairness { get; }
 
+    /// <summary>Gets each fairness key's share of the service the tasks with a <see cref="TaskOptions.FairnessKey"/>
+    /// received (the time their attempts ran), from 0 to 1, the shares summing to 1; empty when no task had a key.</summary>
+    public IReadOnlyDictionary<string, double> ServiceShares { get; internal init; } = new Dictionary<string, double>(StringComparer.Ordinal);
+
     /// <summary>Gets how many tasks with a <see cref="TaskOptions.Deadline"/> did not complete by it: ended after it,
     /// failed, or never ended.</summary>
     public long DeadlinesMissed { get; }
@@ -102,7 +106,8 @@ public sealed class SimulationReport
 
         if (Fairness is { } fairness)
         {
-            text.Append(culture, $"  fairness (Jain) {fairness:0.0000}").AppendLine();
+            var shares = string.Join(", ", ServiceShares.OrderBy(pair => pair.Key, StringComparer.Ordinal).Select(pair => string.Create(culture, $"{pair.Key} {pair.Value:P1}")));
+            text.Append(culture, $"  fairness (Jain) {fairness:0.0000}; service shares {shares}").AppendLine();
         }
 
         if (TasksWithDeadline > 0)

@@ -131,6 +131,28 @@ public sealed class PolicyLabTests
     }
 
     [Test]
+    public void Service_shares_follow_the_service_each_key_received()
+    {
+        var report = PolicySimulator.Run(
+            new SimulatedWorkload
+            {
+                Count = 4,
+                Arrivals = Arrivals.AllAtOnce(),
+                ServiceTime = ServiceTime.Fixed(TimeSpan.FromMilliseconds(10)),
+                Options = (task, _) => new TaskOptions { FairnessKey = task.Index < 3 ? "a" : "b" },
+            },
+            [new SimulatedNode("n")],
+            SchedulingPolicy.FirstComeFirstServed());
+        Assert.Multiple(() =>
+        {
+            Assert.That(report.ServiceShares["a"], Is.EqualTo(0.75).Within(1e-12));
+            Assert.That(report.ServiceShares["b"], Is.EqualTo(0.25).Within(1e-12));
+            Assert.That(report.Fairness, Is.EqualTo(16.0 / 20).Within(1e-12), "Jain over (3, 1): 16 / (2 x 10)");
+            Assert.That(report.ToString(), Does.Contain("service shares a 75.0%, b 25.0%").Or.Contain("service shares a 75.0 %, b 25.0 %"));
+        });
+    }
+
+    [Test]
     public void Speed_and_weights_show_in_utilization_and_processing()
     {
         var report = PolicySimulator.Run(

@@ -722,6 +722,7 @@ internal sealed class Simulation
             Restarts = _restarts,
             TasksRecovered = recoveryTimes.Length,
             Recovery = DurationSummary.Of(recoveryTimes, recoveryTimes.Length),
+            ServiceShares = ServiceShares(),
         };
     }
 
@@ -744,6 +745,13 @@ internal sealed class Simulation
         }
 
         return (kept, count);
+    }
+
+    /// <summary>Each key's share of the service the keyed tasks got.</summary>
+    private Dictionary<string, double> ServiceShares()
+    {
+        var total = (double)_serviceByKey.Values.Sum();
+        return _serviceByKey.ToDictionary(pair => pair.Key, pair => total == 0 ? 0 : pair.Value / total, StringComparer.Ordinal);
     }
 
     /// <summary>Jain's index of the service each key got per unit of weight: (Σx)² / (n·Σx²).</summary>
