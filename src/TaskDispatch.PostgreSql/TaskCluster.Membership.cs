@@ -82,8 +82,9 @@ public sealed partial class TaskCluster
                 }
                 catch (JsonException exception)
                 {
-                    // Whatever it named is found by the next sweep of every awaited id.
+                    // Whatever it named is found by a sweep of every awaited id.
                     ClusterLog.LoopFailed(_logger, Name, "reading an ended-tasks notification", exception);
+                    Volatile.Write(ref _sweepRequested, 1);
                 }
 
                 _resultSignal.Set();
@@ -129,6 +130,7 @@ public sealed partial class TaskCluster
                 }
 
                 await WaitBeforeRetryAsync(token).ConfigureAwait(false);
+                Volatile.Write(ref _sweepRequested, 1);
                 _leaseSignal.Set();
                 _resultSignal.Set();
             }
@@ -230,8 +232,10 @@ public sealed partial class TaskCluster
                     await RefreshAsync(token).ConfigureAwait(false);
                 }
 
-                while (await ReapAsync(token).ConfigureAwait(false))
+                // Batch after batch, each past the last, until one is not full.
+                for (var after = 0L; after >= 0;)
                 {
+                    after = await ReapAsync(after, token).ConfigureAwait(false);
                 }
 
                 _resultSignal.Set();
@@ -344,7 +348,9 @@ public sealed partial class TaskCluster
     /// (<c>FOR UPDATE SKIP LOCKED</c>), so a reaper that stalls (a paused process) holds up only its own batch, never the
     /// others, as a cluster-wide lock would.</summary>
     /// <returns>Whether a full batch was handled (call again).</returns>
-    private async Task<bool> ReapAsync(CancellationToken cancellationToken)
+    /// <summary>Takes back one batch of orphaned tasks after sequence number <paramref name="after"/>.</summary>
+    /// <returns>The last sequence number of a full batch, to go on after it; -1 when there is no more.</returns>
+    private async Task<long> ReapAsync(long after, CancellationToken cancellationToken)
     {
         var dead = new List<string>();
         var declareCommand = _dataSource.CreateCommand(_sql.DeclareDead);
@@ -375,7 +381,7 @@ public sealed partial class TaskCluster
             needed.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = _placer.LiveCount > 0 });
             if (await needed.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not true)
             {
-                return false;
+                return -1;
             }
         }
 
@@ -393,7 +399,7 @@ public sealed partial class TaskCluster
         }
 
         const int Limit = 200;
-        var orphans = new List<(string Id, string Options, string? Node, short State, int Deliveries, bool CancelRequested, DateTimeOffset? RenewedAt, DateTimeOffset Now, string? Submitter, bool Awaited)>();
+        var orphans = new List<(string Id, string Options, string? Node, short State, int Deliveries, bool CancelRequested, DateTimeOffset? RenewedAt, DateTimeOffset Now, long Seq)>();
         var selectCommand = new NpgsqlCommand(_sql.Orphans, connection, transaction);
         await using (selectCommand.ConfigureAwait(false))
         {
@@ -401,19 +407,20 @@ public sealed partial class TaskCluster
             selectCommand.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = _options.LeaseDuration });
             selectCommand.Parameters.Add(new NpgsqlParameter<int> { TypedValue = Limit });
             selectCommand.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = _placer.LiveCount > 0 });
+            selectCommand.Parameters.Add(new NpgsqlParameter<long> { TypedValue = after });
             var reader = await selectCommand.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             await using var readerDisposal = reader.ConfigureAwait(false);
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
                 orphans.Add((reader.GetString(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2), reader.GetInt16(3), reader.GetInt32(4), reader.GetBoolean(5),
-                    reader.IsDBNull(6) ? null : reader.GetFieldValue<DateTimeOffset>(6), reader.GetFieldValue<DateTimeOffset>(7), reader.IsDBNull(8) ? null : reader.GetString(8), reader.GetBoolean(9)));
+                    reader.IsDBNull(6) ? null : reader.GetFieldValue<DateTimeOffset>(6), reader.GetFieldValue<DateTimeOffset>(7), reader.GetInt64(8)));
             }
         }
 
         if (orphans.Count == 0)
         {
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-            return false;
+            return -1;
         }
 
         var ids = new string[orphans.Count];
@@ -423,8 +430,6 @@ public sealed partial class TaskCluster
         var errors = new string?[orphans.Count];
         var recovered = new int[orphans.Count];
         var recoveries = new List<(string Id, string From, string? To, string Reason, DateTimeOffset RenewedAt)>();
-        var submitters = new HashSet<string>(StringComparer.Ordinal);
-        var moved = 0;
         for (var i = 0; i < orphans.Count; i++)
         {
             var orphan = orphans[i];
@@ -459,16 +464,6 @@ public sealed partial class TaskCluster
                 nodes[i] = _placer.Place(Describe(orphan.Id, options, orphan.Now), wasLeased ? orphan.Node : null);
             }
 
-            if (wasLeased || states[i] != orphan.State || nodes[i] != orphan.Node)
-            {
-                moved++;
-            }
-
-            if (states[i] >= ClusterSchema.Completed && orphan.Awaited && orphan.Submitter is { } submitter)
-            {
-                submitters.Add(EndedNotice.IdOnly(submitter, orphan.Id));
-            }
-
             if (wasLeased)
             {
                 var renewedAt = orphan.RenewedAt ?? orphan.Now;
@@ -488,6 +483,7 @@ public sealed partial class TaskCluster
             replaceCommand.Parameters.Add(new NpgsqlParameter<bool[]> { TypedValue = deadLetters });
             replaceCommand.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = errors });
             replaceCommand.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = recovered });
+            replaceCommand.Parameters.Add(new NpgsqlParameter<string> { TypedValue = _sql.DoneChannel });
             await replaceCommand.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
@@ -505,15 +501,14 @@ public sealed partial class TaskCluster
         }
 
         await NotifyAsync(connection, _sql.WorkChannel, nodes.OfType<string>().Distinct(StringComparer.Ordinal)).ConfigureAwait(false);
-        await NotifyAsync(connection, _sql.DoneChannel, submitters).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         if (recoveries.Count > 0)
         {
             ClusterLog.Recovered(_logger, Name, dead.Count > 0 ? string.Join(", ", dead) : string.Join(", ", recoveries.Select(r => r.From).Distinct()), recoveries.Count);
         }
 
-        // Rows that stay unplaced (no live node can take them) come back in the next batch: go on only if this one moved.
-        return orphans.Count == Limit && moved > 0;
+        // Rows that stay unplaced (no live node can take them) are passed over, not taken again, in this pass.
+        return orphans.Count == Limit ? orphans[^1].Seq : -1;
     }
 
     /// <summary>Completes the handles of tasks this member submitted once they ended anywhere: woken by NOTIFY, with the
@@ -521,28 +516,32 @@ public sealed partial class TaskCluster
     private async Task ResultLoopAsync()
     {
         var token = _stopping.Token;
+        var lastSweep = _timeProvider.GetUtcNow();
         while (!token.IsCancellationRequested)
         {
             try
             {
-                // Woken with the ids that ended (NOTIFY); without a wake-up for a while, every awaited id is checked, in
-                // case a notification was lost with a dropped connection.
-                var notified = await _resultSignal.WaitAsync(_options.IdleSweepInterval, _timeProvider, token).ConfigureAwait(false);
+                // Woken with the ids that ended (NOTIFY), and by every watch pass.
+                await _resultSignal.WaitAsync(_options.IdleSweepInterval, _timeProvider, token).ConfigureAwait(false);
                 var ids = new List<string>();
                 while (_ended.TryDequeue(out var outcome))
                 {
-                    if (!outcome.Carried)
+                    if (outcome.State is { } state)
+                    {
+                        CompleteAwaited(outcome.Id, state, outcome.Result, outcome.Error, outcome.ErrorType);
+                    }
+                    else
                     {
                         ids.Add(outcome.Id);
                     }
-                    else if (_awaiting.TryRemove(outcome.Id, out var handle) || _awaitingOthers.TryRemove(outcome.Id, out handle))
-                    {
-                        handle.Complete(outcome.State, outcome.Result, outcome.Error, outcome.ErrorType);
-                    }
                 }
 
-                if (!notified)
+                // The sweep is due by time, not by silence: the heartbeat wakes this loop more often than the sweep
+                // interval. A reconnected listener or a payload that could not be read asks for one at once.
+                var now = _timeProvider.GetUtcNow();
+                if (now - lastSweep >= _options.IdleSweepInterval || Interlocked.Exchange(ref _sweepRequested, 0) == 1)
                 {
+                    lastSweep = now;
                     ids.AddRange(_awaiting.Keys);
                 }
 
@@ -574,15 +573,22 @@ public sealed partial class TaskCluster
         await using var readerDisposal = reader.ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            var id = reader.GetString(0);
-            if (_awaiting.TryRemove(id, out var handle) || _awaitingOthers.TryRemove(id, out handle))
-            {
-                handle.Complete(
-                    (TaskState)reader.GetInt16(1),
-                    reader.IsDBNull(2) ? null : reader.GetString(2),
-                    reader.IsDBNull(3) ? null : reader.GetString(3),
-                    reader.IsDBNull(4) ? null : reader.GetString(4));
-            }
+            Interlocked.Increment(ref _outcomesReadBack);
+            CompleteAwaited(
+                reader.GetString(0),
+                (TaskState)reader.GetInt16(1),
+                reader.IsDBNull(2) ? null : reader.GetString(2),
+                reader.IsDBNull(3) ? null : reader.GetString(3),
+                reader.IsDBNull(4) ? null : reader.GetString(4));
+        }
+    }
+
+    /// <summary>Completes the awaited handle of a task that ended, from a notification or a read.</summary>
+    private void CompleteAwaited(string id, TaskState state, string? result, string? error, string? errorType)
+    {
+        if (_awaiting.TryRemove(id, out var handle) || _awaitingOthers.TryRemove(id, out handle))
+        {
+            handle.Complete(state, result, error, errorType);
         }
     }
 

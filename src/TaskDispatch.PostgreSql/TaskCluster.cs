@@ -34,6 +34,16 @@ public sealed partial class TaskCluster : IAsyncDisposable
     private readonly Channel<Acknowledgement> _acks = Channel.CreateUnbounded<Acknowledgement>(new UnboundedChannelOptions { SingleReader = true });
     private readonly AsyncSignal _leaseSignal = new();
     private readonly AsyncSignal _resultSignal = new();
+
+    /// <summary>Set when notifications may have been missed (the listener reconnected, a payload could not be read): the
+    /// result loop then reads every awaited id at once.</summary>
+    private int _sweepRequested;
+
+    /// <summary>How many outcomes the result loop has read back from the table rather than from a notification.</summary>
+    private long _outcomesReadBack;
+
+    /// <summary>Gets how many outcomes this member read back from the table rather than from a notification.</summary>
+    internal long OutcomesReadBack => Interlocked.Read(ref _outcomesReadBack);
     private readonly CancellationTokenSource _stopping = new();
     private readonly CancellationTokenSource _leasing = new();
     private readonly List<Task> _loops = [];

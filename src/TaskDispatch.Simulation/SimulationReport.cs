@@ -11,7 +11,6 @@ public sealed class SimulationReport
     {
         (Scheduling, Allocation, Tasks, Makespan, Waiting, Response, Processing, Nodes, Fairness, DeadlinesMissed, TasksWithDeadline, RealTime) =
             (scheduling, allocation, tasks, makespan, waiting, response, processing, nodes, fairness, deadlinesMissed, tasksWithDeadline, realTime);
-        TasksCompleted = tasks;
     }
 
     /// <summary>Gets the scheduling policy's type name.</summary>
@@ -40,8 +39,9 @@ public sealed class SimulationReport
     /// (<see cref="TaskOptions.Timeout"/>), or ended by their node's death.</summary>
     public long AttemptsFailed { get; internal init; }
 
-    /// <summary>Gets how many times a task was started again after a failed attempt.</summary>
-    public long Restarts { get; internal init; }
+    /// <summary>Gets how many times a task was started again after a failed attempt: every failed attempt but the last
+    /// of each failed task.</summary>
+    public long Restarts => AttemptsFailed - TasksFailed;
 
     /// <summary>Gets how many tasks completed after at least one failed attempt.</summary>
     public long TasksRecovered { get; internal init; }

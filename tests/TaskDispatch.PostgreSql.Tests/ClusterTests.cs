@@ -40,11 +40,16 @@ public sealed class ClusterTests
         await using var worker = await ClusterTestKit.Member("results", _schema, idleSweep: sweep).AddNode("worker-1", node => node.WithConcurrency(4)).BuildAsync();
         await using var submitter = await ClusterTestKit.Member("results", _schema, idleSweep: sweep).BuildAsync();
 
+        // The first three and the ten of 1,000 characters fit in a notification (their entries, id, quotes and error type
+        // included, stay under MaxCarriedBytes); the last three do not. Twenty entries of about 1,100 bytes cannot share one
+        // payload.
+        const int TooLarge = 3;
         string[] inputs =
         [
             string.Empty,
             "quotes \" and \\ backslashes, a tab\t, a newline\n, a control \u0001, and unicode: é 漢字 🚀",
-            new string('s', EndedNotice.MaxCarriedBytes - 40),
+            new string('s', EndedNotice.MaxCarriedBytes - 300),
+            .. Enumerable.Range(0, 10).Select(i => $"{i}{new string('c', 1_000)}"),
             new string('m', EndedNotice.MaxCarriedBytes + 1),
             string.Concat(Enumerable.Repeat("é🚀\"", 2_000)),
             new string('l', 200_000),
@@ -57,6 +62,9 @@ public sealed class ClusterTests
             Assert.That(error!.Message, Does.Contain(inputs[i]), $"error {i} ({inputs[i].Length} chars)");
             Assert.That(error.ErrorType, Is.EqualTo(typeof(InvalidOperationException).FullName));
         }
+
+        // Only the outcomes too large to travel were read back: the others came in the notifications themselves.
+        Assert.That(submitter.OutcomesReadBack, Is.EqualTo(2 * TooLarge));
     }
 
     [Test]
@@ -65,15 +73,16 @@ public sealed class ClusterTests
         var outcomes = EndedNotice.Parse("""[["a",4,"\"r\\\"",null,null],["b"],["c",5,null,"boom","System.Exception"],["d",6,null,"Cancelled by id.",null]]""");
         Assert.That(outcomes, Is.EqualTo(new[]
         {
-            new EndedOutcome("a", true, TaskState.Completed, "\"r\\\"", null, null),
-            new EndedOutcome("b", false, TaskState.Pending, null, null, null),
-            new EndedOutcome("c", true, TaskState.Failed, null, "boom", "System.Exception"),
-            new EndedOutcome("d", true, TaskState.Cancelled, null, "Cancelled by id.", null),
+            new EndedOutcome("a", TaskState.Completed, "\"r\\\"", null, null),
+            new EndedOutcome("b", null, null, null, null),
+            new EndedOutcome("c", TaskState.Failed, null, "boom", "System.Exception"),
+            new EndedOutcome("d", TaskState.Cancelled, null, "Cancelled by id.", null),
         }));
 
-        var idOnly = EndedNotice.IdOnly("member-1", "id \"quoted\" é");
-        Assert.That(idOnly, Does.StartWith("member-1:"));
-        Assert.That(EndedNotice.Parse(idOnly.AsSpan("member-1:".Length)), Is.EqualTo(new[] { new EndedOutcome("id \"quoted\" é", false, TaskState.Pending, null, null, null) }));
+        Assert.That(EndedNotice.Parse("""[["id \"quoted\" é"]]"""), Is.EqualTo(new[] { new EndedOutcome("id \"quoted\" é", null, null, null, null) }));
+
+        // A payload closes past PayloadBytes, so it holds at most that, one more entry and the member id: under 8,000.
+        Assert.That(EndedNotice.PayloadBytes + EndedNotice.MaxCarriedBytes + 2 + 100, Is.LessThan(8_000));
 
         foreach (var malformed in new[] { "", "[", "[[\"a\",", "[[\"a\",\"4\"]]", "[[\"a\",4,null,null]]", "[\"a\"]", "{}" })
         {

@@ -4,9 +4,9 @@ using System.Text.Json;
 namespace TaskDispatch;
 
 /// <summary>What one task's end looks like in a NOTIFY to its submitter: its outcome when it is small enough to travel
-/// in the notification (then delivering a result costs the submitter no read), or only its id (the submitter reads the
-/// outcome from the table).</summary>
-internal readonly record struct EndedOutcome(string Id, bool Carried, TaskState State, string? Result, string? Error, string? ErrorType);
+/// in the notification (then delivering a result costs the submitter no read), or only its id, with no
+/// <see cref="State"/> (the submitter reads the outcome from the table).</summary>
+internal readonly record struct EndedOutcome(string Id, TaskState? State, string? Result, string? Error, string? ErrorType);
 
 /// <summary>The payload of a notification on the done channel: <c>member:[entry, ...]</c>, each entry either
 /// <c>[id, state, result, error, error_type]</c> or <c>[id]</c>. The SQL that writes it is
@@ -16,11 +16,9 @@ internal static class EndedNotice
     /// <summary>An entry whose JSON is longer than this travels as its id alone.</summary>
     internal const int MaxCarriedBytes = 1500;
 
-    /// <summary>Entries are grouped into payloads of about this many bytes (the server refuses payloads of 8,000).</summary>
+    /// <summary>Entries are grouped into payloads of about this many bytes: a group closes past it, so a payload holds at
+    /// most this plus one entry (<see cref="MaxCarriedBytes"/>) plus the member id, under the server's 8,000.</summary>
     internal const int PayloadBytes = 6000;
-
-    /// <summary>A payload naming one ended task for <paramref name="submitter"/>, without its outcome.</summary>
-    internal static string IdOnly(string submitter, string id) => $"{submitter}:[[\"{JsonEncodedText.Encode(id)}\"]]";
 
     /// <summary>Reads the entries of a payload's JSON part (after <c>member:</c>).</summary>
     /// <exception cref="JsonException">The payload is not what <see cref="ClusterSql.EndedPayloads"/> writes.</exception>
@@ -37,7 +35,7 @@ internal static class EndedNotice
             var id = reader.GetString()!;
             if (Next(ref reader) == JsonTokenType.EndArray)
             {
-                outcomes.Add(new EndedOutcome(id, false, TaskState.Pending, null, null, null));
+                outcomes.Add(new EndedOutcome(id, null, null, null, null));
                 continue;
             }
 
@@ -51,7 +49,7 @@ internal static class EndedNotice
             var error = ReadNullableString(ref reader);
             var errorType = ReadNullableString(ref reader);
             Expect(ref reader, JsonTokenType.EndArray);
-            outcomes.Add(new EndedOutcome(id, true, state, result, error, errorType));
+            outcomes.Add(new EndedOutcome(id, state, result, error, errorType));
         }
 
         if (reader.TokenType != JsonTokenType.EndArray)

@@ -67,8 +67,6 @@ internal sealed class Simulation
     private long _tasksWithDeadline;
     private long _completed;
     private long _failed;
-    private long _attemptsFailed;
-    private long _restarts;
     private int _freeSlots;
     private long _now;
 
@@ -515,7 +513,6 @@ internal sealed class Simulation
     private void FailAttempt(int index, int node, Exception error, bool isNodeFault)
     {
         var ran = EndAttempt(index, node);
-        _attemptsFailed++;
         _attemptsFailedOn[node]++;
         _firstFailures ??= new long[_handles.Length];
         if (_firstFailures[index] == 0)
@@ -556,7 +553,6 @@ internal sealed class Simulation
             throw new InvalidOperationException($"Task {index} failed {attempt} attempts and the recovery policy {_recovery.GetType().Name} still retries it; a simulation stops there rather than run forever (is every attempt bound to fail: a failure rate of 1, a timeout shorter than the task?).");
         }
 
-        _restarts++;
         Place(index, node, decision.Placement);
         if (decision.Delay > TimeSpan.Zero)
         {
@@ -718,8 +714,7 @@ internal sealed class Simulation
             TasksCompleted = _completed,
             TasksFailed = _failed,
             TasksUnfinished = unfinished,
-            AttemptsFailed = _attemptsFailed,
-            Restarts = _restarts,
+            AttemptsFailed = _attemptsFailedOn.Sum(),
             TasksRecovered = recoveryTimes.Length,
             Recovery = DurationSummary.Of(recoveryTimes, recoveryTimes.Length),
             ServiceShares = ServiceShares(),
