@@ -16,7 +16,7 @@ public sealed class HostedLifetimeTests
     public async Task Handler_tasks_queued_when_the_host_stops_drain_to_completion()
     {
         var recorder = new RecordingLoggerProvider();
-        using var host = Host(recorder, hosted: true);
+        using var host = Host(recorder);
         await host.StartAsync();
         var dispatcher = host.Services.GetRequiredService<ITaskDispatcher>();
         var handles = await SubmitHandlerTasksAsync(dispatcher);
@@ -67,7 +67,7 @@ public sealed class HostedLifetimeTests
     public async Task The_hosts_shutdown_token_forces_what_has_not_drained_and_the_stop_says_so()
     {
         var recorder = new RecordingLoggerProvider();
-        using var host = Host(recorder, hosted: true, hostShutdown: TimeSpan.FromMilliseconds(200));
+        using var host = Host(recorder, hostShutdown: TimeSpan.FromMilliseconds(200));
         await host.StartAsync();
         var dispatcher = host.Services.GetRequiredService<ITaskDispatcher>();
         var handles = await SubmitHandlerTasksAsync(dispatcher);
@@ -97,7 +97,7 @@ public sealed class HostedLifetimeTests
     public async Task Handler_logs_carry_the_task_id_and_attempt_and_a_failed_task_is_logged_once_as_a_warning()
     {
         var recorder = new RecordingLoggerProvider();
-        using var host = Host(recorder, hosted: true, configure: builder => builder.UseRecovery(RecoveryPolicy.Retry(retry =>
+        using var host = Host(recorder, configure: builder => builder.UseRecovery(RecoveryPolicy.Retry(retry =>
         {
             retry.MaxRetryAttempts = 2;
             retry.Delay = TimeSpan.Zero;
@@ -128,7 +128,7 @@ public sealed class HostedLifetimeTests
         Assert.That(recorder.Lines.Count(line => line.Exception is not null), Is.EqualTo(1));
     }
 
-    private static IHost Host(RecordingLoggerProvider recorder, bool hosted, TimeSpan? hostShutdown = null, Action<ITaskDispatchBuilder>? configure = null)
+    private static IHost Host(RecordingLoggerProvider recorder, TimeSpan? hostShutdown = null, Action<ITaskDispatchBuilder>? configure = null)
     {
         var builder = new HostApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.AddProvider(recorder);
@@ -136,10 +136,7 @@ public sealed class HostedLifetimeTests
         builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = hostShutdown ?? TimeSpan.FromSeconds(30));
         var dispatch = builder.Services.AddTaskDispatch(options => options.ShutdownTimeout = TimeSpan.FromSeconds(30)).AddNode("worker", node => node.WithConcurrency(2));
         configure?.Invoke(dispatch);
-        if (hosted)
-        {
-            builder.Services.AddTaskDispatchHostedService();
-        }
+        builder.Services.AddTaskDispatchHostedService();
 
         return builder.Build();
     }

@@ -15,13 +15,15 @@ internal sealed class TaskDispatchHealthCheck(Func<ITaskDispatcher> dispatcher, 
         // AddTaskDispatch registers a TaskDispatcher under this key; anything else is a registration replaced by hand.
         var local = resolved as TaskDispatcher
             ?? throw new InvalidOperationException($"The service registered as dispatcher '{resolved.Name}' is a {resolved.GetType().Name}, not a TaskDispatcher; the TaskDispatch health check reads a TaskDispatcher's state.");
+        // Read once, so that the data and the verdict tell of the same moment.
+        var status = local.Status;
         var nodes = local.Nodes;
         var waiting = local.WaitingTaskCount;
         var accepting = 0;
         var data = new Dictionary<string, object>(StringComparer.Ordinal)
         {
             ["dispatcher"] = local.Name,
-            ["status"] = local.Status.ToString(),
+            ["status"] = status.ToString(),
             ["liveTasks"] = local.LiveTaskCount,
             ["waitingTasks"] = waiting,
             ["maxPendingTasks"] = local.MaxPendingTasks,
@@ -32,13 +34,13 @@ internal sealed class TaskDispatchHealthCheck(Func<ITaskDispatcher> dispatcher, 
             data[$"node:{node.Name}"] = $"{node.Health}, {node.ActiveTasks}/{node.MaxConcurrency} slots busy";
         }
 
-        switch (local.Status)
+        switch (status)
         {
             case DispatcherStatus.Faulted:
                 return new HealthCheckResult(failureStatus, $"Dispatcher '{local.Name}' failed: {local.Fault?.Message}", local.Fault, data);
             case DispatcherStatus.Stopped:
             case DispatcherStatus.Stopping:
-                return new HealthCheckResult(failureStatus, $"Dispatcher '{local.Name}' is {local.Status.ToString().ToLowerInvariant()} and accepts no new tasks.", data: data);
+                return new HealthCheckResult(failureStatus, $"Dispatcher '{local.Name}' is {status.ToString().ToLowerInvariant()} and accepts no new tasks.", data: data);
         }
 
         if (accepting == 0)

@@ -71,6 +71,16 @@ public static class TaskDispatchServiceCollectionExtensions
             services.AddScoped(contract, static provider => provider.GetRequiredService<THandler>());
         }
 
+        // The request types it handles are submitted as its tasks, by their input alone.
+        var routes = services.FirstOrDefault(static descriptor => descriptor.ServiceType == typeof(RequestRoutes))?.ImplementationInstance as RequestRoutes;
+        if (routes is null)
+        {
+            routes = new RequestRoutes();
+            services.AddSingleton(routes);
+        }
+
+        routes.Add(typeof(THandler), contracts);
+
         return services;
     }
 

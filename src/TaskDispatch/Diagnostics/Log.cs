@@ -70,8 +70,8 @@ internal static partial class Log
             return;
         }
 
-        var errorType = error.GetType();
-        AttemptRetrying(logger, taskId, attempt, nodeName, errorType.FullName ?? errorType.Name, error.Message, delay);
+        var errorType = TaskDispatchMetrics.ErrorTypeName(error);
+        AttemptRetrying(logger, taskId, attempt, nodeName, errorType, error.Message, delay);
     }
 
     [LoggerMessage(EventId = 401, EventName = nameof(RecoveryPolicyFailed), Level = LogLevel.Error,

@@ -44,16 +44,8 @@ public static class TaskDispatcherExtensions
     {
         ArgumentNullException.ThrowIfNull(dispatcher);
         ArgumentNullException.ThrowIfNull(request);
-        if (dispatcher is TaskDispatcher { Services: { } services }
-            && services.GetService<IServiceProviderIsService>() is { } registry)
-        {
-            var handlerService = RequestHandler<TResult>.HandlerServiceOf(request.GetType());
-            if (!registry.IsService(handlerService))
-            {
-                throw new InvalidOperationException(RequestHandler<TResult>.MissingHandler(handlerService));
-            }
-        }
-
-        return dispatcher.SubmitAsync<RequestHandler<TResult>, ITaskRequest<TResult>, TResult>(request, options, cancellationToken);
+        var routes = (dispatcher as TaskDispatcher)?.Services?.GetService<RequestRoutes>()
+            ?? throw new InvalidOperationException(RequestRoutes.MissingHandler(request.GetType(), typeof(TResult)));
+        return routes.SubmitAsync(dispatcher, request, options, cancellationToken);
     }
 }

@@ -22,14 +22,15 @@ public static class RecoveryPolicy
     }
 
     /// <summary>Wraps a policy so that node faults move the task to another node at once, up to <paramref name="maxFailovers"/>
-    /// times per task; everything else is decided by <paramref name="inner"/>.</summary>
+    /// times per task; everything else is decided by <paramref name="inner"/>. When <paramref name="inner"/> already fails
+    /// over (as <see cref="Default"/> does), its limit is replaced rather than wrapped, so the limit given here holds.</summary>
     /// <param name="inner">The policy for task faults.</param>
     /// <param name="maxFailovers">How many node faults of one task are failed over at once.</param>
     /// <returns>The composed policy.</returns>
     /// <exception cref="ArgumentNullException">Thrown when <paramref name="inner"/> is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException">Thrown when <paramref name="maxFailovers"/> is negative.</exception>
     public static IRecoveryPolicy WithFailover(this IRecoveryPolicy inner, int maxFailovers = DefaultMaxFailovers) =>
-        new FailoverRecoveryPolicy(inner, maxFailovers);
+        new FailoverRecoveryPolicy(inner is FailoverRecoveryPolicy failover ? failover.Inner : inner, maxFailovers);
 
     /// <summary>The default number of node faults per task that <see cref="WithFailover"/> moves to another node: 3.</summary>
     public const int DefaultMaxFailovers = 3;

@@ -99,6 +99,8 @@ public sealed class MetricsTests
     [Test]
     public void EveryHistogram_CarriesBucketAdviceFromMicrosecondsToMinutes()
     {
+        // The instruments exist once any dispatcher was built; this test may run first, alone.
+        _ = TaskDispatchInstruments.Shared;
         var histograms = new List<Histogram<double>>();
         using var listener = new MeterListener
         {

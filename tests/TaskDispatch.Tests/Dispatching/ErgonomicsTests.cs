@@ -10,6 +10,7 @@ public sealed class ErgonomicsTests
     [Test]
     public async Task A_request_is_submitted_by_its_input_alone_and_runs_its_registered_handler_in_a_scope()
     {
+        SquareHandler.Scopes.Clear();
         var services = new ServiceCollection();
         services.AddScoped<ScopeMarker>();
         services.AddTaskHandler<SquareHandler>();
@@ -25,6 +26,24 @@ public sealed class ErgonomicsTests
         Assert.That(described.Id, Is.EqualTo("describe-7"));
         Assert.That((squared.Kind, described.Kind), Is.EqualTo((typeof(Square).FullName, typeof(Describe).FullName)), "a request's kind is its type");
         Assert.That(SquareHandler.Scopes.Distinct().Count(), Is.EqualTo(2), "one scope per task");
+    }
+
+    [Test]
+    public async Task A_request_in_a_durable_dispatcher_is_stored_with_its_handler_and_its_own_input()
+    {
+        // So that a restarted process can run it again: the handler's name and the request as JSON, not an empty object.
+        var store = new Support.RecordingTaskStore();
+        var services = new ServiceCollection();
+        services.AddScoped<ScopeMarker>();
+        services.AddTaskHandler<SquareHandler>();
+        services.AddTaskDispatch().UseStore(_ => store);
+        await using var provider = services.BuildServiceProvider();
+        var dispatcher = provider.GetRequiredService<ITaskDispatcher>();
+
+        var squared = await dispatcher.SubmitAsync(new Square(12), new TaskOptions { Id = "square-12" });
+        Assert.That(await squared, Is.EqualTo(144L));
+        var stored = store.Get("square-12")!;
+        Assert.That((stored.Handler, JsonSerializer.Deserialize<Square>(stored.Input)), Is.EqualTo((typeof(SquareHandler).FullName, new Square(12))));
     }
 
     [Test]

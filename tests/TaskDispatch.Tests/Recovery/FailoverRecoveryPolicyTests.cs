@@ -21,6 +21,17 @@ public sealed class FailoverRecoveryPolicyTests
     }
 
     [Test]
+    public void WithFailover_OnAPolicyThatAlreadyFailsOver_ItsLimitHolds()
+    {
+        // The default policy fails over 3 times; limited to 1, the second node fault is the inner retry policy's (no retries).
+        var policy = RecoveryPolicy.Default().WithFailover(maxFailovers: 1);
+        var task = Tasks.Create();
+
+        Assert.That(policy.Decide(NodeFault(task, attempt: 1, nodeFaults: 1)), Is.EqualTo(RecoveryDecision.RetryElsewhere(TimeSpan.Zero)));
+        Assert.That(policy.Decide(NodeFault(task, attempt: 2, nodeFaults: 2)), Is.EqualTo(RecoveryDecision.GiveUp));
+    }
+
+    [Test]
     public void Decide_NodeFaultBeyondMaxFailovers_InnerPolicyDecides()
     {
         var inner = new FixedPolicy(s_innerDecision);

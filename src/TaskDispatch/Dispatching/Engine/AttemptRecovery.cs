@@ -61,12 +61,6 @@ internal sealed class AttemptRecovery(IRecoveryPolicy policy, Scheduler schedule
             Log.RecoveryPolicyFailed(_logger, task.Id, exception);
         }
 
-        if (decision.ShouldRetry)
-        {
-            // The final failure is logged once, with its exception, when the task ends (OutcomeRecorder).
-            Log.AttemptRetrying(_logger, task.Id, attempt, node.Name, error, decision.Delay);
-        }
-
         if (context.Activity is not null)
         {
             TaskTracing.TraceAttemptEnded(
@@ -117,6 +111,10 @@ internal sealed class AttemptRecovery(IRecoveryPolicy policy, Scheduler schedule
             return false;
         }
 
+        // Logged once the retry is certain; the final failure is logged once, with its exception, when the task ends
+        // (OutcomeRecorder).
+        Log.AttemptRetrying(_logger, task.Id, attempt, node.Name, error, decision.Delay);
+
         if (decision.Delay > TimeSpan.Zero)
         {
             // The retry is due at failure time + delay, however long it took to get here; a custom policy may ask for
@@ -151,17 +149,13 @@ internal sealed class AttemptRecovery(IRecoveryPolicy policy, Scheduler schedule
             Log.RecoveryPolicyFailed(_logger, task.Id, exception);
         }
 
-        if (decision.ShouldRetry)
-        {
-            Log.AttemptRetrying(_logger, task.Id, attempt, nodeName, error, decision.Delay);
-        }
-
         if (!decision.ShouldRetry)
         {
             task.TryFinish(TaskState.Failed, error);
             return false;
         }
 
+        Log.AttemptRetrying(_logger, task.Id, attempt, nodeName, error, decision.Delay);
         _counters.CountRestart(error, isNodeFault: true);
         if (decision.Delay <= TimeSpan.Zero)
         {

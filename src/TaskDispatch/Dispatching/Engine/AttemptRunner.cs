@@ -259,7 +259,7 @@ internal sealed class AttemptRunner
 
             // The work's own log lines carry the task and attempt (a scope of the logger factory both share); with no
             // logging configured this costs one check.
-            using (_logger.IsEnabled(LogLevel.Critical) ? _logger.BeginScope(new TaskLogScope(task.Id, attempt, node.Name)) : null)
+            using (_logger.IsEnabled(LogLevel.Critical) ? _logger.BeginScope(new TaskLogScope(task, attempt, node.Name)) : null)
             {
                 await InvokeAsync(task, context, node).ConfigureAwait(false);
             }

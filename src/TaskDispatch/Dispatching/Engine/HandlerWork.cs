@@ -8,6 +8,9 @@ internal abstract class HandlerWork(Type handlerType)
 
     internal abstract object? BoxedInput { get; }
 
+    /// <summary>Gets the type of the input, as submitted.</summary>
+    internal abstract Type InputType { get; }
+
     /// <summary>Gets or sets how the task is stored, in a durable dispatcher; <see langword="null"/> otherwise.</summary>
     internal HandlerBinding? Binding { get; set; }
 
@@ -25,4 +28,6 @@ internal sealed class HandlerInput<TInput>(TInput value, Type handlerType) : Han
     internal TInput Value { get; } = value;
 
     internal override object? BoxedInput => Value;
+
+    internal override Type InputType => typeof(TInput);
 }

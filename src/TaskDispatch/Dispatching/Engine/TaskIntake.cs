@@ -317,13 +317,12 @@ internal sealed class TaskIntake
         }
     }
 
-    /// <summary>The identity of a task's kind when <see cref="TaskOptions.Kind"/> is not given: the handler type of a
-    /// handler task, the method of a delegate task.</summary>
+    /// <summary>The identity of a task's kind when <see cref="TaskOptions.Kind"/> is not given: the request type of a
+    /// request task (one handler may serve several), the handler type of another handler task, the method of a delegate
+    /// task.</summary>
     internal static object KindOf(object? work) => work switch
     {
-        // A task submitted as a request is of the request's kind: the router that runs it is the same for all of them.
-        HandlerWork { BoxedInput: { } request } handlerWork when handlerWork.HandlerType.IsGenericType
-            && handlerWork.HandlerType.GetGenericTypeDefinition() == typeof(RequestHandler<>) => request.GetType(),
+        HandlerWork handlerWork when RequestRoutes.IsRequest(handlerWork.InputType) => handlerWork.InputType,
         HandlerWork handlerWork => handlerWork.HandlerType,
         Delegate function => function.Method,
         _ => string.Empty,

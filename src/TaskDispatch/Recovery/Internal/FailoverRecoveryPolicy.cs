@@ -31,6 +31,9 @@ internal sealed class FailoverRecoveryPolicy : IRecoveryPolicy
     /// <summary>Gets how many node faults of one task are failed over at once.</summary>
     public int MaxFailovers { get; }
 
+    /// <summary>Gets the policy that decides everything but the failovers.</summary>
+    internal IRecoveryPolicy Inner => _inner;
+
     /// <inheritdoc />
     /// <remarks>The inner policy sees the attempt numbered without the attempts this policy failed over, so that node
     /// faults spend neither its retry budget nor its backoff: after two failovers, a task fault on attempt 3 is the

@@ -62,7 +62,7 @@ internal sealed class ShortestJobFirstPolicy : ILearningSchedulingPolicy, IStore
     public void Enqueue(TaskHandle task)
     {
         ArgumentNullException.ThrowIfNull(task);
-        if (task.Options.EstimatedDuration is { } given || !_options.LearnEstimates)
+        if (task.Options.EstimatedDuration is not null || !_options.LearnEstimates)
         {
             _heap.Add(task, (GetEstimate(task).Ticks, task.SequenceNumber));
             return;
