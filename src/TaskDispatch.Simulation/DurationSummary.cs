@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Numerics;
 
 namespace TaskDispatch.Simulation;
 
@@ -13,7 +14,9 @@ public sealed record DurationSummary(TimeSpan Mean, TimeSpan P50, TimeSpan P95, 
     /// <summary>Gets the summary of no durations: all zero.</summary>
     internal static DurationSummary Empty { get; } = new(TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero);
 
-    /// <summary>Summarizes durations in ticks; sorts <paramref name="ticks"/> in place.</summary>
+    /// <summary>Summarizes durations in ticks; reorders <paramref name="ticks"/> in place.</summary>
+    /// <remarks>The percentiles are selected, not sorted out: three partial selections cost O(n) where a sort cost
+    /// O(n log n), which was a tenth of a 10,000-task simulation's time.</remarks>
     internal static DurationSummary Of(long[] ticks, int count)
     {
         if (count == 0)
@@ -22,24 +25,86 @@ public sealed record DurationSummary(TimeSpan Mean, TimeSpan P50, TimeSpan P95, 
         }
 
         var sum = 0.0;
+        var max = long.MinValue;
         for (var i = 0; i < count; i++)
         {
             sum += ticks[i];
+            max = Math.Max(max, ticks[i]);
         }
 
-        Array.Sort(ticks, 0, count);
+        // Each selection leaves everything at or after its rank no smaller, so the next, higher rank is found there.
+        var values = ticks.AsSpan(0, count);
+        var (p50, p95, p99) = (Rank(count, 0.50), Rank(count, 0.95), Rank(count, 0.99));
+        Select(values, p50);
+        Select(values[p50..], p95 - p50);
+        Select(values[p95..], p99 - p95);
         return new DurationSummary(
             TimeSpan.FromTicks((long)Math.Round(sum / count)),
-            TimeSpan.FromTicks(Percentile(ticks, count, 0.50)),
-            TimeSpan.FromTicks(Percentile(ticks, count, 0.95)),
-            TimeSpan.FromTicks(Percentile(ticks, count, 0.99)),
-            TimeSpan.FromTicks(ticks[count - 1]));
+            TimeSpan.FromTicks(values[p50]),
+            TimeSpan.FromTicks(values[p95]),
+            TimeSpan.FromTicks(values[p99]),
+            TimeSpan.FromTicks(max));
     }
 
     /// <inheritdoc />
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,
         $"mean {Mean.TotalMilliseconds:0.###} ms, p50 {P50.TotalMilliseconds:0.###} ms, p95 {P95.TotalMilliseconds:0.###} ms, p99 {P99.TotalMilliseconds:0.###} ms, max {Max.TotalMilliseconds:0.###} ms");
 
-    private static long Percentile(long[] sorted, int count, double quantile) =>
-        sorted[Math.Clamp((int)Math.Ceiling(quantile * count) - 1, 0, count - 1)];
+    /// <summary>The nearest-rank percentile's index among <paramref name="count"/> sorted values.</summary>
+    private static int Rank(int count, double quantile) => Math.Clamp((int)Math.Ceiling(quantile * count) - 1, 0, count - 1);
+
+    /// <summary>Puts the value of rank <paramref name="rank"/> at that index, no larger values before it and no smaller
+    /// ones after (quickselect with a three-way partition, so that runs of equal waits cost nothing; it sorts instead
+    /// once its depth shows an unlucky run of pivots).</summary>
+    private static void Select(Span<long> values, int rank)
+    {
+        var depthLeft = (2 * BitOperations.Log2((uint)values.Length)) + 4;
+        while (values.Length > 16)
+        {
+            if (depthLeft-- == 0)
+            {
+                break;
+            }
+
+            var pivot = MedianOfThree(values[0], values[values.Length / 2], values[^1]);
+            int below = 0, at = 0, above = values.Length;
+            while (at < above)
+            {
+                var value = values[at];
+                if (value < pivot)
+                {
+                    (values[below], values[at]) = (value, values[below]);
+                    below++;
+                    at++;
+                }
+                else if (value > pivot)
+                {
+                    above--;
+                    (values[above], values[at]) = (value, values[above]);
+                }
+                else
+                {
+                    at++;
+                }
+            }
+
+            if (rank < below)
+            {
+                values = values[..below];
+            }
+            else if (rank >= above)
+            {
+                rank -= above;
+                values = values[above..];
+            }
+            else
+            {
+                return;
+            }
+        }
+
+        values.Sort();
+    }
+
+    private static long MedianOfThree(long a, long b, long c) => Math.Max(Math.Min(a, b), Math.Min(Math.Max(a, b), c));
 }

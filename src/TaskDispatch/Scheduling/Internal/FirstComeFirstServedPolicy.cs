@@ -9,7 +9,7 @@ internal sealed class FirstComeFirstServedPolicy : ISchedulingPolicy, IStoreOrde
 {
     /// <summary>Entries in arrival order. An entry is live while its stamp equals the task's
     /// <see cref="TaskHandle.QueuePosition"/>; removing or dequeuing the task clears that, so stale entries are skipped.</summary>
-    private readonly Queue<(TaskHandle Task, long Stamp)> _queue = new();
+    private readonly ChunkedQueue<(TaskHandle Task, long Stamp)> _queue = new();
 
     private QueueStamps _stamps;
     private int _deadEntries;
@@ -74,7 +74,7 @@ internal sealed class FirstComeFirstServedPolicy : ISchedulingPolicy, IStoreOrde
         var count = _queue.Count;
         for (var i = 0; i < count; i++)
         {
-            var entry = _queue.Dequeue();
+            _queue.TryDequeue(out var entry);
             if (QueueStamps.IsLive(entry.Task, entry.Stamp, this))
             {
                 _queue.Enqueue(entry);

@@ -5,7 +5,7 @@ namespace TaskDispatch;
 /// <summary>A binary min-heap of tasks by key, for the built-in ordered policies. Removal is lazy: a removed task's
 /// entry is marked stale through its queue slot (<see cref="TaskHandle.QueuePosition"/> holds the entry's stamp) and is
 /// skipped when it reaches the top, so that moving entries never touches the tasks themselves (only the heap's own
-/// contiguous array) and removal is O(1). Stale entries are compacted away when they outnumber the live ones.</summary>
+/// chunks, each contiguous) and removal is O(1). Stale entries are compacted away when they outnumber the live ones.</summary>
 /// <typeparam name="TKey">The ordering key; ties must be broken inside it (by sequence number) for a stable order.</typeparam>
 /// <typeparam name="TComparer">Compares keys; a struct so that comparisons are inlined.</typeparam>
 internal sealed class TaskHeap<TKey, TComparer>
@@ -14,7 +14,8 @@ internal sealed class TaskHeap<TKey, TComparer>
     /// <summary>Stale entries tolerated beyond the live ones before a removal compacts the heap.</summary>
     private const int CompactionSlack = 64;
 
-    private Entry[] _entries = new Entry[16];
+    /// <summary>The entries; a mutable struct, so not <see langword="readonly"/>.</summary>
+    private ChunkedArray<Entry> _entries = new();
 
     /// <summary>Entries in the heap, stale ones included.</summary>
     private int _size;
@@ -27,12 +28,20 @@ internal sealed class TaskHeap<TKey, TComparer>
     internal void Add(TaskHandle task, TKey key)
     {
         var stamp = _stamps.Stamp(task, this);
-        if (_size == _entries.Length)
+        if (_size == _entries.Capacity)
         {
-            Array.Resize(ref _entries, _size * 2);
+            _entries.Grow();
         }
 
-        SiftUp(_size++, new Entry(key, stamp, task));
+        var entry = new Entry(key, stamp, task);
+        if (_entries.SingleChunk is { } array)
+        {
+            SiftUp(new ArrayStore(array), _size++, entry);
+        }
+        else
+        {
+            SiftUp(new ChunkStore(_entries), _size++, entry);
+        }
         Count++;
     }
 
@@ -47,7 +56,7 @@ internal sealed class TaskHeap<TKey, TComparer>
             return false;
         }
 
-        (task, key) = (_entries[0].Task, _entries[0].Key);
+        (task, key) = (_entries.FirstChunk[0].Task, _entries.FirstChunk[0].Key);
         return true;
     }
 
@@ -60,7 +69,7 @@ internal sealed class TaskHeap<TKey, TComparer>
             return false;
         }
 
-        task = _entries[0].Task;
+        task = _entries.FirstChunk[0].Task;
         RemoveTop();
         Release(task);
         return true;
@@ -93,20 +102,32 @@ internal sealed class TaskHeap<TKey, TComparer>
 
     private void DropStaleTop()
     {
-        while (_size > 0 && !IsLive(_entries[0]))
+        while (_size > 0 && !IsLive(_entries.FirstChunk[0]))
         {
             RemoveTop();
         }
     }
 
+    /// <summary>Removes the root. The hole it leaves goes down to a leaf along the smaller children, one comparison per
+    /// level, and the last entry then rises from there: it came from the bottom, so it seldom rises far, and this takes
+    /// about half the comparisons of sifting it down from the root, each a branch hard to predict.</summary>
     private void RemoveTop()
     {
         var last = --_size;
         var moved = _entries[last];
         _entries[last] = default;
-        if (last > 0)
+        if (last == 0)
         {
-            SiftDown(0, moved);
+            return;
+        }
+
+        if (_entries.SingleChunk is { } array)
+        {
+            SiftUp(new ArrayStore(array), HoleToLeaf(new ArrayStore(array)), moved);
+        }
+        else
+        {
+            SiftUp(new ChunkStore(_entries), HoleToLeaf(new ChunkStore(_entries)), moved);
         }
     }
 
@@ -122,33 +143,59 @@ internal sealed class TaskHeap<TKey, TComparer>
             }
         }
 
-        Array.Clear(_entries, kept, _size - kept);
+        _entries.Clear(kept, _size - kept);
         _size = kept;
         for (var i = (_size >> 1) - 1; i >= 0; i--)
         {
-            SiftDown(i, _entries[i]);
+            SiftDown(new ChunkStore(_entries), i, _entries[i]);
         }
     }
 
-    private void SiftUp(int index, Entry entry)
+    /// <summary>Moves the hole at the root down to a leaf along the smaller children and returns where it ends.</summary>
+    private int HoleToLeaf<TStore>(TStore entries)
+        where TStore : struct, IEntryStore
+    {
+        var comparer = default(TComparer);
+        var hole = 0;
+        while (true)
+        {
+            var child = (hole << 1) + 1;
+            if (child >= _size)
+            {
+                return hole;
+            }
+
+            if (child + 1 < _size && comparer.Compare(entries[child + 1].Key, entries[child].Key) < 0)
+            {
+                child++;
+            }
+
+            entries[hole] = entries[child];
+            hole = child;
+        }
+    }
+
+    private static void SiftUp<TStore>(TStore entries, int index, Entry entry)
+        where TStore : struct, IEntryStore
     {
         var comparer = default(TComparer);
         while (index > 0)
         {
             var parent = (index - 1) >> 1;
-            if (comparer.Compare(entry.Key, _entries[parent].Key) >= 0)
+            if (comparer.Compare(entry.Key, entries[parent].Key) >= 0)
             {
                 break;
             }
 
-            _entries[index] = _entries[parent];
+            entries[index] = entries[parent];
             index = parent;
         }
 
-        _entries[index] = entry;
+        entries[index] = entry;
     }
 
-    private void SiftDown(int index, Entry entry)
+    private void SiftDown<TStore>(TStore entries, int index, Entry entry)
+        where TStore : struct, IEntryStore
     {
         var comparer = default(TComparer);
         while (true)
@@ -159,21 +206,39 @@ internal sealed class TaskHeap<TKey, TComparer>
                 break;
             }
 
-            if (child + 1 < _size && comparer.Compare(_entries[child + 1].Key, _entries[child].Key) < 0)
+            if (child + 1 < _size && comparer.Compare(entries[child + 1].Key, entries[child].Key) < 0)
             {
                 child++;
             }
 
-            if (comparer.Compare(_entries[child].Key, entry.Key) >= 0)
+            if (comparer.Compare(entries[child].Key, entry.Key) >= 0)
             {
                 break;
             }
 
-            _entries[index] = _entries[child];
+            entries[index] = entries[child];
             index = child;
         }
 
-        _entries[index] = entry;
+        entries[index] = entry;
+    }
+
+    /// <summary>The entries as the sift loops see them. The loops are compiled once for a heap that fits one array (the
+    /// usual case, at the cost of a plain array) and once for a chunked one, so the chunks' extra indirection is paid only
+    /// by heaps large enough to need it.</summary>
+    private interface IEntryStore
+    {
+        ref Entry this[int index] { get; }
+    }
+
+    private readonly struct ArrayStore(Entry[] entries) : IEntryStore
+    {
+        public ref Entry this[int index] => ref entries[index];
+    }
+
+    private readonly struct ChunkStore(ChunkedArray<Entry> entries) : IEntryStore
+    {
+        public ref Entry this[int index] => ref entries[index];
     }
 
     /// <summary>One heap entry: the key, the stamp that tells whether the entry is still its task's, and the task.</summary>
