@@ -13,10 +13,4 @@ internal sealed class KindQueue(object kind)
     /// <summary>Gets or sets the version of this queue's entry in the policy's order of kinds: only the entry carrying
     /// the current version is live.</summary>
     internal int Version { get; set; }
-
-    /// <summary>Orders tasks by sequence number.</summary>
-    internal readonly struct SequenceOrder : IComparer<long>
-    {
-        public int Compare(long x, long y) => x.CompareTo(y);
-    }
 }

@@ -112,7 +112,7 @@ internal sealed class ShortestJobFirstPolicy : ILearningSchedulingPolicy, IStore
     public bool Remove(TaskHandle task)
     {
         ArgumentNullException.ThrowIfNull(task);
-        if (task.QueueOwner is TaskHeap<long, KindQueue.SequenceOrder> && _kinds.TryGetValue(task.KindKey, out var queue) && queue.Tasks.Remove(task))
+        if (task.QueueOwner is TaskHeap<long, SequenceOrder> && _kinds.TryGetValue(task.KindKey, out var queue) && queue.Tasks.Remove(task))
         {
             // If it was its kind's head, the kind's entry is now stale: TryPeekKind re-keys it when it comes up.
             _learnedKindTasks--;

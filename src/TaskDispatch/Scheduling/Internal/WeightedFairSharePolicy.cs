@@ -159,9 +159,4 @@ internal sealed class WeightedFairSharePolicy : ISchedulingPolicy, IStoreOrdered
 
         public long Version { get; set; }
     }
-
-    private readonly struct SequenceOrder : IComparer<long>
-    {
-        public int Compare(long x, long y) => x.CompareTo(y);
-    }
 }
