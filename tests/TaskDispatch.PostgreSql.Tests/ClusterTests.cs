@@ -68,6 +68,21 @@ public sealed class ClusterTests
     }
 
     [Test]
+    public async Task A_task_that_ended_without_a_notification_completes_its_handle_through_the_sweep_alone()
+    {
+        // No member runs a node, so nothing leases the task; it is ended behind the cluster's back, as a lost notification
+        // would leave it. Only the sweep of ids awaited for a whole interval can complete the handle.
+        await using var submitter = await ClusterTestKit.Member("lost", _schema, idleSweep: TimeSpan.FromMilliseconds(200)).BuildAsync();
+        var lost = await submitter.SubmitAsync<Square, int, long>(7);
+        var answered = await submitter.SubmitAsync<Square, int, long>(8);
+        await PostgresServer.ExecuteAsync($"UPDATE {_schema}.tasks SET state = 4, result = '49', ended_at = now() WHERE id = '{lost.Id}'");
+
+        Assert.That(await lost.Completion.WaitAsync(TimeSpan.FromSeconds(30)), Is.EqualTo(49));
+        Assert.That(submitter.OutcomesReadBack, Is.EqualTo(1), "only the ended task was read back");
+        Assert.That(answered.Completion.IsCompleted, Is.False, "the waiting task is still awaited");
+    }
+
+    [Test]
     public void An_ended_tasks_notification_carries_outcomes_or_ids_and_a_malformed_one_is_refused()
     {
         var outcomes = EndedNotice.Parse("""[["a",4,"\"r\\\"",null,null],["b"],["c",5,null,"boom","System.Exception"],["d",6,null,"Cancelled by id.",null]]""");
