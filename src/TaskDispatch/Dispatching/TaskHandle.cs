@@ -189,7 +189,9 @@ public abstract partial class TaskHandle
 
     /// <summary>Raised on the reporting thread whenever the running task reports progress. A handler added after the
     /// task has reported is raised at once, on the subscribing thread, with the latest report, so that subscribing
-    /// after <c>SubmitAsync</c> returns misses nothing of the current state however fast the task started.</summary>
+    /// after <c>SubmitAsync</c> returns misses nothing of the current state however fast the task started. Every handler
+    /// receives the reports in the order they were made, that replay included: the deliveries of one task's progress
+    /// run one at a time, so a handler that blocks holds up the task's next report (and must not wait for it).</summary>
     public event EventHandler<TaskProgress>? ProgressChanged
     {
         add
@@ -200,16 +202,20 @@ public abstract partial class TaskHandle
             }
 
             var extras = Side;
-            TaskProgress? latest;
-            lock (extras)
+            lock (ProgressDelivery(extras))
             {
-                extras.ProgressChanged += value;
-                latest = extras.Progress;
-            }
+                TaskProgress? latest;
+                lock (extras)
+                {
+                    extras.ProgressChanged += value;
+                    latest = extras.Progress;
+                }
 
-            if (latest is not null)
-            {
-                value(this, latest);
+                // Inside the delivery gate: a report made meanwhile reaches this handler after the replay, never before.
+                if (latest is not null)
+                {
+                    value(this, latest);
+                }
             }
         }
 
@@ -423,18 +429,25 @@ public abstract partial class TaskHandle
     internal void ReportProgress(TaskProgress progress)
     {
         var extras = Side;
-        EventHandler<TaskProgress>? handlers;
-
-        // Under the subscribers' lock: a handler added meanwhile gets this report either from the subscription's replay
-        // or from here, never from neither.
-        lock (extras)
+        lock (ProgressDelivery(extras))
         {
-            Volatile.Write(ref extras.Progress, progress);
-            handlers = extras.ProgressChanged;
-        }
+            EventHandler<TaskProgress>? handlers;
 
-        handlers?.Invoke(this, progress);
+            // Under the subscribers' lock: a handler added meanwhile gets this report either from the subscription's
+            // replay or from here, never from neither.
+            lock (extras)
+            {
+                Volatile.Write(ref extras.Progress, progress);
+                handlers = extras.ProgressChanged;
+            }
+
+            handlers?.Invoke(this, progress);
+        }
     }
+
+    /// <summary>The gate that keeps the task's progress deliveries in order, made on first use.</summary>
+    private static object ProgressDelivery(Extras extras) =>
+        Volatile.Read(ref extras.ProgressDelivery) ?? Interlocked.CompareExchange(ref extras.ProgressDelivery, new object(), null) ?? extras.ProgressDelivery;
 
     /// <summary>Moves from <paramref name="from"/> to the non-terminal <paramref name="to"/>.</summary>
     internal bool TryTransition(TaskState from, TaskState to) => _lifecycle.TryTransition(this, from, to);

@@ -252,6 +252,78 @@ public sealed class NotificationTests
     }
 
     [Test]
+    public async Task ProgressChanged_SubscribedWhileTheTaskReports_EveryHandlerGetsReportsInTheOrderMade()
+    {
+        // Handlers are added one after another while the task reports as fast as it can, so that replays of the latest
+        // report race with new reports: no handler may see a report after a newer one. Five tasks, for more races.
+        await using var dispatcher = new TaskDispatcherBuilder().AddNode("n", n => n.WithConcurrency(1)).Build();
+        for (var round = 0; round < 5; round++)
+        {
+            await SubscribeWhileReportingAsync(dispatcher, round);
+        }
+    }
+
+    private static async Task SubscribeWhileReportingAsync(TaskDispatcher dispatcher, int round)
+    {
+        const int Reports = 5_000;
+        var go = new Signal();
+        var handle = await dispatcher.SubmitAsync(async context =>
+        {
+            await go.WaitAsync();
+            for (var i = 1; i <= Reports; i++)
+            {
+                context.ReportProgress(i / (double)Reports);
+            }
+        });
+
+        // At most one new handler per report seen, so that the handlers stay few and each report reaches them all quickly.
+        var received = new List<ConcurrentQueue<double>>();
+        TaskProgress? lastSeen = null;
+        var ended = false;
+        while (received.Count < 100 && !ended)
+        {
+            // The reports start once the first handler is in; one more handler is added after the last report.
+            ended = handle.Completion.IsCompleted;
+            if (received.Count == 1)
+            {
+                go.Set();
+            }
+            else if (received.Count > 1 && !ended && ReferenceEquals(handle.Progress, lastSeen))
+            {
+                Thread.SpinWait(20);
+                continue;
+            }
+
+            lastSeen = handle.Progress;
+            var fractions = new ConcurrentQueue<double>();
+            received.Add(fractions);
+            var first = 1;
+            handle.ProgressChanged += (_, progress) =>
+            {
+                // A handler slow on its first call (the replay, usually) holds that call open while the task reports on:
+                // the window in which a newer report could overtake the replay.
+                if (Interlocked.Exchange(ref first, 0) == 1)
+                {
+                    Thread.SpinWait(20_000);
+                }
+
+                fractions.Enqueue(progress.Fraction);
+            };
+        }
+
+        await handle;
+        Assert.That(received, Has.Count.GreaterThanOrEqualTo(2));
+        Assert.Multiple(() =>
+        {
+            foreach (var (fractions, index) in received.Select((queue, index) => (queue.ToArray(), index)))
+            {
+                Assert.That(fractions, Is.Ordered.Ascending.And.Unique, $"round {round}, handler {index} of {received.Count}");
+                Assert.That(fractions[^1], Is.EqualTo(1.0), $"round {round}, handler {index} got the last report");
+            }
+        });
+    }
+
+    [Test]
     public async Task ReportProgress_FractionOutOfRange_ThrowsArgumentOutOfRange()
     {
         await using var dispatcher = new TaskDispatcherBuilder().Build();
