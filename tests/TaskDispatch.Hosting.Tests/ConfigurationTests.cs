@@ -13,9 +13,6 @@ public sealed class ConfigurationTests
         var configuration = Configuration(new()
         {
             ["TaskDispatch:MaxPendingTasks"] = "500",
-            ["TaskDispatch:ShutdownTimeout"] = "00:00:07",
-            ["TaskDispatch:FullMode"] = "Reject",
-            ["TaskDispatch:NodeCircuitBreaker:ConsecutiveFailures"] = "3",
             ["TaskDispatch:Nodes:cpu:MaxConcurrency"] = "3",
             ["TaskDispatch:Nodes:cpu:Weight"] = "1",
             ["TaskDispatch:Nodes:gpu:MaxConcurrency"] = "1",
@@ -24,9 +21,6 @@ public sealed class ConfigurationTests
             ["TaskDispatch:Nodes:gpu:Tags:1"] = "fast",
             ["TaskDispatch:Nodes:gpu:Resources:vram"] = "24",
             ["TaskDispatch:Scheduling:Policy"] = "priority",
-            ["TaskDispatch:Scheduling:AgingInterval"] = "00:00:05",
-            ["TaskDispatch:Allocation:Strategy"] = "WeightedRandom",
-            ["TaskDispatch:Allocation:Seed"] = "42",
             ["TaskDispatch:Recovery:Policy"] = "Retry",
             ["TaskDispatch:Recovery:MaxRetryAttempts"] = "2",
             ["TaskDispatch:Recovery:Delay"] = "00:00:00",
@@ -85,6 +79,89 @@ public sealed class ConfigurationTests
     }
 
     [Test]
+    public async Task FullMode_Reject_from_the_section_refuses_a_submission_past_MaxPendingTasks()
+    {
+        var configuration = Configuration(new()
+        {
+            ["TaskDispatch:MaxPendingTasks"] = "2",
+            ["TaskDispatch:FullMode"] = "Reject",
+            ["TaskDispatch:Nodes:only:MaxConcurrency"] = "1",
+        });
+        var services = new ServiceCollection().AddLogging();
+        services.AddTaskDispatch(configuration.GetSection("TaskDispatch"));
+        await using var provider = services.BuildServiceProvider();
+        var dispatcher = provider.GetRequiredService<ITaskDispatcher>();
+
+        // One task holds the only slot; two wait, which is all MaxPendingTasks allows.
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var running = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var blocker = await dispatcher.SubmitAsync(_ =>
+        {
+            running.SetResult();
+            return new ValueTask(gate.Task);
+        });
+        await running.Task;
+        var waiting = new[] { await dispatcher.SubmitAsync(_ => ValueTask.CompletedTask), await dispatcher.SubmitAsync(_ => ValueTask.CompletedTask) };
+
+        // Wait mode would block here instead, until the deadline fails the test.
+        Assert.That(
+            async () => await dispatcher.SubmitAsync(_ => ValueTask.CompletedTask).AsTask().WaitAsync(TimeSpan.FromSeconds(30)),
+            Throws.TypeOf<TaskRejectedException>());
+
+        gate.SetResult();
+        await blocker;
+        await Task.WhenAll(waiting.Select(handle => handle.Completion));
+    }
+
+    [Test]
+    public async Task NodeCircuitBreaker_from_the_section_opens_after_its_consecutive_failures()
+    {
+        var configuration = Configuration(new()
+        {
+            ["TaskDispatch:NodeCircuitBreaker:ConsecutiveFailures"] = "2",
+            ["TaskDispatch:NodeCircuitBreaker:BreakDuration"] = "01:00:00",
+            ["TaskDispatch:Nodes:flaky:MaxConcurrency"] = "1",
+            ["TaskDispatch:Nodes:spare:MaxConcurrency"] = "1",
+            ["TaskDispatch:Recovery:Policy"] = "None",
+        });
+        var services = new ServiceCollection().AddLogging();
+        services.AddTaskDispatch(configuration.GetSection("TaskDispatch"));
+        await using var provider = services.BuildServiceProvider();
+        var dispatcher = provider.GetRequiredService<ITaskDispatcher>();
+
+        // Two failures in a row: the default (five) would leave the node healthy.
+        for (var i = 0; i < 2; i++)
+        {
+            Assert.That(dispatcher.Nodes.Single(node => node.Name == "flaky").Health, Is.EqualTo(NodeHealth.Healthy), $"before failure {i + 1}");
+            var failing = await dispatcher.SubmitAsync(_ => throw new InvalidOperationException("down"), new TaskOptions { RequiredNode = "flaky" });
+            Assert.That(async () => await failing, Throws.InvalidOperationException);
+        }
+
+        Assert.That(dispatcher.Nodes.Single(node => node.Name == "flaky").Health, Is.EqualTo(NodeHealth.Quarantined));
+        Assert.That(dispatcher.Nodes.Single(node => node.Name == "spare").Health, Is.EqualTo(NodeHealth.Healthy));
+    }
+
+    [Test]
+    public async Task A_seeded_allocation_from_the_section_places_the_same_tasks_on_the_same_nodes_every_time()
+    {
+        var configuration = Configuration(new()
+        {
+            ["TaskDispatch:Nodes:light:MaxConcurrency"] = "1",
+            ["TaskDispatch:Nodes:light:Weight"] = "1",
+            ["TaskDispatch:Nodes:heavy:MaxConcurrency"] = "1",
+            ["TaskDispatch:Nodes:heavy:Weight"] = "3",
+            ["TaskDispatch:Allocation:Strategy"] = "WeightedRandom",
+            ["TaskDispatch:Allocation:Seed"] = "42",
+        });
+
+        // Unseeded, two runs of 30 one-at-a-time placements over weights 1:3 would agree with probability about 1e-6.
+        var first = await PlacementsAsync(configuration);
+        var second = await PlacementsAsync(configuration);
+        Assert.That(second, Is.EqualTo(first));
+        Assert.That(first.Distinct(), Is.EquivalentTo(new[] { "light", "heavy" }));
+    }
+
+    [Test]
     public async Task Named_dispatchers_bind_from_their_own_sub_sections()
     {
         var configuration = Configuration(new()
@@ -136,6 +213,24 @@ public sealed class ConfigurationTests
         var configuration = Configuration(new() { ["TaskDispatch:MaxPendingTasks"] = "5" });
         var error = Assert.Throws<InvalidOperationException>(() => new ServiceCollection().AddTaskDispatch(configuration.GetSection("TaskDispach")));
         Assert.That(error!.Message, Does.Contain("the configuration section 'TaskDispach' does not exist"));
+    }
+
+    /// <summary>Where 30 tasks, run one at a time so that both nodes are always free, were placed.</summary>
+    private static async Task<List<string>> PlacementsAsync(IConfiguration configuration)
+    {
+        var services = new ServiceCollection().AddLogging();
+        services.AddTaskDispatch(configuration.GetSection("TaskDispatch"));
+        await using var provider = services.BuildServiceProvider();
+        var dispatcher = provider.GetRequiredService<ITaskDispatcher>();
+        var nodes = new List<string>();
+        for (var i = 0; i < 30; i++)
+        {
+            var handle = await dispatcher.SubmitAsync(_ => ValueTask.CompletedTask);
+            await handle;
+            nodes.Add(handle.NodeName!);
+        }
+
+        return nodes;
     }
 
     private static IConfigurationRoot Configuration(Dictionary<string, string?> values) =>
