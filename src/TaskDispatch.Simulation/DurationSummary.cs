@@ -32,16 +32,19 @@ public sealed record DurationSummary(TimeSpan Mean, TimeSpan P50, TimeSpan P95, 
             max = Math.Max(max, ticks[i]);
         }
 
-        // Each selection leaves everything at or after its rank no smaller, so the next, higher rank is found there.
+        // Each selection leaves everything at or after its rank no smaller, so the next, higher rank is found there. Each
+        // value is read as soon as it is selected, before the next selection reorders what follows it.
         var values = ticks.AsSpan(0, count);
         var (p50, p95, p99) = (Rank(count, 0.50), Rank(count, 0.95), Rank(count, 0.99));
         Select(values, p50);
+        var median = values[p50];
         Select(values[p50..], p95 - p50);
+        var tail95 = values[p95];
         Select(values[p95..], p99 - p95);
         return new DurationSummary(
             TimeSpan.FromTicks((long)Math.Round(sum / count)),
-            TimeSpan.FromTicks(values[p50]),
-            TimeSpan.FromTicks(values[p95]),
+            TimeSpan.FromTicks(median),
+            TimeSpan.FromTicks(tail95),
             TimeSpan.FromTicks(values[p99]),
             TimeSpan.FromTicks(max));
     }

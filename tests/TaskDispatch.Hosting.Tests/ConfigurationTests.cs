@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using TaskDispatch.Tests.Support;
 
 namespace TaskDispatch.Hosting.Tests;
 
@@ -137,7 +138,9 @@ public sealed class ConfigurationTests
             Assert.That(async () => await failing, Throws.InvalidOperationException);
         }
 
-        Assert.That(dispatcher.Nodes.Single(node => node.Name == "flaky").Health, Is.EqualTo(NodeHealth.Quarantined));
+        // The node list shows the breaker's decision once the scheduler has recounted the nodes, which may be just after
+        // the task's end reached its awaiter.
+        await TestTimeouts.WaitUntilAsync(() => dispatcher.Nodes.Single(node => node.Name == "flaky").Health == NodeHealth.Quarantined, "the breaker quarantined node 'flaky'");
         Assert.That(dispatcher.Nodes.Single(node => node.Name == "spare").Health, Is.EqualTo(NodeHealth.Healthy));
     }
 

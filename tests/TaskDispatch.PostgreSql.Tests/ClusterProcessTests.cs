@@ -12,7 +12,7 @@ namespace TaskDispatch.PostgreSql.Tests;
 public sealed class ClusterProcessTests
 {
     private const int LeaseMs = 4_000;
-    private readonly List<Process> _processes = [];
+    private readonly List<ChildProcess> _processes = [];
     private string _schema = null!;
 
     [SetUp]
@@ -21,15 +21,23 @@ public sealed class ClusterProcessTests
     [TearDown]
     public async Task StopEverything()
     {
-        foreach (var process in _processes)
+        var failed = TestContext.CurrentContext.Result.Outcome.Status == NUnit.Framework.Interfaces.TestStatus.Failed;
+        foreach (var child in _processes)
         {
-            if (!process.HasExited)
+            if (!child.Process.HasExited)
             {
-                Signal(process, 18);
-                process.Kill();
+                Signal(child.Process, 18);
+                child.Process.Kill();
             }
 
-            process.Dispose();
+            await child.Process.WaitForExitAsync();
+            if (failed)
+            {
+                // What each child logged (warnings and up) is the first thing to read when this test fails.
+                TestContext.Out.WriteLine($"--- {child.Name} (pid {child.Process.Id}):{Environment.NewLine}{child.Transcript}");
+            }
+
+            child.Process.Dispose();
         }
 
         _processes.Clear();
@@ -48,17 +56,16 @@ public sealed class ClusterProcessTests
         // SIGKILL mid-run.
         await WaitForAsync($"SELECT count(*) FROM {_schema}.tasks WHERE state = 4 AND node = 'w1'", count => count >= 1_000, "w1 has completed 1,000 tasks");
         var killedAt = DateTime.SpecifyKind(await PostgresServer.ScalarAsync<DateTime>("SELECT now()"), DateTimeKind.Utc);
-        w1.Kill();
-        await w1.WaitForExitAsync();
+        w1.Process.Kill();
+        await w1.Process.WaitForExitAsync();
 
         // SIGSTOP past the lease: the others declare it dead and take its tasks; then it resumes, late.
         await WaitForAsync($"SELECT count(*) FROM {_schema}.tasks WHERE state = 4 AND node = 'w2'", count => count >= 2_000, "w2 has completed 2,000 tasks");
-        Signal(w2, 19);
+        Signal(w2.Process, 19);
         await WaitForAsync($"SELECT count(*) FROM {_schema}.recoveries WHERE from_node = 'w2'", count => count > 0, "the paused w2's leased tasks were taken back");
-        Signal(w2, 18);
+        Signal(w2.Process, 18);
 
-        var output = await submitter.StandardOutput.ReadToEndAsync().WaitAsync(TimeSpan.FromMinutes(5));
-        await submitter.WaitForExitAsync();
+        var output = await submitter.OutputAsync().WaitAsync(TimeSpan.FromMinutes(5));
         TestContext.Out.WriteLine(output);
         Assert.That(output, Does.Contain($"done {Total} completed 0 failed"), "the submitter's handles all completed, through NOTIFY");
 
@@ -92,7 +99,7 @@ public sealed class ClusterProcessTests
         await StartWorkerAsync("weights", "light", 1, 16, "gpu");
         await StartWorkerAsync("weights", "heavy", 3, 16);
         var weighted = Start("weighted-random", "submit", "weights", _schema, Total.ToString(CultureInfo.InvariantCulture), "0");
-        var output = await weighted.StandardOutput.ReadToEndAsync().WaitAsync(TimeSpan.FromMinutes(3));
+        var output = await weighted.OutputAsync().WaitAsync(TimeSpan.FromMinutes(3));
         Assert.That(output, Does.Contain($"done {Total} completed 0 failed"));
 
         var light = await PostgresServer.ScalarAsync<long>($"SELECT count(*) FROM {_schema}.tasks WHERE node = 'light' AND state = 4");
@@ -105,13 +112,13 @@ public sealed class ClusterProcessTests
         // Resource fit: only 'light' has a gpu; nothing demanding one may land on 'heavy'.
         await PostgresServer.ExecuteAsync($"DELETE FROM {_schema}.tasks");
         var fit = Start("resource-fit", "submit", "weights", _schema, "500", "0", "gpu");
-        output = await fit.StandardOutput.ReadToEndAsync().WaitAsync(TimeSpan.FromMinutes(3));
+        output = await fit.OutputAsync().WaitAsync(TimeSpan.FromMinutes(3));
         Assert.That(output, Does.Contain("done 500 completed 0 failed"));
         var misplaced = await PostgresServer.ScalarAsync<long>($"SELECT count(*) FROM {_schema}.tasks WHERE node <> 'light' OR result NOT LIKE '%\"Node\":\"light\"%'");
         Assert.That(misplaced, Is.Zero, "every task demanding a gpu was placed on, and ran on, the only node that has one");
     }
 
-    private async Task<Process> StartWorkerAsync(string cluster, string node, double weight, int slots, string? resource = null)
+    private async Task<ChildProcess> StartWorkerAsync(string cluster, string node, double weight, int slots, string? resource = null)
     {
         var arguments = new List<string> { "worker", cluster, _schema, node, weight.ToString(CultureInfo.InvariantCulture), slots.ToString(CultureInfo.InvariantCulture) };
         if (resource is not null)
@@ -119,13 +126,13 @@ public sealed class ClusterProcessTests
             arguments.Add(resource);
         }
 
-        var process = Start("round-robin", [.. arguments]);
-        var ready = await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromMinutes(1));
+        var child = Start("round-robin", [.. arguments]);
+        var ready = await child.FirstLineAsync().WaitAsync(TimeSpan.FromMinutes(1));
         Assert.That(ready, Does.StartWith("ready"), $"worker {node} joined");
-        return process;
+        return child;
     }
 
-    private Process Start(string allocation, params string[] arguments)
+    private ChildProcess Start(string allocation, params string[] arguments)
     {
         // tests/TaskDispatch.PostgreSql.Tests/bin/<Configuration>/net10.0/ -> tests/TaskDispatch.PostgreSql.ClusterChild/bin/<Configuration>/net10.0/
         var here = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
@@ -142,9 +149,9 @@ public sealed class ClusterProcessTests
         info.Environment["TASKDISPATCH_POSTGRES"] = PostgresServer.ConnectionString;
         info.Environment["TD_LEASE_MS"] = LeaseMs.ToString(CultureInfo.InvariantCulture);
         info.Environment["TD_ALLOCATION"] = allocation;
-        var process = Process.Start(info)!;
-        _processes.Add(process);
-        return process;
+        var started = new ChildProcess(string.Join(' ', arguments.Take(4)), info);
+        _processes.Add(started);
+        return started;
     }
 
     private static void Signal(Process process, int signal)

@@ -74,12 +74,12 @@ public sealed class ClusterTests
         // would leave it. Only the sweep of ids awaited for a whole interval can complete the handle.
         await using var submitter = await ClusterTestKit.Member("lost", _schema, idleSweep: TimeSpan.FromMilliseconds(200)).BuildAsync();
         var lost = await submitter.SubmitAsync<Square, int, long>(7);
-        var answered = await submitter.SubmitAsync<Square, int, long>(8);
+        var waiting = await submitter.SubmitAsync<Square, int, long>(8);
         await PostgresServer.ExecuteAsync($"UPDATE {_schema}.tasks SET state = 4, result = '49', ended_at = now() WHERE id = '{lost.Id}'");
 
         Assert.That(await lost.Completion.WaitAsync(TimeSpan.FromSeconds(30)), Is.EqualTo(49));
         Assert.That(submitter.OutcomesReadBack, Is.EqualTo(1), "only the ended task was read back");
-        Assert.That(answered.Completion.IsCompleted, Is.False, "the waiting task is still awaited");
+        Assert.That(waiting.Completion.IsCompleted, Is.False, "the task that did not end is still awaited");
     }
 
     [Test]

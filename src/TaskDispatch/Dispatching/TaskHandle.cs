@@ -191,7 +191,9 @@ public abstract partial class TaskHandle
     /// task has reported is raised at once, on the subscribing thread, with the latest report, so that subscribing
     /// after <c>SubmitAsync</c> returns misses nothing of the current state however fast the task started. Every handler
     /// receives the reports in the order they were made, that replay included: the deliveries of one task's progress
-    /// run one at a time, so a handler that blocks holds up the task's next report (and must not wait for it).</summary>
+    /// run one at a time, and adding a handler waits for a delivery in progress. So a handler that blocks holds up the
+    /// task's next report, and must wait neither for that report nor for a thread that may be adding a handler to this
+    /// task (a handler that marshals to a UI thread synchronously, while that thread subscribes, would deadlock).</summary>
     public event EventHandler<TaskProgress>? ProgressChanged
     {
         add

@@ -51,17 +51,20 @@ public sealed class ChunkedStorageTests
     public void ChunkedQueue_RandomEnqueuesAndDequeuesOverManyChunks_BehavesAsAQueue()
     {
         var random = new Random(20261201);
-        var queue = new ChunkedQueue<int>();
-        var model = new Queue<int>();
-        var next = 0;
-        for (var step = 0; step < 100_000; step++)
+        // Entries of 16 bytes, as FCFS keeps: 4,096 to a full chunk, which the fill phases go well past.
+        var queue = new ChunkedQueue<(long, long)>();
+        var model = new Queue<(long, long)>();
+        var next = 0L;
+        for (var step = 0; step < 120_000; step++)
         {
-            // Phases that mostly fill then mostly drain, so that the queue crosses chunks both ways and empties at times.
-            var filling = step / 10_000 % 2 == 0;
+            // Phases that mostly fill (to about 12,000 entries) then mostly drain, so that the queue grows to full chunks,
+            // crosses chunks both ways, reuses its spare chunk and empties at times.
+            var filling = step / 30_000 % 2 == 0;
             if (random.Next(10) < (filling ? 7 : 3))
             {
-                queue.Enqueue(next);
-                model.Enqueue(next++);
+                queue.Enqueue((next, -next));
+                model.Enqueue((next, -next));
+                next++;
             }
             else
             {
@@ -94,8 +97,8 @@ public sealed class ChunkedStorageTests
             policy.Enqueue(task);
         }
 
-        // Every third task is removed, which also makes the heap compact its stale entries.
-        var removed = tasks.Where((_, i) => i % 3 == 0).ToHashSet();
+        // Two tasks of three are removed: past half the heap, which makes it compact its stale entries across chunks.
+        var removed = tasks.Where((_, i) => i % 3 != 0).ToHashSet();
         foreach (var task in removed)
         {
             Assert.That(policy.Remove(task), Is.True);
@@ -121,7 +124,8 @@ public sealed class ChunkedStorageTests
             policy.Enqueue(task);
         }
 
-        foreach (var task in tasks.Where((_, i) => i % 2 == 1))
+        // Three tasks of four are removed: past half the queue, which makes it compact across chunks.
+        foreach (var task in tasks.Where((_, i) => i % 4 != 0))
         {
             Assert.That(policy.Remove(task), Is.True);
         }
@@ -132,6 +136,6 @@ public sealed class ChunkedStorageTests
             order.Add(task);
         }
 
-        Assert.That(order, Is.EqualTo(tasks.Where((_, i) => i % 2 == 0)));
+        Assert.That(order, Is.EqualTo(tasks.Where((_, i) => i % 4 == 0)));
     }
 }

@@ -8,9 +8,9 @@ namespace TaskDispatch;
 /// such allocation counts toward a full, generation-2 collection. A dispatcher allocates its queue's array once, but a
 /// simulation makes a new policy per run: drained backlogs of 10,000 tasks spent most of their time in those
 /// collections. The first chunk grows by doubling, as a list's array does, so a small queue stays small; once it reaches
-/// <see cref="ChunkLength"/>, more chunks of that length are added and nothing is ever copied again.</remarks>
+/// <see cref="ChunkLength"/>, more chunks of that length are added and nothing is ever copied again.
 /// <para>A struct, so that its owner reaches the first chunk in one load, as it would a plain array. Keep it in a field
-/// that is not <see langword="readonly"/>: growing changes the struct, and a copy shares the chunks only until then.</para>
+/// that is not <see langword="readonly"/>: growing changes the struct, and a copy shares the chunks only until then.</para></remarks>
 /// <typeparam name="T">The element.</typeparam>
 internal struct ChunkedArray<T>
 {
@@ -26,7 +26,7 @@ internal struct ChunkedArray<T>
 
     public ChunkedArray()
     {
-        FirstChunk = new T[16];
+        FirstChunk = new T[Math.Min(16, ChunkLength)];
         _chunks = [FirstChunk];
         Capacity = FirstChunk.Length;
     }
