@@ -95,9 +95,6 @@ public abstract partial class TaskHandle
     {
         public TaskProgress? Progress;
         public EventHandler<TaskProgress>? ProgressChanged;
-
-        /// <summary>Serializes the deliveries of the task's progress (made on first use): see <see cref="TaskHandle.ProgressChanged"/>.</summary>
-        public object? ProgressDelivery;
         public CancellationTokenRegistration CancellationRegistration;
         public ITimer? ReadyTimer;
         public ITimer? OverallTimer;

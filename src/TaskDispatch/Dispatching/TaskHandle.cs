@@ -191,9 +191,10 @@ public abstract partial class TaskHandle
     /// task has reported is raised at once, on the subscribing thread, with the latest report, so that subscribing
     /// after <c>SubmitAsync</c> returns misses nothing of the current state however fast the task started. Every handler
     /// receives the reports in the order they were made, that replay included: the deliveries of one task's progress
-    /// run one at a time, and adding a handler waits for a delivery in progress. So a handler that blocks holds up the
-    /// task's next report, and must wait neither for that report nor for a thread that may be adding a handler to this
-    /// task (a handler that marshals to a UI thread synchronously, while that thread subscribes, would deadlock).</summary>
+    /// run one at a time, and adding or removing a handler waits for a delivery in progress. So a handler that blocks
+    /// holds up the task's next report, and must wait neither for that report nor for a thread that may be adding or
+    /// removing a handler of this task (a handler that marshals to a UI thread synchronously, while that thread
+    /// subscribes, would deadlock).</summary>
     public event EventHandler<TaskProgress>? ProgressChanged
     {
         add
@@ -204,17 +205,13 @@ public abstract partial class TaskHandle
             }
 
             var extras = Side;
-            lock (ProgressDelivery(extras))
-            {
-                TaskProgress? latest;
-                lock (extras)
-                {
-                    extras.ProgressChanged += value;
-                    latest = extras.Progress;
-                }
 
-                // Inside the delivery gate: a report made meanwhile reaches this handler after the replay, never before.
-                if (latest is not null)
+            // The replay runs under the lock that deliveries hold: a report made meanwhile reaches this handler after it,
+            // never before.
+            lock (extras)
+            {
+                extras.ProgressChanged += value;
+                if (extras.Progress is { } latest)
                 {
                     value(this, latest);
                 }
@@ -431,25 +428,15 @@ public abstract partial class TaskHandle
     internal void ReportProgress(TaskProgress progress)
     {
         var extras = Side;
-        lock (ProgressDelivery(extras))
+
+        // Under the subscribers' lock, held while the handlers run: a handler added meanwhile gets this report either from
+        // the subscription's replay or from here, never from neither, and never after a newer one.
+        lock (extras)
         {
-            EventHandler<TaskProgress>? handlers;
-
-            // Under the subscribers' lock: a handler added meanwhile gets this report either from the subscription's
-            // replay or from here, never from neither.
-            lock (extras)
-            {
-                Volatile.Write(ref extras.Progress, progress);
-                handlers = extras.ProgressChanged;
-            }
-
-            handlers?.Invoke(this, progress);
+            Volatile.Write(ref extras.Progress, progress);
+            extras.ProgressChanged?.Invoke(this, progress);
         }
     }
-
-    /// <summary>The gate that keeps the task's progress deliveries in order, made on first use.</summary>
-    private static object ProgressDelivery(Extras extras) =>
-        Volatile.Read(ref extras.ProgressDelivery) ?? Interlocked.CompareExchange(ref extras.ProgressDelivery, new object(), null) ?? extras.ProgressDelivery;
 
     /// <summary>Moves from <paramref name="from"/> to the non-terminal <paramref name="to"/>.</summary>
     internal bool TryTransition(TaskState from, TaskState to) => _lifecycle.TryTransition(this, from, to);

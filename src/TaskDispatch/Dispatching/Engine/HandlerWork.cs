@@ -8,8 +8,9 @@ internal abstract class HandlerWork(Type handlerType)
 
     internal abstract object? BoxedInput { get; }
 
-    /// <summary>Gets the type of the input, as submitted.</summary>
-    internal abstract Type InputType { get; }
+    /// <summary>Gets the input's type when it is a request (<see cref="ITaskRequest{TResult}"/>), which is then the
+    /// task's kind; <see langword="null"/> for any other input.</summary>
+    internal abstract Type? RequestType { get; }
 
     /// <summary>Gets or sets how the task is stored, in a durable dispatcher; <see langword="null"/> otherwise.</summary>
     internal HandlerBinding? Binding { get; set; }
@@ -25,9 +26,12 @@ internal abstract class HandlerWork(Type handlerType)
 /// <summary>The input of a handler task, boxed once so that a value-type input is stored without a generic handle per input type.</summary>
 internal sealed class HandlerInput<TInput>(TInput value, Type handlerType) : HandlerWork(handlerType)
 {
+    // Found once per input type, not per task.
+    private static readonly Type? s_requestType = RequestRoutes.IsRequest(typeof(TInput)) ? typeof(TInput) : null;
+
     internal TInput Value { get; } = value;
 
     internal override object? BoxedInput => Value;
 
-    internal override Type InputType => typeof(TInput);
+    internal override Type? RequestType => s_requestType;
 }

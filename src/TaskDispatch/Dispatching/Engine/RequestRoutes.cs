@@ -9,7 +9,6 @@ namespace TaskDispatch;
 internal sealed class RequestRoutes
 {
     private static readonly ConcurrentDictionary<(Type Handler, Type Request), Delegate> s_submits = new();
-    private static readonly ConcurrentDictionary<Type, bool> s_isRequest = new();
 
     private readonly Dictionary<Type, Type> _handlerByRequest = [];
 
@@ -26,9 +25,10 @@ internal sealed class RequestRoutes
         }
     }
 
-    /// <summary>Gets whether a handler's input type is a request (<see cref="ITaskRequest{TResult}"/>), once per type.</summary>
-    internal static bool IsRequest(Type inputType) => s_isRequest.GetOrAdd(inputType, static type =>
-        type.GetInterfaces().Any(static contract => contract.IsGenericType && contract.GetGenericTypeDefinition() == typeof(ITaskRequest<>)));
+    /// <summary>Gets whether a handler's input type is a request (<see cref="ITaskRequest{TResult}"/>); asked at
+    /// registration and once per input type (<see cref="HandlerWork.RequestType"/>).</summary>
+    internal static bool IsRequest(Type inputType) =>
+        inputType.GetInterfaces().Any(static contract => contract.IsGenericType && contract.GetGenericTypeDefinition() == typeof(ITaskRequest<>));
 
     /// <summary>Submits <paramref name="request"/> as a task of the handler registered for its type.</summary>
     /// <exception cref="InvalidOperationException">No handler is registered for the request's type.</exception>

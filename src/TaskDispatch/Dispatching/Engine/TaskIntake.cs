@@ -322,7 +322,7 @@ internal sealed class TaskIntake
     /// task.</summary>
     internal static object KindOf(object? work) => work switch
     {
-        HandlerWork handlerWork when RequestRoutes.IsRequest(handlerWork.InputType) => handlerWork.InputType,
+        HandlerWork { RequestType: { } requestType } => requestType,
         HandlerWork handlerWork => handlerWork.HandlerType,
         Delegate function => function.Method,
         _ => string.Empty,
