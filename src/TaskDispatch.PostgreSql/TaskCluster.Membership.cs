@@ -232,6 +232,11 @@ public sealed partial class TaskCluster
                     await RefreshAsync(token).ConfigureAwait(false);
                 }
 
+                if (!_analyzed)
+                {
+                    _analyzed = await AnalyzeNewTablesAsync(token).ConfigureAwait(false);
+                }
+
                 // Batch after batch, each past the last, until one is not full.
                 for (var after = 0L; after >= 0;)
                 {
@@ -249,6 +254,50 @@ public sealed partial class TaskCluster
                 ClusterLog.LoopFailed(_logger, Name, "watching the cluster", exception);
             }
         }
+    }
+
+    /// <summary>Analyzes the task and queue tables once they hold enough rows to be worth it, if nothing has analyzed them
+    /// yet, so that a new cluster does not run for a minute on the planner's guesses; autovacuum keeps them current
+    /// from then on.</summary>
+    /// <returns>Whether both tables have statistics now (nothing more to do).</returns>
+    private async Task<bool> AnalyzeNewTablesAsync(CancellationToken cancellationToken)
+    {
+        const int EnoughRows = 1_000;
+        var tables = new List<string>();
+        var unanalyzed = 0;
+        var command = _dataSource.CreateCommand(_sql.Unanalyzed);
+        await using (command.ConfigureAwait(false))
+        {
+            command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = EnoughRows });
+            var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using var readerDisposal = reader.ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                unanalyzed++;
+                if (reader.GetBoolean(1))
+                {
+                    tables.Add(reader.GetString(0));
+                }
+            }
+        }
+
+        foreach (var table in tables)
+        {
+            try
+            {
+                // SKIP_LOCKED: another member (or autovacuum) analyzing it already is as good.
+                var analyze = _dataSource.CreateCommand($"ANALYZE (SKIP_LOCKED) {_options.Schema}.{table}");
+                await using var analyzeDisposal = analyze.ConfigureAwait(false);
+                await analyze.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (PostgresException exception) when (exception.SqlState == PostgresErrorCodes.InsufficientPrivilege)
+            {
+                // Not the tables' owner: autovacuum will do it.
+                return true;
+            }
+        }
+
+        return unanalyzed == 0;
     }
 
     private async Task HeartbeatAsync(CancellationToken cancellationToken)

@@ -52,6 +52,9 @@ public sealed partial class TaskCluster : IAsyncDisposable
     private Task? _stop;
     private int _leasedRunning;
 
+    // Whether the task and queue tables have statistics (see AnalyzeNewTablesAsync); only the watch loop reads and writes it.
+    private bool _analyzed;
+
     internal TaskCluster(
         string name,
         NpgsqlDataSource dataSource,

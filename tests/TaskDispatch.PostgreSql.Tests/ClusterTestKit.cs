@@ -24,6 +24,21 @@ internal static class ClusterTestKit
     internal static async Task DropAsync(string schema) => await PostgresServer.ExecuteAsync($"DROP SCHEMA IF EXISTS {schema} CASCADE");
 
     internal static Task WaitUntilAsync(Func<bool> condition, string what) => TestTimeouts.WaitUntilAsync(condition, what);
+
+    /// <summary>Polls an asynchronous <paramref name="condition"/> (a query) until it holds or a generous deadline passes.</summary>
+    internal static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + TestTimeouts.Generous;
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                Assert.Fail($"Timed out waiting until {what}.");
+            }
+
+            await Task.Delay(20);
+        }
+    }
 }
 
 /// <summary>Squares its input, and says which node did it through <see cref="LastNode"/>.</summary>

@@ -190,6 +190,31 @@ public sealed class ClusterTests
     }
 
     [Test]
+    public async Task A_version_1_schema_is_migrated_with_its_waiting_and_leased_tasks_and_both_run()
+    {
+        // Version 1 kept the queue and the leases in the task table; version 2 moves them out. A task waiting and a task
+        // leased by a member that has since died must both still run after the upgrade.
+        await using (var dataSource = Npgsql.NpgsqlDataSource.Create(PostgresServer.ConnectionString))
+        {
+            await ClusterSchema.MigrateAsync(dataSource, _schema, targetVersion: 1, CancellationToken.None);
+        }
+
+        await PostgresServer.ExecuteAsync(
+            $"INSERT INTO {_schema}.nodes (cluster, name, member, host, pid, slots, weight, tags, resources, joined_at, heartbeat_at, alive) " +
+            $"VALUES ('upgrade', 'old-node', 'gone', 'h', 1, 1, 1, '{{}}', '{{}}', now() - interval '1 hour', now() - interval '1 hour', false); " +
+            $"INSERT INTO {_schema}.tasks (cluster, id, handler, input, options, sort_key, state, node, submitted_at, ready_at) " +
+            $"VALUES ('upgrade', 'waiting', 'square', '6', '{{}}', 0, 0, 'worker-1', now(), now()); " +
+            $"INSERT INTO {_schema}.tasks (cluster, id, handler, input, options, sort_key, state, node, submitted_at, ready_at, lease_token, lease_expires, leased_by, attempts) " +
+            $"VALUES ('upgrade', 'leased', 'square', '7', '{{}}', 0, 2, 'old-node', now(), now(), 1, now() - interval '1 minute', 'gone', 1)");
+
+        await using var worker = await ClusterTestKit.Member("upgrade", _schema).AddNode("worker-1").BuildAsync();
+        Assert.That(await PostgresServer.ScalarAsync<string>($"SELECT value FROM {_schema}.meta WHERE key = 'schema_version'"), Is.EqualTo(ClusterSchema.CurrentVersion.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        await ClusterTestKit.WaitUntilAsync(async () => await PostgresServer.ScalarAsync<long>($"SELECT count(*) FROM {_schema}.tasks WHERE state = 4") == 2, "both tasks completed");
+        Assert.That(await PostgresServer.ScalarAsync<string>($"SELECT string_agg(id || '=' || result, ',' ORDER BY id) FROM {_schema}.tasks"), Is.EqualTo("leased=49,waiting=36"));
+        Assert.That(await PostgresServer.ScalarAsync<long>($"SELECT count(*) FROM {_schema}.ready"), Is.Zero, "the queue is empty once both ran");
+    }
+
+    [Test]
     public void Bad_settings_and_submissions_fail_at_the_call_site_naming_what_is_wrong()
     {
         Assert.That(() => new TaskClusterBuilder(" "), Throws.ArgumentException);
@@ -261,7 +286,8 @@ public sealed class ClusterTests
         await Gated.StartedSignal("poison-" + _schema).Task.WaitAsync(TimeSpan.FromMinutes(1));
 
         // As if its node had lost it for the second time: the lease ran out and moved on, and that was the last delivery allowed.
-        await PostgresServer.ExecuteAsync($"UPDATE {_schema}.tasks SET lease_expires = now() - interval '1 second', attempts = 2, lease_token = lease_token + 1000000");
+        await PostgresServer.ExecuteAsync($"UPDATE {_schema}.tasks SET lease_expires = now() - interval '1 second', attempts = 2, lease_token = lease_token + 1000000; " +
+            $"UPDATE {_schema}.leases SET expires = now() - interval '1 second', token = token + 1000000");
         var error = await Assert.ThrowsAsync<RecordedTaskException>(async () => await handle);
         Assert.That(error!.Message, Does.Contain("Dead-lettered"));
         var found = await worker.FindAsync(handle.Id);

@@ -7,7 +7,7 @@ namespace TaskDispatch;
 internal static class ClusterSchema
 {
     /// <summary>The schema version this build writes and reads.</summary>
-    internal const int CurrentVersion = 1;
+    internal const int CurrentVersion = 2;
 
     /// <summary>Task states as stored: the values of <see cref="TaskState"/> the table uses.</summary>
     internal const short Waiting = (short)TaskState.Pending;
@@ -91,11 +91,47 @@ internal static class ClusterSchema
             pass double precision NOT NULL,
             PRIMARY KEY (cluster, key));
         """,
+        // Version 2: the queue and the leases move out of the task table. Waiting tasks are rows of a narrow table that
+        // the lease deletes; a lease is one row per batch, found by its expiry. The task row is then indexed by its key
+        // alone and never changes an indexed column, so its updates (lease, renewal, end) stay on its page (HOT) and
+        // write no index entries; with the old partial indexes each lease and each end wrote three. A lease row counts the
+        // tasks it still holds and goes when the last one ends; one whose tasks were taken back goes once it runs out.
+        """
+        CREATE TABLE {s}.ready (
+            cluster text NOT NULL,
+            node text NOT NULL,
+            sort_key double precision NOT NULL,
+            seq bigint NOT NULL,
+            ready_at timestamptz NOT NULL,
+            id text NOT NULL);
+        CREATE INDEX ready_order ON {s}.ready (cluster, node, sort_key, seq);
+        CREATE TABLE {s}.leases (
+            cluster text NOT NULL,
+            token bigint NOT NULL,
+            node text NOT NULL,
+            member text NOT NULL,
+            expires timestamptz NOT NULL,
+            ids text[] NOT NULL,
+            remaining int NOT NULL,
+            PRIMARY KEY (cluster, token));
+        INSERT INTO {s}.ready (cluster, node, sort_key, seq, ready_at, id)
+            SELECT cluster, coalesce(node, ''), sort_key, seq, ready_at, id FROM {s}.tasks WHERE state = 0;
+        INSERT INTO {s}.leases (cluster, token, node, member, expires, ids, remaining)
+            SELECT cluster, lease_token, min(node), coalesce(min(leased_by), ''), max(lease_expires), array_agg(id), count(*)
+            FROM {s}.tasks WHERE state = 2 AND lease_token IS NOT NULL GROUP BY cluster, lease_token;
+        DROP INDEX {s}.tasks_ready;
+        DROP INDEX {s}.tasks_leased;
+        ALTER TABLE {s}.tasks SET (fillfactor = 60);
+        """,
     ];
 
     /// <summary>Creates the schema or brings it to <see cref="CurrentVersion"/>; throws when the database holds a newer
     /// schema than this build knows.</summary>
-    internal static async Task MigrateAsync(NpgsqlDataSource dataSource, string schema, CancellationToken cancellationToken)
+    internal static Task MigrateAsync(NpgsqlDataSource dataSource, string schema, CancellationToken cancellationToken) =>
+        MigrateAsync(dataSource, schema, CurrentVersion, cancellationToken);
+
+    /// <summary>Brings the schema to <paramref name="targetVersion"/> (tests build an older schema with it to migrate from).</summary>
+    internal static async Task MigrateAsync(NpgsqlDataSource dataSource, string schema, int targetVersion, CancellationToken cancellationToken)
     {
         var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var connectionDisposal = connection.ConfigureAwait(false);
@@ -115,14 +151,14 @@ internal static class ClusterSchema
                 throw new TaskStoreException($"The PostgreSQL schema '{schema}' is at version {version}, newer than the {CurrentVersion} this TaskDispatch.PostgreSql knows: upgrade the package in this process (or point it at another schema); it does not write to a schema it does not understand.");
             }
 
-            for (var next = version; next < CurrentVersion; next++)
+            for (var next = version; next < targetVersion; next++)
             {
                 await ExecuteAsync(connection, Migrations[next].Replace("{s}", schema, StringComparison.Ordinal), cancellationToken).ConfigureAwait(false);
             }
 
-            if (version < CurrentVersion)
+            if (version < targetVersion)
             {
-                await ExecuteAsync(connection, $"INSERT INTO {schema}.meta (key, value) VALUES ('schema_version', '{CurrentVersion}') ON CONFLICT (key) DO UPDATE SET value = excluded.value", cancellationToken).ConfigureAwait(false);
+                await ExecuteAsync(connection, $"INSERT INTO {schema}.meta (key, value) VALUES ('schema_version', '{targetVersion}') ON CONFLICT (key) DO UPDATE SET value = excluded.value", cancellationToken).ConfigureAwait(false);
             }
         }
 

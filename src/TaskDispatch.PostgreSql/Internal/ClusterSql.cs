@@ -15,40 +15,59 @@ internal sealed class ClusterSql
         DoneChannel = $"{s}_done_{hash}";
         CancelChannel = $"{s}_cancel_{hash}";
 
+        // A waiting task is a task row in state 0 and one queue row (ready) with the same node, sort key and sequence number:
+        // every statement that moves a task into or out of state 0 writes both. An unplaced task queues under node ''.
         Insert = $"""
-            INSERT INTO {s}.tasks (cluster, id, handler, input, options, sort_key, state, node, submitter, awaited, submitted_at, ready_at)
-            SELECT $1, v.id, v.handler, v.input, v.options, v.sort_key, 0, v.node, $2, v.awaited, now(), coalesce(v.ready_at, now())
-            FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::float8[], $8::text[], $9::timestamptz[], $10::bool[])
-                AS v(id, handler, input, options, sort_key, node, ready_at, awaited)
-            ON CONFLICT (cluster, id) DO NOTHING
-            RETURNING id
+            WITH inserted AS (
+                INSERT INTO {s}.tasks (cluster, id, handler, input, options, sort_key, state, node, submitter, awaited, submitted_at, ready_at)
+                SELECT $1, v.id, v.handler, v.input, v.options, v.sort_key, 0, v.node, $2, v.awaited, now(), coalesce(v.ready_at, now())
+                FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::float8[], $8::text[], $9::timestamptz[], $10::bool[])
+                    AS v(id, handler, input, options, sort_key, node, ready_at, awaited)
+                ON CONFLICT (cluster, id) DO NOTHING
+                RETURNING id, node, sort_key, seq, ready_at),
+            queued AS (INSERT INTO {s}.ready (cluster, node, sort_key, seq, ready_at, id)
+                       SELECT $1, coalesce(i.node, ''), i.sort_key, i.seq, i.ready_at, i.id FROM inserted i)
+            SELECT id FROM inserted
             """;
         Notify = "SELECT count(pg_notify($1, n)) FROM unnest($2::text[]) AS n";
 
-        // The ids are picked first (an index range scan in the policy's order, skipping rows other nodes hold), then
-        // updated by primary key: the planner never joins the whole table.
+        // The queue rows are picked first (an index range scan in the policy's order, skipping rows another session
+        // holds) and deleted by row address, which the lock keeps stable; the task rows are then updated by primary key,
+        // and the batch gets one lease row, one token, which the reaper finds by its expiry.
+        // Here and in the acknowledgement, the task rows are joined on a cluster column of the materialized batch, not
+        // compared with $1: a constant would let the planner, guessing before the table has statistics, scan every
+        // task of the cluster instead of looking up each key.
         // A member is live while it heartbeats within the lease. Its listener session gone (killed process, dropped
         // connection) ends that early, but only once two heartbeats are also missed: a database restart drops every
         // session at once, and members that reconnect and beat again must not take each other's work.
         Lease = $"""
             WITH picked AS MATERIALIZED (
-                SELECT id FROM {s}.tasks WHERE cluster = $1 AND node = $2 AND state = 0 AND ready_at <= now()
-                ORDER BY sort_key, seq LIMIT $3 FOR UPDATE SKIP LOCKED)
-            UPDATE {s}.tasks t SET state = 2, lease_token = nextval('{s}.lease_seq'), lease_expires = now() + $4, leased_by = $5,
-                attempts = t.attempts + 1, started_at = coalesce(t.started_at, now())
-            WHERE t.cluster = $1 AND t.id = ANY(ARRAY(SELECT id FROM picked))
-            RETURNING t.id, t.handler, t.input, t.options, t.lease_token, t.sort_key, t.seq, t.cancel_requested, t.attempts
+                SELECT ctid AS address, cluster, id FROM {s}.ready WHERE cluster = $1 AND node = $2 AND ready_at <= now()
+                ORDER BY sort_key, seq LIMIT $3 FOR UPDATE SKIP LOCKED),
+            dequeued AS (DELETE FROM {s}.ready WHERE ctid = ANY(ARRAY(SELECT address FROM picked))),
+            lease AS MATERIALIZED (SELECT nextval('{s}.lease_seq') AS token),
+            leased AS (
+                UPDATE {s}.tasks t SET state = 2, lease_token = (SELECT token FROM lease), lease_expires = now() + $4, leased_by = $5,
+                    attempts = t.attempts + 1, started_at = coalesce(t.started_at, now())
+                FROM picked p WHERE t.cluster = p.cluster AND t.id = p.id AND t.state = 0
+                RETURNING t.id, t.handler, t.input, t.options, t.lease_token, t.sort_key, t.seq, t.cancel_requested, t.attempts),
+            recorded AS (
+                INSERT INTO {s}.leases (cluster, token, node, member, expires, ids, remaining)
+                SELECT $1, (SELECT token FROM lease), $2, $5, now() + $4, array_agg(id), count(*) FROM leased HAVING count(*) > 0)
+            SELECT * FROM leased
             """;
-        NextReady = $"SELECT min(ready_at) FROM {s}.tasks WHERE cluster = $1 AND node = ANY($2) AND state = 0";
+        NextReady = $"SELECT min(ready_at) FROM {s}.ready WHERE cluster = $1 AND node = ANY($2)";
 
         Acknowledge = $"""
-            WITH v AS (SELECT * FROM unnest($2::text[], $3::int8[], $4::int2[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bool[])
-                       AS v(id, token, state, result, error, error_type, node, dead)),
+            WITH v AS MATERIALIZED (
+                SELECT $1::text AS cluster, * FROM unnest($2::text[], $3::int8[], $4::int2[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bool[])
+                    AS v(id, token, state, result, error, error_type, node, dead)),
             done AS (UPDATE {s}.tasks t SET state = v.state, result = v.result, error = v.error, error_type = v.error_type,
                          dead_letter = v.dead, ended_at = now(), lease_token = NULL, lease_expires = NULL, checkpoint = NULL,
                          completions = t.completions + CASE WHEN v.state = 4 THEN 1 ELSE 0 END
-                     FROM v WHERE t.cluster = $1 AND t.id = v.id AND t.state = 2 AND t.lease_token = v.token
-                     RETURNING t.id, t.submitter, t.awaited, t.state, t.result, t.error, t.error_type),
+                     FROM v WHERE t.cluster = v.cluster AND t.id = v.id AND t.state = 2 AND t.lease_token = v.token
+                     RETURNING t.id, t.submitter, t.awaited, t.state, t.result, t.error, t.error_type, v.token),
+            {ShrinkLeases(s, "done")},
             refused AS (INSERT INTO {s}.refused_acks (cluster, task_id, node, lease_token, state, at)
                         SELECT $1, v.id, v.node, v.token, v.state, now() FROM v WHERE NOT EXISTS (SELECT 1 FROM done WHERE done.id = v.id)
                         RETURNING task_id)
@@ -56,16 +75,26 @@ internal sealed class ClusterSql
                    (SELECT count(pg_notify($10, d.payload)) FROM ({EndedPayloads("done")}) d)::int
             """;
         Release = $"""
-            UPDATE {s}.tasks t SET state = 0, lease_token = NULL, lease_expires = NULL, leased_by = NULL, attempts = greatest(t.attempts - 1, 0)
-            FROM unnest($2::text[], $3::int8[]) AS v(id, token)
-            WHERE t.cluster = $1 AND t.id = v.id AND t.state = 2 AND t.lease_token = v.token
-            RETURNING t.node
+            WITH v AS MATERIALIZED (SELECT $1::text AS cluster, * FROM unnest($2::text[], $3::int8[]) AS v(id, token)),
+            released AS (
+                UPDATE {s}.tasks t SET state = 0, lease_token = NULL, lease_expires = NULL, leased_by = NULL, attempts = greatest(t.attempts - 1, 0)
+                FROM v WHERE t.cluster = v.cluster AND t.id = v.id AND t.state = 2 AND t.lease_token = v.token
+                RETURNING t.id, t.node, t.sort_key, t.seq, t.ready_at, v.token),
+            {ShrinkLeases(s, "released")},
+            queued AS (INSERT INTO {s}.ready (cluster, node, sort_key, seq, ready_at, id)
+                       SELECT $1, coalesce(r.node, ''), r.sort_key, r.seq, r.ready_at, r.id FROM released r)
+            SELECT node FROM released
             """;
+        // A lease row lives while any of its tasks is renewed; the reaper looks only at lease rows that ran out.
         Renew = $"""
-            UPDATE {s}.tasks t SET lease_expires = now() + $4
-            FROM unnest($2::text[], $3::int8[]) AS v(id, token)
-            WHERE t.cluster = $1 AND t.id = v.id AND t.state = 2 AND t.lease_token = v.token
-            RETURNING t.id
+            WITH v AS MATERIALIZED (SELECT $1::text AS cluster, * FROM unnest($2::text[], $3::int8[]) AS v(id, token)),
+            renewed AS (
+                UPDATE {s}.tasks t SET lease_expires = now() + $4
+                FROM v WHERE t.cluster = v.cluster AND t.id = v.id AND t.state = 2 AND t.lease_token = v.token
+                RETURNING t.id, t.lease_token),
+            extended AS (UPDATE {s}.leases l SET expires = now() + $4
+                       WHERE l.cluster = $1 AND l.token = ANY(ARRAY(SELECT DISTINCT lease_token FROM renewed)))
+            SELECT id FROM renewed
             """;
 
         SaveCheckpoint = $"""
@@ -90,12 +119,18 @@ internal sealed class ClusterSql
         Heartbeat = $"UPDATE {s}.nodes SET heartbeat_at = now() WHERE cluster = $1 AND member = $2 AND alive RETURNING name";
         Leave = $"UPDATE {s}.nodes SET alive = false, left_at = now() WHERE cluster = $1 AND member = $2";
         Nodes = $"""
+            WITH held AS MATERIALIZED (
+                SELECT l.cluster, l.node, l.token, i.id FROM {s}.leases l CROSS JOIN LATERAL unnest(l.ids) AS i(id) WHERE l.cluster = $1),
+            leased AS MATERIALIZED (
+                SELECT h.node, count(*)::int AS tasks FROM held h
+                JOIN {s}.tasks t ON t.cluster = h.cluster AND t.id = h.id AND t.state = 2 AND t.lease_token = h.token
+                GROUP BY h.node)
             SELECT n.name, n.member, n.host, n.pid, n.slots, n.weight, n.tags, n.resources, n.heartbeat_at,
                    n.alive AND n.heartbeat_at > now() - $2
                        AND (n.heartbeat_at > now() - $3
                             OR EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.application_name = 'taskdispatch:' || n.member)) AS live,
-                   (SELECT count(*) FROM {s}.tasks t WHERE t.cluster = n.cluster AND t.node = n.name AND t.state = 0)::int AS waiting,
-                   (SELECT count(*) FROM {s}.tasks t WHERE t.cluster = n.cluster AND t.node = n.name AND t.state = 2)::int AS leased
+                   (SELECT count(*) FROM {s}.ready r WHERE r.cluster = n.cluster AND r.node = n.name)::int AS waiting,
+                   coalesce((SELECT d.tasks FROM leased d WHERE d.node = n.name), 0) AS leased
             FROM {s}.nodes n WHERE n.cluster = $1 AND (n.alive OR n.left_at > now() - interval '1 hour')
             ORDER BY n.name
             """;
@@ -107,12 +142,22 @@ internal sealed class ClusterSql
                    AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.application_name = 'taskdispatch:' || n.member)))
             RETURNING n.name
             """;
+        // The candidates come from the narrow tables (lease rows that ran out or belong to the dead, queue rows of the
+        // dead or of no node); the task rows decide. Replace then locks queue rows after task rows, the opposite of a
+        // lease: only a member still leasing for a node already declared dead can meet it there, and the server breaks
+        // such a deadlock by failing one of the two statements, whose loop tries again.
         Orphans = $"""
-            WITH dead AS (SELECT name FROM {s}.nodes WHERE cluster = $1 AND NOT alive)
+            WITH dead AS (SELECT name FROM {s}.nodes WHERE cluster = $1 AND NOT alive),
+            candidates AS MATERIALIZED (
+                SELECT l.cluster, i.id FROM {s}.leases l CROSS JOIN LATERAL unnest(l.ids) AS i(id)
+                WHERE l.cluster = $1 AND (l.expires < now() OR l.node IN (SELECT name FROM dead))
+                UNION
+                SELECT r.cluster, r.id FROM {s}.ready r
+                WHERE r.cluster = $1 AND (r.node IN (SELECT name FROM dead) OR (r.node = '' AND $4)))
             SELECT t.id, t.options, t.node, t.state, t.attempts, t.cancel_requested, t.lease_expires - $2 AS renewed_at,
                    now() AS now, t.seq
-            FROM {s}.tasks t
-            WHERE t.cluster = $1 AND t.seq > $5 AND (
+            FROM {s}.tasks t JOIN candidates c ON t.cluster = c.cluster AND t.id = c.id
+            WHERE t.seq > $5 AND (
                   (t.state = 2 AND t.lease_expires < now())
                OR (t.state = 2 AND t.node IN (SELECT name FROM dead))
                OR (t.state = 0 AND t.node IN (SELECT name FROM dead))
@@ -121,21 +166,38 @@ internal sealed class ClusterSql
             LIMIT $3
             FOR UPDATE OF t SKIP LOCKED
             """;
+        // Lease rows that ran out with none of their tasks still leased under them are deleted here, in passing; the
+        // answer is about the others.
         ReapNeeded = $"""
-            SELECT EXISTS (SELECT 1 FROM {s}.tasks WHERE cluster = $1 AND state = 2 AND lease_expires < now())
+            WITH expired AS MATERIALIZED (SELECT l.cluster, l.token, l.ids FROM {s}.leases l WHERE l.cluster = $1 AND l.expires < now()),
+            held AS MATERIALIZED (
+                SELECT DISTINCT e.token FROM expired e CROSS JOIN LATERAL unnest(e.ids) AS i(id)
+                JOIN {s}.tasks t ON t.cluster = e.cluster AND t.id = i.id AND t.state = 2 AND t.lease_token = e.token),
+            spent AS (DELETE FROM {s}.leases l WHERE l.cluster = $1
+                      AND l.token = ANY(ARRAY(SELECT token FROM expired EXCEPT SELECT token FROM held)))
+            SELECT EXISTS (SELECT 1 FROM held)
                 OR EXISTS (SELECT 1 FROM {s}.nodes n WHERE n.cluster = $1 AND NOT n.alive
-                           AND EXISTS (SELECT 1 FROM {s}.tasks t WHERE t.cluster = $1 AND t.node = n.name AND t.state IN (0, 2)))
-                OR ($2 AND EXISTS (SELECT 1 FROM {s}.tasks WHERE cluster = $1 AND node IS NULL AND state = 0))
+                           AND (EXISTS (SELECT 1 FROM {s}.ready r WHERE r.cluster = $1 AND r.node = n.name)
+                                OR EXISTS (SELECT 1 FROM {s}.leases l WHERE l.cluster = $1 AND l.node = n.name)))
+                OR ($2 AND EXISTS (SELECT 1 FROM {s}.ready WHERE cluster = $1 AND node = ''))
             """;
+        // The rows were locked by Orphans in this transaction: what "before" reads is what the update replaces.
         Replace = $"""
-            WITH v AS (SELECT * FROM unnest($2::text[], $3::int2[], $4::text[], $5::bool[], $6::text[], $7::int[])
-                       AS v(id, state, node, dead, error, recovered)),
+            WITH v AS MATERIALIZED (
+                SELECT $1::text AS cluster, * FROM unnest($2::text[], $3::int2[], $4::text[], $5::bool[], $6::text[], $7::int[])
+                    AS v(id, state, node, dead, error, recovered)),
+            before AS MATERIALIZED (SELECT t.id, t.state, coalesce(t.node, '') AS node, t.sort_key, t.seq FROM {s}.tasks t
+                                    JOIN v ON t.cluster = v.cluster AND t.id = v.id),
+            dequeued AS (DELETE FROM {s}.ready r USING before b
+                         WHERE r.cluster = $1 AND b.state = 0 AND r.node = b.node AND r.sort_key = b.sort_key AND r.seq = b.seq),
             moved AS (UPDATE {s}.tasks t SET state = v.state, node = coalesce(v.node, t.node), lease_token = NULL, lease_expires = NULL,
                           leased_by = NULL, recoveries = t.recoveries + v.recovered, dead_letter = v.dead,
                           error = coalesce(v.error, t.error), error_type = CASE WHEN v.error IS NULL THEN t.error_type ELSE 'TaskDispatch.NodeFailureException' END,
                           ended_at = CASE WHEN v.state >= 4 THEN now() ELSE NULL END
-                      FROM v WHERE t.cluster = $1 AND t.id = v.id
-                      RETURNING t.id, t.submitter, t.awaited, t.state, t.result, t.error, t.error_type),
+                      FROM v WHERE t.cluster = v.cluster AND t.id = v.id
+                      RETURNING t.id, t.submitter, t.awaited, t.state, t.result, t.error, t.error_type, t.node, t.sort_key, t.seq, t.ready_at),
+            queued AS (INSERT INTO {s}.ready (cluster, node, sort_key, seq, ready_at, id)
+                       SELECT $1, coalesce(m.node, ''), m.sort_key, m.seq, m.ready_at, m.id FROM moved m WHERE m.state = 0),
             ended AS (SELECT * FROM moved WHERE state >= 4)
             SELECT (SELECT count(pg_notify($8, d.payload)) FROM ({EndedPayloads("ended")}) d)::int
             """;
@@ -145,15 +207,36 @@ internal sealed class ClusterSql
             FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[]) AS v(id, from_node, to_node, reason, renewed)
             """;
 
+        // The planner has no column statistics for a table autovacuum has not analyzed yet (it waits up to a minute);
+        // it then guesses that cluster = $1 keeps 1 row in 200, and picks plans (a sort of a whole node's queue, a scan
+        // of every task of the cluster) that cost a hundred times more once thousands of rows are there.
+        Unanalyzed = $"""
+            SELECT c.relname, st.n_tup_ins >= $1 FROM pg_class c
+            JOIN pg_stat_user_tables st ON st.relid = c.oid
+            WHERE c.oid IN (to_regclass('{s}.tasks'), to_regclass('{s}.ready'))
+              AND NOT EXISTS (SELECT 1 FROM pg_stats p WHERE p.schemaname = st.schemaname AND p.tablename = c.relname)
+            """;
+
         Find = $"""
             SELECT id, handler, state, node, attempts, recoveries, submitted_at, started_at, ended_at, result, error, error_type, dead_letter
             FROM {s}.tasks WHERE cluster = $1 AND id = $2
             """;
+        // The queue row is locked before the task row, in the order a lease locks them, so that the two cannot deadlock. A
+        // queue row a lease holds at that moment means the task is being leased: it is flagged as a running task is, and
+        // the lease reads the flag (its update waits for this one) and ends it cancelled.
         Cancel = $"""
-            WITH waiting AS (UPDATE {s}.tasks SET state = 6, ended_at = now(), cancel_requested = true, error = 'Cancelled by id.'
-                             WHERE cluster = $1 AND id = $2 AND state = 0
-                             RETURNING id, submitter, awaited, state, result, error, error_type),
-            running AS (UPDATE {s}.tasks SET cancel_requested = true WHERE cluster = $1 AND id = $2 AND state = 2 RETURNING id)
+            WITH queued AS MATERIALIZED (
+                SELECT r.ctid AS address FROM {s}.tasks t
+                JOIN {s}.ready r ON r.cluster = t.cluster AND r.node = coalesce(t.node, '') AND r.sort_key = t.sort_key AND r.seq = t.seq
+                WHERE t.cluster = $1 AND t.id = $2 AND t.state = 0
+                FOR UPDATE OF r SKIP LOCKED),
+            waiting AS (UPDATE {s}.tasks SET state = 6, ended_at = now(), cancel_requested = true, error = 'Cancelled by id.'
+                        WHERE cluster = $1 AND id = $2 AND state = 0 AND EXISTS (SELECT 1 FROM queued)
+                        RETURNING id, submitter, awaited, state, result, error, error_type),
+            dequeued AS (DELETE FROM {s}.ready WHERE ctid = ANY(ARRAY(SELECT address FROM queued))),
+            running AS (UPDATE {s}.tasks SET cancel_requested = true
+                        WHERE cluster = $1 AND id = $2 AND (state = 2 OR (state = 0 AND NOT EXISTS (SELECT 1 FROM queued)))
+                        RETURNING id)
             SELECT (SELECT count(*) FROM waiting)::int, (SELECT count(*) FROM running)::int,
                    (SELECT count(pg_notify($3, d.payload)) FROM ({EndedPayloads("waiting")}) d)::int,
                    (SELECT count(pg_notify($4, r.id)) FROM running r)::int
@@ -166,6 +249,15 @@ internal sealed class ClusterSql
             RETURNING pass - $3
             """;
     }
+
+    /// <summary>CTEs that count the tasks of <paramref name="rows"/> (a CTE with a <c>token</c> column: tasks that just
+    /// left their lease) off their lease rows, and delete the lease rows left holding none.</summary>
+    private static string ShrinkLeases(string schema, string rows) => $"""
+        spent AS MATERIALIZED (SELECT r.token, count(*)::int AS tasks FROM {rows} r GROUP BY r.token),
+            shrunk AS (UPDATE {schema}.leases l SET remaining = l.remaining - x.tasks FROM spent x
+                       WHERE l.cluster = $1 AND l.token = x.token AND l.remaining > x.tasks),
+            finished AS (DELETE FROM {schema}.leases l USING spent x WHERE l.cluster = $1 AND l.token = x.token AND l.remaining <= x.tasks)
+        """;
 
     /// <summary>The NOTIFY payloads that tell submitters which of their tasks ended, and how
     /// (<see cref="EndedNotice"/>): <c>member:[[id, state, result, error, error_type], ...]</c>, an outcome longer than
@@ -236,6 +328,8 @@ internal sealed class ClusterSql
     internal string Replace { get; }
 
     internal string RecordRecoveries { get; }
+
+    internal string Unanalyzed { get; }
 
     internal string Find { get; }
 
