@@ -327,7 +327,8 @@ public sealed partial class TaskCluster
 
     private async Task RenewAsync(CancellationToken cancellationToken)
     {
-        var held = _leases.Snapshot().Where(lease => !lease.Lost).OrderBy(lease => lease.TaskId, StringComparer.Ordinal).ToList();
+        // Only leases committed before the renewal starts: it cannot see the others, and their absence proves nothing.
+        var held = _leases.Snapshot().Where(lease => !lease.Lost && lease.Committed).OrderBy(lease => lease.TaskId, StringComparer.Ordinal).ToList();
         if (held.Count == 0)
         {
             return;

@@ -190,6 +190,45 @@ public sealed class ClusterTests
     }
 
     [Test]
+    public async Task Renewals_racing_lease_commits_never_cancel_a_task()
+    {
+        // A lease's rows reach the member before its commit does. A renewal in that window, on another session, cannot see
+        // the lease; were its absence taken for a loss, the attempt (waiting in the local queue, among the prefetched)
+        // would be cancelled, and its end, under a valid token, would end the task cancelled. Renewing every 10 ms while
+        // batches of 16 are leased over and over keeps renewals and lease commits crossing.
+        await using var worker = await new TaskClusterBuilder("renewals")
+            .UsePostgreSqlStore(PostgresServer.ConnectionString, options =>
+            {
+                options.Schema = _schema;
+                options.LeaseDuration = TimeSpan.FromSeconds(2);
+                options.HeartbeatInterval = TimeSpan.FromMilliseconds(10);
+                options.LeaseBatchSize = 16;
+                options.Prefetch = 200;
+            })
+            .AddHandler<Square, int, long>("square")
+            .AddNode("worker-1", node => node.WithConcurrency(1))
+            .BuildAsync();
+
+        const int Total = 3_000;
+        var handles = await worker.SubmitManyAsync<Square, int, long>(Enumerable.Range(0, Total));
+        var ended = await Task.WhenAll(handles.Select(async (handle, i) =>
+        {
+            try
+            {
+                return await handle == (long)i * i ? "completed" : "wrong result";
+            }
+            catch (OperationCanceledException)
+            {
+                return "cancelled";
+            }
+        }));
+
+        Assert.That(ended.Count(end => end == "completed"), Is.EqualTo(Total), string.Join(", ", ended.GroupBy(end => end).Select(group => $"{group.Key} {group.Count()}")));
+        Assert.That(await PostgresServer.ScalarAsync<long>($"SELECT count(*) FROM {_schema}.tasks WHERE state = 4"), Is.EqualTo(Total));
+        Assert.That(await PostgresServer.ScalarAsync<long>($"SELECT count(*) FROM {_schema}.ready"), Is.Zero);
+    }
+
+    [Test]
     public async Task A_version_1_schema_is_migrated_with_its_waiting_and_leased_tasks_and_both_run()
     {
         // Version 1 kept the queue and the leases in the task table; version 2 moves them out. A task waiting and a task

@@ -50,7 +50,8 @@ internal sealed class ClusterSql
                 UPDATE {s}.tasks t SET state = 2, lease_token = (SELECT token FROM lease), lease_expires = now() + $4, leased_by = $5,
                     attempts = t.attempts + 1, started_at = coalesce(t.started_at, now())
                 FROM picked p WHERE t.cluster = p.cluster AND t.id = p.id AND t.state = 0
-                RETURNING t.id, t.handler, t.input, t.options, t.lease_token, t.sort_key, t.seq, t.cancel_requested, t.attempts),
+                RETURNING t.id, t.handler, t.input, t.options, t.lease_token, t.sort_key, t.seq, t.cancel_requested, t.attempts,
+                    CASE WHEN t.awaited THEN t.submitter END AS submitter),
             recorded AS (
                 INSERT INTO {s}.leases (cluster, token, node, member, expires, ids, remaining)
                 SELECT $1, (SELECT token FROM lease), $2, $5, now() + $4, array_agg(id), count(*) FROM leased HAVING count(*) > 0)
@@ -58,10 +59,13 @@ internal sealed class ClusterSql
             """;
         NextReady = $"SELECT min(ready_at) FROM {s}.ready WHERE cluster = $1 AND node = ANY($2)";
 
+        // The done notifications' entries come made by the member ($11-$13: submitter, entry JSON, payload group; see
+        // AddEndedEntries): the statement only joins them to the rows it accepted and concatenates each group.
         Acknowledge = $"""
             WITH v AS MATERIALIZED (
-                SELECT $1::text AS cluster, * FROM unnest($2::text[], $3::int8[], $4::int2[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bool[])
-                    AS v(id, token, state, result, error, error_type, node, dead)),
+                SELECT $1::text AS cluster, * FROM unnest($2::text[], $3::int8[], $4::int2[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bool[],
+                                                          $11::text[], $12::text[], $13::int[])
+                    AS v(id, token, state, result, error, error_type, node, dead, submitter, entry, payload)),
             done AS (UPDATE {s}.tasks t SET state = v.state, result = v.result, error = v.error, error_type = v.error_type,
                          dead_letter = v.dead, ended_at = now(), lease_token = NULL, lease_expires = NULL, checkpoint = NULL,
                          completions = t.completions + CASE WHEN v.state = 4 THEN 1 ELSE 0 END
@@ -72,7 +76,11 @@ internal sealed class ClusterSql
                         SELECT $1, v.id, v.node, v.token, v.state, now() FROM v WHERE NOT EXISTS (SELECT 1 FROM done WHERE done.id = v.id)
                         RETURNING task_id)
             SELECT (SELECT count(*) FROM refused)::int,
-                   (SELECT count(pg_notify($10, d.payload)) FROM ({EndedPayloads("done")}) d)::int
+                   (SELECT count(pg_notify($10, p.payload))
+                    FROM (SELECT v.submitter || ':[' || string_agg(v.entry, ', ' ORDER BY v.id) || ']' AS payload
+                          FROM v JOIN done d ON d.id = v.id
+                          WHERE v.entry IS NOT NULL
+                          GROUP BY v.submitter, v.payload) p)::int
             """;
         Release = $"""
             WITH v AS MATERIALIZED (SELECT $1::text AS cluster, * FROM unnest($2::text[], $3::int8[]) AS v(id, token)),

@@ -9,8 +9,8 @@ namespace TaskDispatch;
 internal readonly record struct EndedOutcome(string Id, TaskState? State, string? Result, string? Error, string? ErrorType);
 
 /// <summary>The payload of a notification on the done channel: <c>member:[entry, ...]</c>, each entry either
-/// <c>[id, state, result, error, error_type]</c> or <c>[id]</c>. The SQL that writes it is
-/// <see cref="ClusterSql.EndedPayloads"/>.</summary>
+/// <c>[id, state, result, error, error_type]</c> or <c>[id]</c>. Acknowledgements write the entries with
+/// <see cref="Entry"/>; the reaper and cancels with the SQL of <see cref="ClusterSql.EndedPayloads"/>.</summary>
 internal static class EndedNotice
 {
     /// <summary>An entry whose JSON is longer than this travels as its id alone.</summary>
@@ -19,6 +19,44 @@ internal static class EndedNotice
     /// <summary>Entries are grouped into payloads of about this many bytes: a group closes past it, so a payload holds at
     /// most this plus one entry (<see cref="MaxCarriedBytes"/>) plus the member id, under the server's 8,000.</summary>
     internal const int PayloadBytes = 6000;
+
+    /// <summary>Writes one task's entry as <see cref="ClusterSql.EndedPayloads"/> does: its outcome, or its id alone when
+    /// the outcome's JSON would be longer than <see cref="MaxCarriedBytes"/> (texts already too long are not escaped
+    /// first). The JSON is ASCII (everything else escaped), so its length is its size in the payload.</summary>
+    internal static string Entry(string id, TaskState state, string? result, string? error, string? errorType)
+    {
+        if (id.Length + (result?.Length ?? 0) + (error?.Length ?? 0) + (errorType?.Length ?? 0) <= MaxCarriedBytes)
+        {
+            var full = Write(id, state, result, error, errorType, idOnly: false);
+            if (full.Length <= MaxCarriedBytes)
+            {
+                return full;
+            }
+        }
+
+        return Write(id, state, result, error, errorType, idOnly: true);
+    }
+
+    private static string Write(string id, TaskState state, string? result, string? error, string? errorType, bool idOnly)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(64 + (idOnly ? id.Length : id.Length + (result?.Length ?? 0) + (error?.Length ?? 0)));
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartArray();
+            writer.WriteStringValue(id);
+            if (!idOnly)
+            {
+                writer.WriteNumberValue((short)state);
+                writer.WriteStringValue(result);
+                writer.WriteStringValue(error);
+                writer.WriteStringValue(errorType);
+            }
+
+            writer.WriteEndArray();
+        }
+
+        return Encoding.ASCII.GetString(buffer.WrittenSpan);
+    }
 
     /// <summary>Reads the entries of a payload's JSON part (after <c>member:</c>).</summary>
     /// <exception cref="JsonException">The payload is not what <see cref="ClusterSql.EndedPayloads"/> writes.</exception>

@@ -19,6 +19,17 @@ internal sealed class LeaseBook
 
         internal bool Lost { get; set; }
 
+        /// <summary>Set once the statement that leased the task has committed. Until then a renewal, running on another
+        /// session, cannot see the lease, and must not take its absence for a loss: the attempt would be cancelled and
+        /// its end, written under a valid token, would end the task cancelled.</summary>
+        internal bool Committed
+        {
+            get => Volatile.Read(ref _committed);
+            set => Volatile.Write(ref _committed, value);
+        }
+
+        private bool _committed;
+
         internal bool CancelRequested { get; set; }
 
         /// <summary>Set when this member, cut off from the database for a whole lease, stopped working on the task; it

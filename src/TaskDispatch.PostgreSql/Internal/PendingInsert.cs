@@ -9,4 +9,9 @@ internal sealed record PendingInsert(string Id, string Handler, string Input, st
 }
 
 /// <summary>An end this member writes for a task it leased, fenced by the lease's token.</summary>
-internal readonly record struct Acknowledgement(string TaskId, long Token, string Node, TaskState State, string? Result, string? Error, string? ErrorType, bool DeadLetter);
+internal readonly record struct Acknowledgement(string TaskId, long Token, string Node, TaskState State, string? Result, string? Error, string? ErrorType, bool DeadLetter)
+{
+    /// <summary>The member id of the submitter awaiting this end (from the lease), to notify once the end is accepted;
+    /// <see langword="null"/> when nobody awaits it.</summary>
+    internal string? Submitter { get; init; }
+}
