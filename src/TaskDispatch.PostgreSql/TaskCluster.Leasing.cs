@@ -321,10 +321,15 @@ public sealed partial class TaskCluster
                 continue;
             }
 
-            entries[i] = EndedNotice.Entry(ack.TaskId, ack.State, ack.Result, ack.Error, ack.ErrorType);
+            if (EndedNotice.Entry(ack.TaskId, ack.State, ack.Result, ack.Error, ack.ErrorType) is not { } entry)
+            {
+                continue;
+            }
+
+            entries[i] = entry;
 
             // As the server did: an entry counts 2 bytes more for the separator, and a group closes past the size.
-            var bytes = bytesBySubmitter.GetValueOrDefault(submitter) + entries[i]!.Length + 2;
+            var bytes = bytesBySubmitter.GetValueOrDefault(submitter) + entry.Length + 2;
             bytesBySubmitter[submitter] = bytes;
             groups[i] = (int)(bytes / EndedNotice.PayloadBytes);
         }

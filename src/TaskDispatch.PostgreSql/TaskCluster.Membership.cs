@@ -256,15 +256,18 @@ public sealed partial class TaskCluster
         }
     }
 
-    /// <summary>Analyzes the task and queue tables once they hold enough rows to be worth it, if nothing has analyzed them
-    /// yet, so that a new cluster does not run for a minute on the planner's guesses; autovacuum keeps them current
-    /// from then on.</summary>
-    /// <returns>Whether both tables have statistics now (nothing more to do).</returns>
+    /// <summary>Analyzes the task and queue tables once they have had enough rows inserted, if nothing (this member,
+    /// another, or autovacuum) has analyzed them yet, so that a new cluster does not run for a minute on the planner's
+    /// guesses; autovacuum keeps them current from then on.</summary>
+    /// <returns>Whether there is nothing more to do: each table was analyzed, or this member tried once (an
+    /// <c>ANALYZE</c> by a role that does not own the table only warns, and an empty table keeps no statistics, so
+    /// trying again would not help).</returns>
     private async Task<bool> AnalyzeNewTablesAsync(CancellationToken cancellationToken)
     {
         const int EnoughRows = 1_000;
-        var tables = new List<string>();
-        var unanalyzed = 0;
+        var due = new List<string>();
+        var done = 0;
+        var tables = 0;
         var command = _dataSource.CreateCommand(_sql.Unanalyzed);
         await using (command.ConfigureAwait(false))
         {
@@ -273,31 +276,31 @@ public sealed partial class TaskCluster
             await using var readerDisposal = reader.ConfigureAwait(false);
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                unanalyzed++;
-                if (reader.GetBoolean(1))
+                tables++;
+                var table = reader.GetString(0);
+                if (reader.GetBoolean(2) || _analyzeTried.Contains(table))
                 {
-                    tables.Add(reader.GetString(0));
+                    done++;
+                }
+                else if (reader.GetBoolean(1))
+                {
+                    due.Add(table);
                 }
             }
         }
 
-        foreach (var table in tables)
+        foreach (var table in due)
         {
-            try
-            {
-                // SKIP_LOCKED: another member (or autovacuum) analyzing it already is as good.
-                var analyze = _dataSource.CreateCommand($"ANALYZE (SKIP_LOCKED) {_options.Schema}.{table}");
-                await using var analyzeDisposal = analyze.ConfigureAwait(false);
-                await analyze.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (PostgresException exception) when (exception.SqlState == PostgresErrorCodes.InsufficientPrivilege)
-            {
-                // Not the tables' owner: autovacuum will do it.
-                return true;
-            }
+            _analyzeTried.Add(table);
+            done++;
+
+            // SKIP_LOCKED: another member (or autovacuum) analyzing it already is as good.
+            var analyze = _dataSource.CreateCommand($"ANALYZE (SKIP_LOCKED) {_options.Schema}.{table}");
+            await using var analyzeDisposal = analyze.ConfigureAwait(false);
+            await analyze.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        return unanalyzed == 0;
+        return tables > 0 && done == tables;
     }
 
     private async Task HeartbeatAsync(CancellationToken cancellationToken)
@@ -423,7 +426,8 @@ public sealed partial class TaskCluster
             _placer.Refresh((await GetNodesAsync(cancellationToken).ConfigureAwait(false)).Where(node => node.IsAlive && !dead.Contains(node.Name)).Select(node => (node.Name, ToOptions(node), node.Load)));
         }
 
-        // Most of the time there is nothing to take back: an indexed check says so without locking anything.
+        // Most of the time there is nothing to take back: a check of the narrow tables says so (deleting, in passing, the
+        // lease rows that ran out holding nothing).
         var needed = _dataSource.CreateCommand(_sql.ReapNeeded);
         await using (needed.ConfigureAwait(false))
         {
@@ -486,10 +490,11 @@ public sealed partial class TaskCluster
             ids[i] = orphan.Id;
             var wasLeased = orphan.State == ClusterSchema.Leased;
             recovered[i] = wasLeased ? 1 : 0;
-            if (wasLeased && orphan.CancelRequested)
+            if (orphan.CancelRequested)
             {
+                // A waiting task is flagged instead of ended when a cancel finds its queue row held (by this reaper).
                 states[i] = ClusterSchema.Cancelled;
-                errors[i] = "Cancelled by id; its node died before it ended.";
+                errors[i] = wasLeased ? "Cancelled by id; its node died before it ended." : "Cancelled by id.";
             }
             else if (wasLeased && orphan.Deliveries >= _options.MaxDeliveries)
             {

@@ -52,7 +52,9 @@ public sealed partial class TaskCluster : IAsyncDisposable
     private Task? _stop;
     private int _leasedRunning;
 
-    // Whether the task and queue tables have statistics (see AnalyzeNewTablesAsync); only the watch loop reads and writes it.
+    // Whether the task and queue tables need no more analyzing here, and the tables this member analyzed (see
+    // AnalyzeNewTablesAsync); only the watch loop uses them.
+    private readonly HashSet<string> _analyzeTried = new(StringComparer.Ordinal);
     private bool _analyzed;
 
     internal TaskCluster(

@@ -190,6 +190,28 @@ public sealed class ClusterTests
     }
 
     [Test]
+    public async Task A_task_whose_id_is_too_long_to_notify_completes_through_the_sweep_and_stalls_no_other_end()
+    {
+        // Even an id-only entry must keep a payload under the server's 8,000 bytes. Ids longer than an entry may be
+        // (2,000 characters; 1,400 Cyrillic ones, escaped to six bytes each) go in no notification, and their
+        // submitters read them back. Before, the second made pg_notify fail, the acknowledgement was retried forever,
+        // and no end of that member was written again.
+        await using var worker = await ClusterTestKit.Member("long-ids", _schema, idleSweep: TimeSpan.FromMilliseconds(200)).AddNode("worker-1").BuildAsync();
+        var longIds = new[] { new string('x', 2_000), new string('я', 1_400) };
+        var handles = new List<ClusterTaskHandle<long>>();
+        for (var i = 0; i < longIds.Length; i++)
+        {
+            handles.Add(await worker.SubmitAsync<Square, int, long>(i + 3, new TaskOptions { Id = longIds[i] }));
+        }
+
+        var ordinary = await worker.SubmitAsync<Square, int, long>(5);
+        Assert.That(await ordinary.Completion.WaitAsync(TimeSpan.FromSeconds(30)), Is.EqualTo(25));
+        Assert.That(await handles[0].Completion.WaitAsync(TimeSpan.FromSeconds(30)), Is.EqualTo(9));
+        Assert.That(await handles[1].Completion.WaitAsync(TimeSpan.FromSeconds(30)), Is.EqualTo(16));
+        Assert.That(worker.OutcomesReadBack, Is.GreaterThanOrEqualTo(2), "the two long ids were read back, not notified");
+    }
+
+    [Test]
     public async Task Renewals_racing_lease_commits_never_cancel_a_task()
     {
         // A lease's rows reach the member before its commit does. A renewal in that window, on another session, cannot see
@@ -244,7 +266,15 @@ public sealed class ClusterTests
             $"INSERT INTO {_schema}.tasks (cluster, id, handler, input, options, sort_key, state, node, submitted_at, ready_at) " +
             $"VALUES ('upgrade', 'waiting', 'square', '6', '{{}}', 0, 0, 'worker-1', now(), now()); " +
             $"INSERT INTO {_schema}.tasks (cluster, id, handler, input, options, sort_key, state, node, submitted_at, ready_at, lease_token, lease_expires, leased_by, attempts) " +
-            $"VALUES ('upgrade', 'leased', 'square', '7', '{{}}', 0, 2, 'old-node', now(), now(), 1, now() - interval '1 minute', 'gone', 1)");
+            $"VALUES ('upgrade', 'leased', 'square', '7', '{{}}', 0, 2, 'old-node', now(), now(), nextval('{_schema}.lease_seq'), now() - interval '1 minute', 'gone', 1)");
+
+        // A version 1 member still running (a node heartbeating) holds the migration back, named.
+        await PostgresServer.ExecuteAsync(
+            $"INSERT INTO {_schema}.nodes (cluster, name, member, host, pid, slots, weight, tags, resources, joined_at, heartbeat_at, alive) " +
+            $"VALUES ('upgrade', 'running-node', 'still-running', 'h', 2, 1, 1, '{{}}', '{{}}', now(), now(), true)");
+        var refused = await Assert.ThrowsAsync<TaskStoreException>(async () => await ClusterTestKit.Member("upgrade", _schema).AddNode("worker-1").BuildAsync());
+        Assert.That(refused!.Message, Does.Contain("still-running"));
+        await PostgresServer.ExecuteAsync($"UPDATE {_schema}.nodes SET alive = false WHERE name = 'running-node'");
 
         await using var worker = await ClusterTestKit.Member("upgrade", _schema).AddNode("worker-1").BuildAsync();
         Assert.That(await PostgresServer.ScalarAsync<string>($"SELECT value FROM {_schema}.meta WHERE key = 'schema_version'"), Is.EqualTo(ClusterSchema.CurrentVersion.ToString(System.Globalization.CultureInfo.InvariantCulture)));

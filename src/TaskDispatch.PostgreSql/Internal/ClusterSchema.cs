@@ -152,6 +152,11 @@ internal static class ClusterSchema
                 throw new TaskStoreException($"The PostgreSQL schema '{schema}' is at version {version}, newer than the {CurrentVersion} this TaskDispatch.PostgreSql knows: upgrade the package in this process (or point it at another schema); it does not write to a schema it does not understand.");
             }
 
+            if (version == 1 && targetVersion >= 2)
+            {
+                await RefuseWhileVersion1RunsAsync(connection, schema, cancellationToken).ConfigureAwait(false);
+            }
+
             for (var next = version; next < targetVersion; next++)
             {
                 await ExecuteAsync(connection, Migrations[next].Replace("{s}", schema, StringComparison.Ordinal), cancellationToken).ConfigureAwait(false);
@@ -164,6 +169,20 @@ internal static class ClusterSchema
         }
 
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>A version 1 member keeps its queue and leases in the task table: one still running after the migration
+    /// would submit tasks no version 2 member leases, and lease tasks no reaper finds again. So the migration waits for
+    /// every member to stop (its nodes' heartbeats a minute old, or their leaving recorded).</summary>
+    private static async Task RefuseWhileVersion1RunsAsync(NpgsqlConnection connection, string schema, CancellationToken cancellationToken)
+    {
+        var command = new NpgsqlCommand(
+            $"SELECT string_agg(DISTINCT member, ', ') FROM {schema}.nodes WHERE alive AND heartbeat_at > now() - interval '1 minute'", connection);
+        await using var commandDisposal = command.ConfigureAwait(false);
+        if (await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is string running)
+        {
+            throw new TaskStoreException($"The PostgreSQL schema '{schema}' is at version 1 and members of it still run ({running}): stop every member of every cluster in this schema, then start members of this version, which migrate it to version {CurrentVersion}. A version 1 member left running would write tasks this version does not see.");
+        }
     }
 
     private static async Task ExecuteAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)

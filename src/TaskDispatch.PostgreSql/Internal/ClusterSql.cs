@@ -60,7 +60,8 @@ internal sealed class ClusterSql
         NextReady = $"SELECT min(ready_at) FROM {s}.ready WHERE cluster = $1 AND node = ANY($2)";
 
         // The done notifications' entries come made by the member ($11-$13: submitter, entry JSON, payload group; see
-        // AddEndedEntries): the statement only joins them to the rows it accepted and concatenates each group.
+        // AddEndedEntries): the statement only joins them to the rows it accepted and concatenates each group. Both joins
+        // match the token too: one batch can hold two ends of a task, a stale attempt's (refused) and the current one's.
         Acknowledge = $"""
             WITH v AS MATERIALIZED (
                 SELECT $1::text AS cluster, * FROM unnest($2::text[], $3::int8[], $4::int2[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bool[],
@@ -73,12 +74,12 @@ internal sealed class ClusterSql
                      RETURNING t.id, t.submitter, t.awaited, t.state, t.result, t.error, t.error_type, v.token),
             {ShrinkLeases(s, "done")},
             refused AS (INSERT INTO {s}.refused_acks (cluster, task_id, node, lease_token, state, at)
-                        SELECT $1, v.id, v.node, v.token, v.state, now() FROM v WHERE NOT EXISTS (SELECT 1 FROM done WHERE done.id = v.id)
+                        SELECT $1, v.id, v.node, v.token, v.state, now() FROM v WHERE NOT EXISTS (SELECT 1 FROM done WHERE done.id = v.id AND done.token = v.token)
                         RETURNING task_id)
             SELECT (SELECT count(*) FROM refused)::int,
                    (SELECT count(pg_notify($10, p.payload))
                     FROM (SELECT v.submitter || ':[' || string_agg(v.entry, ', ' ORDER BY v.id) || ']' AS payload
-                          FROM v JOIN done d ON d.id = v.id
+                          FROM v JOIN done d ON d.id = v.id AND d.token = v.token
                           WHERE v.entry IS NOT NULL
                           GROUP BY v.submitter, v.payload) p)::int
             """;
@@ -100,8 +101,8 @@ internal sealed class ClusterSql
                 UPDATE {s}.tasks t SET lease_expires = now() + $4
                 FROM v WHERE t.cluster = v.cluster AND t.id = v.id AND t.state = 2 AND t.lease_token = v.token
                 RETURNING t.id, t.lease_token),
-            extended AS (UPDATE {s}.leases l SET expires = now() + $4
-                       WHERE l.cluster = $1 AND l.token = ANY(ARRAY(SELECT DISTINCT lease_token FROM renewed)))
+            {LockLeases(s, "SELECT DISTINCT lease_token FROM renewed")},
+            extended AS (UPDATE {s}.leases l SET expires = now() + $4 WHERE l.cluster = $1 AND l.token IN (SELECT token FROM locked))
             SELECT id FROM renewed
             """;
 
@@ -152,19 +153,23 @@ internal sealed class ClusterSql
             RETURNING n.name
             """;
         // The candidates come from the narrow tables (lease rows that ran out or belong to the dead, queue rows of the
-        // dead or of no node); the task rows decide. Replace then locks queue rows after task rows, the opposite of a
-        // lease: only a member still leasing for a node already declared dead can meet it there, and the server breaks
-        // such a deadlock by failing one of the two statements, whose loop tries again. The task rows are found by an array
+        // dead or of no node); the task rows decide. The queue rows are locked first (the first $3 after $5), in the order a
+        // lease and a cancel lock them, so that none of them can deadlock with the reaper; rows a lease or a cancel holds
+        // are skipped and looked at again next pass. The task rows are found by an array
         // of keys, not by a join: with the candidates' count unknown, the planner could read the task table in seq order
         // and scan the candidates for every row (four calls took 53 s in one run of the throughput benchmark).
         Orphans = $"""
             WITH dead AS (SELECT name FROM {s}.nodes WHERE cluster = $1 AND NOT alive),
+            queued AS MATERIALIZED (
+                SELECT r.id FROM {s}.ready r
+                WHERE r.cluster = $1 AND r.seq > $5 AND (r.node IN (SELECT name FROM dead) OR (r.node = '' AND $4))
+                ORDER BY r.seq LIMIT $3
+                FOR UPDATE SKIP LOCKED),
             candidates AS MATERIALIZED (
                 SELECT i.id FROM {s}.leases l CROSS JOIN LATERAL unnest(l.ids) AS i(id)
                 WHERE l.cluster = $1 AND (l.expires < now() OR l.node IN (SELECT name FROM dead))
                 UNION
-                SELECT r.id FROM {s}.ready r
-                WHERE r.cluster = $1 AND (r.node IN (SELECT name FROM dead) OR (r.node = '' AND $4)))
+                SELECT id FROM queued)
             SELECT t.id, t.options, t.node, t.state, t.attempts, t.cancel_requested, t.lease_expires - $2 AS renewed_at,
                    now() AS now, t.seq
             FROM {s}.tasks t
@@ -224,10 +229,9 @@ internal sealed class ClusterSql
         // it then guesses that cluster = $1 keeps 1 row in 200, and picks plans (a sort of a whole node's queue, a scan
         // of every task of the cluster) that cost a hundred times more once thousands of rows are there.
         Unanalyzed = $"""
-            SELECT c.relname, st.n_tup_ins >= $1 FROM pg_class c
-            JOIN pg_stat_user_tables st ON st.relid = c.oid
+            SELECT c.relname, st.n_tup_ins >= $1, st.last_analyze IS NOT NULL OR st.last_autoanalyze IS NOT NULL
+            FROM pg_class c JOIN pg_stat_user_tables st ON st.relid = c.oid
             WHERE c.oid IN (to_regclass('{s}.tasks'), to_regclass('{s}.ready'))
-              AND NOT EXISTS (SELECT 1 FROM pg_stats p WHERE p.schemaname = st.schemaname AND p.tablename = c.relname)
             """;
 
         Find = $"""
@@ -267,9 +271,19 @@ internal sealed class ClusterSql
     /// left their lease) off their lease rows, and delete the lease rows left holding none.</summary>
     private static string ShrinkLeases(string schema, string rows) => $"""
         spent AS MATERIALIZED (SELECT r.token, count(*)::int AS tasks FROM {rows} r GROUP BY r.token),
+            {LockLeases(schema, "SELECT token FROM spent")},
             shrunk AS (UPDATE {schema}.leases l SET remaining = l.remaining - x.tasks FROM spent x
-                       WHERE l.cluster = $1 AND l.token = x.token AND l.remaining > x.tasks),
-            finished AS (DELETE FROM {schema}.leases l USING spent x WHERE l.cluster = $1 AND l.token = x.token AND l.remaining <= x.tasks)
+                       WHERE l.cluster = $1 AND l.token = x.token AND l.token IN (SELECT token FROM locked) AND l.remaining > x.tasks),
+            finished AS (DELETE FROM {schema}.leases l USING spent x
+                         WHERE l.cluster = $1 AND l.token = x.token AND l.token IN (SELECT token FROM locked) AND l.remaining <= x.tasks)
+        """;
+
+    /// <summary>A CTE <c>locked</c> that locks the lease rows of the tokens <paramref name="tokens"/> selects, in token
+    /// order: statements that write several lease rows (acknowledgements, releases, renewals) then cannot deadlock on
+    /// them. The statements that use it reference <c>locked</c>, so that it runs before their writes.</summary>
+    private static string LockLeases(string schema, string tokens) => $"""
+        locked AS MATERIALIZED (SELECT l.token FROM {schema}.leases l WHERE l.cluster = $1 AND l.token = ANY(ARRAY({tokens}))
+                                    ORDER BY l.token FOR UPDATE)
         """;
 
     /// <summary>The NOTIFY payloads that tell submitters which of their tasks ended, and how
@@ -292,7 +306,7 @@ internal sealed class ClusterSql
                                         FROM (SELECT CASE WHEN octet_length(r.id) + coalesce(octet_length(r.result), 0) + coalesce(octet_length(r.error), 0)
                                                                + coalesce(octet_length(r.error_type), 0) <= {EndedNotice.MaxCarriedBytes}
                                                           THEN json_build_array(r.id, r.state, r.result, r.error, r.error_type) END AS entry) b) x
-                    WHERE r.awaited AND r.submitter IS NOT NULL) c) e
+                    WHERE r.awaited AND r.submitter IS NOT NULL AND octet_length(r.id) <= {EndedNotice.MaxCarriedBytes - 4}) c) e
         GROUP BY e.submitter, e.chunk
         """;
 

@@ -23,7 +23,9 @@ internal static class EndedNotice
     /// <summary>Writes one task's entry as <see cref="ClusterSql.EndedPayloads"/> does: its outcome, or its id alone when
     /// the outcome's JSON would be longer than <see cref="MaxCarriedBytes"/> (texts already too long are not escaped
     /// first). The JSON is ASCII (everything else escaped), so its length is its size in the payload.</summary>
-    internal static string Entry(string id, TaskState state, string? result, string? error, string? errorType)
+    /// <returns>The entry; <see langword="null"/> when even the id alone is longer than <see cref="MaxCarriedBytes"/>
+    /// (a payload must stay under the server's 8,000 bytes): the submitter's sweep reads that outcome back.</returns>
+    internal static string? Entry(string id, TaskState state, string? result, string? error, string? errorType)
     {
         if (id.Length + (result?.Length ?? 0) + (error?.Length ?? 0) + (errorType?.Length ?? 0) <= MaxCarriedBytes)
         {
@@ -34,7 +36,8 @@ internal static class EndedNotice
             }
         }
 
-        return Write(id, state, result, error, errorType, idOnly: true);
+        var idOnly = id.Length <= MaxCarriedBytes ? Write(id, state, result, error, errorType, idOnly: true) : null;
+        return idOnly is { Length: <= MaxCarriedBytes } ? idOnly : null;
     }
 
     private static string Write(string id, TaskState state, string? result, string? error, string? errorType, bool idOnly)
