@@ -268,7 +268,7 @@ public sealed partial class TaskCluster
         var due = new List<string>();
         var done = 0;
         var tables = 0;
-        var command = _dataSource.CreateCommand(_sql.Unanalyzed);
+        var command = _dataSource.CreateCommand(_sql.AnalyzeStatus);
         await using (command.ConfigureAwait(false))
         {
             command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = EnoughRows });

@@ -11,7 +11,7 @@ public sealed class ConfigurationTests
     [Test]
     public async Task A_section_sets_the_options_the_nodes_and_the_built_in_policies_by_name()
     {
-        var configuration = Configuration(new()
+        await using var provider = Provider(Configuration(new()
         {
             ["TaskDispatch:MaxPendingTasks"] = "500",
             ["TaskDispatch:Nodes:cpu:MaxConcurrency"] = "3",
@@ -25,10 +25,7 @@ public sealed class ConfigurationTests
             ["TaskDispatch:Recovery:Policy"] = "Retry",
             ["TaskDispatch:Recovery:MaxRetryAttempts"] = "2",
             ["TaskDispatch:Recovery:Delay"] = "00:00:00",
-        });
-        var services = new ServiceCollection().AddLogging();
-        services.AddTaskDispatch(configuration.GetSection("TaskDispatch"));
-        await using var provider = services.BuildServiceProvider();
+        }));
         var dispatcher = (TaskDispatcher)provider.GetRequiredService<ITaskDispatcher>();
 
         Assert.That(dispatcher.MaxPendingTasks, Is.EqualTo(500));
@@ -82,15 +79,12 @@ public sealed class ConfigurationTests
     [Test]
     public async Task FullMode_Reject_from_the_section_refuses_a_submission_past_MaxPendingTasks()
     {
-        var configuration = Configuration(new()
+        await using var provider = Provider(Configuration(new()
         {
             ["TaskDispatch:MaxPendingTasks"] = "2",
             ["TaskDispatch:FullMode"] = "Reject",
             ["TaskDispatch:Nodes:only:MaxConcurrency"] = "1",
-        });
-        var services = new ServiceCollection().AddLogging();
-        services.AddTaskDispatch(configuration.GetSection("TaskDispatch"));
-        await using var provider = services.BuildServiceProvider();
+        }));
         var dispatcher = provider.GetRequiredService<ITaskDispatcher>();
 
         // One task holds the only slot; two wait, which is all MaxPendingTasks allows.
@@ -117,17 +111,14 @@ public sealed class ConfigurationTests
     [Test]
     public async Task NodeCircuitBreaker_from_the_section_opens_after_its_consecutive_failures()
     {
-        var configuration = Configuration(new()
+        await using var provider = Provider(Configuration(new()
         {
             ["TaskDispatch:NodeCircuitBreaker:ConsecutiveFailures"] = "2",
             ["TaskDispatch:NodeCircuitBreaker:BreakDuration"] = "01:00:00",
             ["TaskDispatch:Nodes:flaky:MaxConcurrency"] = "1",
             ["TaskDispatch:Nodes:spare:MaxConcurrency"] = "1",
             ["TaskDispatch:Recovery:Policy"] = "None",
-        });
-        var services = new ServiceCollection().AddLogging();
-        services.AddTaskDispatch(configuration.GetSection("TaskDispatch"));
-        await using var provider = services.BuildServiceProvider();
+        }));
         var dispatcher = provider.GetRequiredService<ITaskDispatcher>();
 
         // Two failures in a row: the default (five) would leave the node healthy.
@@ -221,9 +212,7 @@ public sealed class ConfigurationTests
     /// <summary>Where 30 tasks, run one at a time so that both nodes are always free, were placed.</summary>
     private static async Task<List<string>> PlacementsAsync(IConfiguration configuration)
     {
-        var services = new ServiceCollection().AddLogging();
-        services.AddTaskDispatch(configuration.GetSection("TaskDispatch"));
-        await using var provider = services.BuildServiceProvider();
+        await using var provider = Provider(configuration);
         var dispatcher = provider.GetRequiredService<ITaskDispatcher>();
         var nodes = new List<string>();
         for (var i = 0; i < 30; i++)
@@ -234,6 +223,14 @@ public sealed class ConfigurationTests
         }
 
         return nodes;
+    }
+
+    /// <summary>A service provider with logging and the dispatcher the <c>TaskDispatch</c> section describes.</summary>
+    private static ServiceProvider Provider(IConfiguration configuration)
+    {
+        var services = new ServiceCollection().AddLogging();
+        services.AddTaskDispatch(configuration.GetSection("TaskDispatch"));
+        return services.BuildServiceProvider();
     }
 
     private static IConfigurationRoot Configuration(Dictionary<string, string?> values) =>

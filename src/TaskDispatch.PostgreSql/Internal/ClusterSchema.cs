@@ -95,8 +95,9 @@ internal static class ClusterSchema
         // the lease deletes; a lease is one row per batch, found by its expiry. The task row is then indexed by its key
         // alone and never changes an indexed column, so its updates (lease, renewal, end) stay on its page (HOT) and
         // write no index entries; with the old partial indexes each lease and each end wrote three. Fillfactor 40 leaves
-        // room for the row's next versions: 92 % of updates were HOT in the throughput benchmark (65 % at 60). A lease row counts the
-        // tasks it still holds and goes when the last one ends; one whose tasks were taken back goes once it runs out.
+        // room for the row's next versions: 92 % of updates were HOT in a throughput-benchmark run (65 % at 60; counted
+        // by hand). A lease row counts the tasks it still holds and goes when the last one ends; one whose tasks were
+        // taken back goes once it runs out.
         """
         CREATE TABLE {s}.ready (
             cluster text NOT NULL,

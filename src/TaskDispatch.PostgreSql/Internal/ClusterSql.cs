@@ -25,8 +25,7 @@ internal sealed class ClusterSql
                     AS v(id, handler, input, options, sort_key, node, ready_at, awaited)
                 ON CONFLICT (cluster, id) DO NOTHING
                 RETURNING id, node, sort_key, seq, ready_at),
-            queued AS (INSERT INTO {s}.ready (cluster, node, sort_key, seq, ready_at, id)
-                       SELECT $1, coalesce(i.node, ''), i.sort_key, i.seq, i.ready_at, i.id FROM inserted i)
+            {Enqueue(s, "inserted")}
             SELECT id FROM inserted
             """;
         Notify = "SELECT count(pg_notify($1, n)) FROM unnest($2::text[]) AS n";
@@ -90,8 +89,7 @@ internal sealed class ClusterSql
                 FROM v WHERE t.cluster = v.cluster AND t.id = v.id AND t.state = 2 AND t.lease_token = v.token
                 RETURNING t.id, t.node, t.sort_key, t.seq, t.ready_at, v.token),
             {ShrinkLeases(s, "released")},
-            queued AS (INSERT INTO {s}.ready (cluster, node, sort_key, seq, ready_at, id)
-                       SELECT $1, coalesce(r.node, ''), r.sort_key, r.seq, r.ready_at, r.id FROM released r)
+            {Enqueue(s, "released")}
             SELECT node FROM released
             """;
         // A lease row lives while any of its tasks is renewed; the reaper looks only at lease rows that ran out.
@@ -129,12 +127,10 @@ internal sealed class ClusterSql
         Leave = $"UPDATE {s}.nodes SET alive = false, left_at = now() WHERE cluster = $1 AND member = $2";
         Nodes = $"""
             WITH lease AS MATERIALIZED (SELECT l.token, l.node, l.ids FROM {s}.leases l WHERE l.cluster = $1),
-            held AS MATERIALIZED (
-                SELECT t.lease_token AS token, count(*)::int AS tasks FROM {s}.tasks t
+            leased AS MATERIALIZED (
+                SELECT l.node, count(*)::int AS tasks FROM {s}.tasks t JOIN lease l ON l.token = t.lease_token
                 WHERE t.cluster = $1 AND t.id = ANY(ARRAY(SELECT unnest(ids) FROM lease)) AND t.state = 2
-                  AND t.lease_token = ANY(ARRAY(SELECT token FROM lease))
-                GROUP BY t.lease_token),
-            leased AS MATERIALIZED (SELECT l.node, sum(h.tasks)::int AS tasks FROM held h JOIN lease l ON l.token = h.token GROUP BY l.node)
+                GROUP BY l.node)
             SELECT n.name, n.member, n.host, n.pid, n.slots, n.weight, n.tags, n.resources, n.heartbeat_at,
                    n.alive AND n.heartbeat_at > now() - $2
                        AND (n.heartbeat_at > now() - $3
@@ -214,8 +210,7 @@ internal sealed class ClusterSql
                           ended_at = CASE WHEN v.state >= 4 THEN now() ELSE NULL END
                       FROM v WHERE t.cluster = v.cluster AND t.id = v.id
                       RETURNING t.id, t.submitter, t.awaited, t.state, t.result, t.error, t.error_type, t.node, t.sort_key, t.seq, t.ready_at),
-            queued AS (INSERT INTO {s}.ready (cluster, node, sort_key, seq, ready_at, id)
-                       SELECT $1, coalesce(m.node, ''), m.sort_key, m.seq, m.ready_at, m.id FROM moved m WHERE m.state = 0),
+            {Enqueue(s, "(SELECT * FROM moved WHERE state = 0)")},
             ended AS (SELECT * FROM moved WHERE state >= 4)
             SELECT (SELECT count(pg_notify($8, d.payload)) FROM ({EndedPayloads("ended")}) d)::int
             """;
@@ -228,7 +223,7 @@ internal sealed class ClusterSql
         // The planner has no column statistics for a table autovacuum has not analyzed yet (it waits up to a minute);
         // it then guesses that cluster = $1 keeps 1 row in 200, and picks plans (a sort of a whole node's queue, a scan
         // of every task of the cluster) that cost a hundred times more once thousands of rows are there.
-        Unanalyzed = $"""
+        AnalyzeStatus = $"""
             SELECT c.relname, st.n_tup_ins >= $1, st.last_analyze IS NOT NULL OR st.last_autoanalyze IS NOT NULL
             FROM pg_class c JOIN pg_stat_user_tables st ON st.relid = c.oid
             WHERE c.oid IN (to_regclass('{s}.tasks'), to_regclass('{s}.ready'))
@@ -266,6 +261,14 @@ internal sealed class ClusterSql
             RETURNING pass - $3
             """;
     }
+
+    /// <summary>A CTE <c>queued</c> that writes the queue row of each task of <paramref name="rows"/> (task rows just
+    /// written in state 0, with node, sort_key, seq, ready_at and id): the one place the queue row is made to mirror its
+    /// task row.</summary>
+    private static string Enqueue(string schema, string rows) => $"""
+        queued AS (INSERT INTO {schema}.ready (cluster, node, sort_key, seq, ready_at, id)
+                       SELECT $1, coalesce(r.node, ''), r.sort_key, r.seq, r.ready_at, r.id FROM {rows} r)
+        """;
 
     /// <summary>CTEs that count the tasks of <paramref name="rows"/> (a CTE with a <c>token</c> column: tasks that just
     /// left their lease) off their lease rows, and delete the lease rows left holding none.</summary>
@@ -356,7 +359,7 @@ internal sealed class ClusterSql
 
     internal string RecordRecoveries { get; }
 
-    internal string Unanalyzed { get; }
+    internal string AnalyzeStatus { get; }
 
     internal string Find { get; }
 
