@@ -41,6 +41,17 @@ public sealed partial class PostgreSqlClusterOptions
     /// <value>The default value is 5 seconds.</value>
     public TimeSpan IdleSweepInterval { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>Gets or sets how often a node's lease starts from the head of its queue even though no notification said
+    /// that a task landed before the position its previous full batch ended at. Leases start at that position, skipping
+    /// the rows earlier leases deleted, which the queue's index lists until they are cleaned up and which a lease from the
+    /// head would walk again and again under a backlog. A submission's notification names where its tasks start, so a
+    /// higher-priority task is seen by the next lease; this interval bounds the wait of the tasks no notification
+    /// announces before the position: a delayed task whose time came, a task whose notification a dropped connection
+    /// lost.</summary>
+    /// <value>The default value is 1 second. <see cref="TimeSpan.Zero"/> starts every lease from the head: the policy's
+    /// order exactly, at more cost per lease under a backlog. Must not be negative.</value>
+    public TimeSpan QueueRescanInterval { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Gets or sets the most rows one submission, acknowledgement or renewal statement writes.</summary>
     /// <value>The default value is 1,000.</value>
     public int WriteBatchSize { get; set; } = 1_000;
@@ -84,6 +95,11 @@ public sealed partial class PostgreSqlClusterOptions
         if (IdleSweepInterval <= TimeSpan.Zero)
         {
             throw new ArgumentOutOfRangeException(nameof(IdleSweepInterval), IdleSweepInterval, $"{nameof(IdleSweepInterval)} must be positive, was {IdleSweepInterval}.");
+        }
+
+        if (QueueRescanInterval < TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(QueueRescanInterval), QueueRescanInterval, $"{nameof(QueueRescanInterval)} must not be negative, was {QueueRescanInterval}.");
         }
 
         if (WriteBatchSize < 1)

@@ -59,12 +59,15 @@ public sealed partial class TaskCluster
         }
     }
 
+    private bool IsLocalNode(string name) => Array.Exists(_nodes, node => node.Name == name);
+
     private void OnNotification(object sender, NpgsqlNotificationEventArgs notification)
     {
         if (notification.Channel == _sql.WorkChannel)
         {
-            if (Array.Exists(_nodes, node => node.Name == notification.Payload))
+            if (WorkNotice.TryRead(notification.Payload, IsLocalNode, out var name, out var position))
             {
+                Array.Find(_nodes, node => node.Name == name)!.Announce(position);
                 _leaseSignal.Set();
             }
         }

@@ -101,8 +101,8 @@ public sealed partial class TaskCluster
         }
     }
 
-    /// <summary>Writes what submitters wait for, in as few commits as possible: one INSERT of every row waiting, and one
-    /// NOTIFY per node that got work, in one round trip.</summary>
+    /// <summary>Writes what submitters wait for, in as few commits as possible: one INSERT of every row waiting, which also
+    /// sends one NOTIFY per node that got work.</summary>
     private async Task InsertLoopAsync()
     {
         var reader = _inserts.Reader;
@@ -136,11 +136,8 @@ public sealed partial class TaskCluster
 
     private async Task<HashSet<string>> InsertAsync(List<PendingInsert> batch)
     {
-        var connection = await _dataSource.OpenConnectionAsync().ConfigureAwait(false);
-        await using var connectionDisposal = connection.ConfigureAwait(false);
-        var command = new NpgsqlBatch(connection);
-        await using var commandDisposal = command.ConfigureAwait(false);
-        var insert = new NpgsqlBatchCommand(_sql.Insert);
+        var insert = _dataSource.CreateCommand(_sql.Insert);
+        await using var commandDisposal = insert.ConfigureAwait(false);
         insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Name });
         insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = MemberId });
         insert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. batch.Select(task => task.Id)] });
@@ -151,14 +148,10 @@ public sealed partial class TaskCluster
         insert.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = [.. batch.Select(task => task.Node)] });
         insert.Parameters.Add(new NpgsqlParameter<DateTimeOffset?[]> { TypedValue = [.. batch.Select(task => task.ReadyAt)] });
         insert.Parameters.Add(new NpgsqlParameter<bool[]> { TypedValue = [.. batch.Select(_ => true)] });
-        command.BatchCommands.Add(insert);
-        var notify = new NpgsqlBatchCommand(_sql.Notify);
-        notify.Parameters.Add(new NpgsqlParameter<string> { TypedValue = _sql.WorkChannel });
-        notify.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. batch.Select(task => task.Node).OfType<string>().Distinct(StringComparer.Ordinal)] });
-        command.BatchCommands.Add(notify);
+        insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = _sql.WorkChannel });
 
         var inserted = new HashSet<string>(StringComparer.Ordinal);
-        var reader = await command.ExecuteReaderAsync().ConfigureAwait(false);
+        var reader = await insert.ExecuteReaderAsync().ConfigureAwait(false);
         await using var readerDisposal = reader.ConfigureAwait(false);
         while (await reader.ReadAsync().ConfigureAwait(false))
         {

@@ -306,7 +306,10 @@ public sealed partial class TaskCluster : IAsyncDisposable
     /// <summary>Every member's node, with the slots it leases for.</summary>
     private sealed class LocalNode(string name, NodeOptions options, int capacity)
     {
+        private readonly Lock _announcedGate = new();
         private int _held;
+        private bool _announcedAnywhere;
+        private (double SortKey, long Sequence)? _announced;
 
         internal string Name { get; } = name;
 
@@ -317,5 +320,42 @@ public sealed partial class TaskCluster : IAsyncDisposable
         internal int Held => Volatile.Read(ref _held);
 
         internal void Hold(int count) => Interlocked.Add(ref _held, count);
+
+        /// <summary>Where the node's last full batch ended in its queue's order (sort key, sequence number), for the next
+        /// lease to start after; <see langword="null"/>: start from the head. Only the lease loop reads and writes it.</summary>
+        internal (double SortKey, long Sequence)? ScanMark { get; set; }
+
+        /// <summary>When (a <see cref="TimeProvider"/> timestamp) the node's last lease from the head of its queue started.</summary>
+        internal long HeadScannedAt { get; set; }
+
+        /// <summary>Notes what a work notification announced: tasks from <paramref name="position"/> on in the node's
+        /// queue, or (<see langword="null"/>) anywhere in it.</summary>
+        internal void Announce((double SortKey, long Sequence)? position)
+        {
+            lock (_announcedGate)
+            {
+                if (position is not { } at)
+                {
+                    _announcedAnywhere = true;
+                }
+                else if (_announced is not { } earlier || at.CompareTo(earlier) < 0)
+                {
+                    _announced = at;
+                }
+            }
+        }
+
+        /// <summary>Whether work was announced before <paramref name="mark"/> (always, when there is none) since the last
+        /// call, which forgets what was announced.</summary>
+        internal bool TakeAnnouncedBefore((double SortKey, long Sequence)? mark)
+        {
+            lock (_announcedGate)
+            {
+                var before = mark is not { } position || _announcedAnywhere || (_announced is { } at && at.CompareTo(position) < 0);
+                _announcedAnywhere = false;
+                _announced = null;
+                return before;
+            }
+        }
     }
 }

@@ -292,6 +292,8 @@ public sealed class ClusterTests
             Throws.InstanceOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("LeaseDuration"));
         Assert.That(async () => await new TaskClusterBuilder("x").UsePostgreSqlStore(PostgresServer.ConnectionString, options => options.Schema = "Bad-Name").BuildAsync(),
             Throws.ArgumentException.With.Property("ParamName").EqualTo("Schema"));
+        Assert.That(async () => await ClusterTestKit.Member("x", _schema).UsePostgreSqlStore(PostgresServer.ConnectionString, options => options.QueueRescanInterval = TimeSpan.FromMilliseconds(-1)).BuildAsync(),
+            Throws.InstanceOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("QueueRescanInterval"));
         Assert.That(() => ClusterTestKit.Member("x", _schema).AddNode("n").AddNode("n"), Throws.ArgumentException.With.Message.Contains("'n'"));
     }
 
@@ -343,6 +345,67 @@ public sealed class ClusterTests
         }
 
         Assert.That(Recorded.Starts, Is.EqualTo(new[] { 9, 5, 3, 2, 1 }));
+    }
+
+    [Test]
+    public void A_work_notification_names_a_node_and_where_its_new_tasks_start_and_any_other_payload_is_ignored()
+    {
+        var nodes = new HashSet<string> { "node-1", "odd\nname\n7" };
+        bool Read(string payload, out string node, out (double, long)? position) => WorkNotice.TryRead(payload, nodes.Contains, out node, out position);
+
+        Assert.That(Read("node-1\n-9\n42", out var node, out var position), Is.True);
+        Assert.That((node, position), Is.EqualTo(("node-1", ((double, long)?)(-9d, 42L))));
+        Assert.That(Read("node-1\n1.5e-07\n3", out _, out position), Is.True);
+        Assert.That(position, Is.EqualTo(((double, long)?)(1.5e-07, 3L)), "the server's shortest float text reads back exactly");
+        Assert.That(Read("node-1", out node, out position), Is.True, "a release or the reaper names the node alone");
+        Assert.That((node, position), Is.EqualTo(("node-1", ((double, long)?)null)));
+        Assert.That(Read("odd\nname\n7", out node, out position), Is.True, "a name that looks positioned is still a name");
+        Assert.That((node, position), Is.EqualTo(("odd\nname\n7", ((double, long)?)null)));
+        Assert.That(Read("node-2\n0\n1", out _, out _), Is.False, "another member's node");
+        Assert.That(Read("node-1\nx\n1", out _, out _), Is.False);
+        Assert.That(Read("node-1\n0\n", out _, out _), Is.False);
+        Assert.That(Read("\n0\n1", out _, out _), Is.False);
+    }
+
+    [TestCase(3_600_000, false, new[] { 9, 1 }, TestName = "A higher-priority task queued behind a node's scan position is leased next: its notification says where it starts")]
+    [TestCase(3_600_000, true, new[] { 1, 9 }, TestName = "A task behind a node's scan position that no notification announced is leased by the scan from the head after a short batch")]
+    [TestCase(0, true, new[] { 9, 1 }, TestName = "With QueueRescanInterval zero every lease starts from the head, announced or not")]
+    [NonParallelizable]
+    public async Task Leases_start_after_the_last_full_batch_unless_work_lands_before_it(int rescanMilliseconds, bool unannounced, int[] expectedStarts)
+    {
+        Recorded.Starts.Clear();
+        var gate = "behind-" + _schema;
+
+        // One slot, nothing prefetched, one task per lease: every lease is a full batch, so each leaves a scan position.
+        await using var worker = await ClusterTestKit.Member("rescan", _schema)
+            .UsePostgreSqlStore(PostgresServer.ConnectionString, options =>
+            {
+                options.Prefetch = 0;
+                options.LeaseBatchSize = 1;
+                options.QueueRescanInterval = TimeSpan.FromMilliseconds(rescanMilliseconds);
+            })
+            .UseScheduling(SchedulingPolicy.Priority())
+            .AddNode("only", node => node.WithConcurrency(1))
+            .BuildAsync();
+        var first = await worker.SubmitAsync<Gated, string, string>(gate, new TaskOptions { Priority = 1 });
+        await Gated.StartedSignal(gate).Task.WaitAsync(TimeSpan.FromMinutes(1));
+
+        // Queued while the slot is taken: one of the same priority, after the position the first lease left, and one of a
+        // higher priority, before it. Unannounced: the second is submitted at the same priority and moved before the
+        // position in the table, as if its notification had been lost.
+        var same = await worker.SubmitAsync<Recorded, int, int>(1, new TaskOptions { Priority = 1 });
+        var higher = await worker.SubmitAsync<Recorded, int, int>(9, new TaskOptions { Priority = unannounced ? 1 : 9 });
+        if (unannounced)
+        {
+            await PostgresServer.ExecuteAsync($"UPDATE {_schema}.ready SET sort_key = -9 WHERE id = '{higher.Id}'; UPDATE {_schema}.tasks SET sort_key = -9 WHERE id = '{higher.Id}'");
+        }
+
+        Gated.Gate(gate).TrySetResult();
+        await first;
+        await same;
+        await higher;
+
+        Assert.That(Recorded.Starts, Is.EqualTo(expectedStarts));
     }
 
     [Test]

@@ -25,8 +25,13 @@ internal sealed class ClusterSql
                     AS v(id, handler, input, options, sort_key, node, ready_at, awaited)
                 ON CONFLICT (cluster, id) DO NOTHING
                 RETURNING id, node, sort_key, seq, ready_at),
-            {Enqueue(s, "inserted")}
-            SELECT id FROM inserted
+            {Enqueue(s, "inserted")},
+            -- Each node that got work hears where the first of it sits in its queue (see WorkNotice), so that a node whose
+            -- leases start after an earlier batch's end looks from the head again only when something landed behind it.
+            announced AS (
+                SELECT pg_notify($11, f.node || chr(10) || f.sort_key::text || chr(10) || f.seq::text)
+                FROM (SELECT DISTINCT ON (node) node, sort_key, seq FROM inserted WHERE node IS NOT NULL ORDER BY node, sort_key, seq) f)
+            SELECT i.id FROM inserted i CROSS JOIN (SELECT count(*) FROM announced) a
             """;
         Notify = "SELECT count(pg_notify($1, n)) FROM unnest($2::text[]) AS n";
 
@@ -39,23 +44,8 @@ internal sealed class ClusterSql
         // A member is live while it heartbeats within the lease. Its listener session gone (killed process, dropped
         // connection) ends that early, but only once two heartbeats are also missed: a database restart drops every
         // session at once, and members that reconnect and beat again must not take each other's work.
-        Lease = $"""
-            WITH picked AS MATERIALIZED (
-                SELECT ctid AS address, cluster, id FROM {s}.ready WHERE cluster = $1 AND node = $2 AND ready_at <= now()
-                ORDER BY sort_key, seq LIMIT $3 FOR UPDATE SKIP LOCKED),
-            dequeued AS (DELETE FROM {s}.ready WHERE ctid = ANY(ARRAY(SELECT address FROM picked))),
-            lease AS MATERIALIZED (SELECT nextval('{s}.lease_seq') AS token),
-            leased AS (
-                UPDATE {s}.tasks t SET state = 2, lease_token = (SELECT token FROM lease), lease_expires = now() + $4, leased_by = $5,
-                    attempts = t.attempts + 1, started_at = coalesce(t.started_at, now())
-                FROM picked p WHERE t.cluster = p.cluster AND t.id = p.id AND t.state = 0
-                RETURNING t.id, t.handler, t.input, t.options, t.lease_token, t.sort_key, t.seq, t.cancel_requested, t.attempts,
-                    CASE WHEN t.awaited THEN t.submitter END AS submitter),
-            recorded AS (
-                INSERT INTO {s}.leases (cluster, token, node, member, expires, ids, remaining)
-                SELECT $1, (SELECT token FROM lease), $2, $5, now() + $4, array_agg(id), count(*) FROM leased HAVING count(*) > 0)
-            SELECT * FROM leased
-            """;
+        Lease = LeaseSql(s, afterMark: false);
+        LeaseAfterMark = LeaseSql(s, afterMark: true);
         NextReady = $"SELECT min(ready_at) FROM {s}.ready WHERE cluster = $1 AND node = ANY($2)";
 
         // The done notifications' entries come made by the member ($11-$13: submitter, entry JSON, payload group; see
@@ -262,6 +252,27 @@ internal sealed class ClusterSql
             """;
     }
 
+
+    /// <summary>The lease statement: picks up to $3 queue rows of node $2 in the policy's order, from the head of the
+    /// queue or (<paramref name="afterMark"/>) after the position ($6, $7) the node's previous batch ended at.</summary>
+    private static string LeaseSql(string s, bool afterMark) => $"""
+            WITH picked AS MATERIALIZED (
+                SELECT ctid AS address, cluster, id FROM {s}.ready WHERE cluster = $1 AND node = $2 AND ready_at <= now(){(afterMark ? " AND (sort_key, seq) > ($6, $7)" : "")}
+                ORDER BY sort_key, seq LIMIT $3 FOR UPDATE SKIP LOCKED),
+            dequeued AS (DELETE FROM {s}.ready WHERE ctid = ANY(ARRAY(SELECT address FROM picked))),
+            lease AS MATERIALIZED (SELECT nextval('{s}.lease_seq') AS token),
+            leased AS (
+                UPDATE {s}.tasks t SET state = 2, lease_token = (SELECT token FROM lease), lease_expires = now() + $4, leased_by = $5,
+                    attempts = t.attempts + 1, started_at = coalesce(t.started_at, now())
+                FROM picked p WHERE t.cluster = p.cluster AND t.id = p.id AND t.state = 0
+                RETURNING t.id, t.handler, t.input, t.options, t.lease_token, t.sort_key, t.seq, t.cancel_requested, t.attempts,
+                    CASE WHEN t.awaited THEN t.submitter END AS submitter),
+            recorded AS (
+                INSERT INTO {s}.leases (cluster, token, node, member, expires, ids, remaining)
+                SELECT $1, (SELECT token FROM lease), $2, $5, now() + $4, array_agg(id), count(*) FROM leased HAVING count(*) > 0)
+            SELECT * FROM leased
+            """;
+
     /// <summary>A CTE <c>queued</c> that writes the queue row of each task of <paramref name="rows"/> (task rows just
     /// written in state 0, with node, sort_key, seq, ready_at and id): the one place the queue row is made to mirror its
     /// task row.</summary>
@@ -324,6 +335,8 @@ internal sealed class ClusterSql
     internal string Notify { get; }
 
     internal string Lease { get; }
+
+    internal string LeaseAfterMark { get; }
 
     internal string NextReady { get; }
 

@@ -1,0 +1,40 @@
+using System.Globalization;
+
+namespace TaskDispatch;
+
+/// <summary>A notification on the work channel: a node has tasks to lease. Submissions write
+/// <c>node\nsort_key\nseq</c>, the queue position of the first task they gave the node (<see cref="ClusterSql.Insert"/>);
+/// releases and the reaper write the node's name alone, since the tasks they hand back usually sit before any position a
+/// node's leases reached.</summary>
+internal static class WorkNotice
+{
+    /// <summary>Reads a payload: the node it names, and where the new tasks start in its queue (<see langword="null"/>:
+    /// anywhere). <paramref name="isNode"/> tells whether a name is one of the caller's nodes; a payload that names
+    /// none of them reads as <see langword="false"/>.</summary>
+    internal static bool TryRead(string payload, Func<string, bool> isNode, out string node, out (double SortKey, long Sequence)? position)
+    {
+        // A node's name may hold anything but white space alone, even line breaks: the name as a whole is tried first.
+        if (isNode(payload))
+        {
+            node = payload;
+            position = null;
+            return true;
+        }
+
+        var last = payload.LastIndexOf('\n');
+        var middle = last > 0 ? payload.LastIndexOf('\n', last - 1) : -1;
+        if (middle > 0
+            && double.TryParse(payload.AsSpan(middle + 1, last - middle - 1), NumberStyles.Float, CultureInfo.InvariantCulture, out var sortKey)
+            && long.TryParse(payload.AsSpan(last + 1), NumberStyles.Integer, CultureInfo.InvariantCulture, out var sequence)
+            && isNode(payload[..middle]))
+        {
+            node = payload[..middle];
+            position = (sortKey, sequence);
+            return true;
+        }
+
+        node = string.Empty;
+        position = null;
+        return false;
+    }
+}
