@@ -38,7 +38,7 @@ public sealed partial class TaskCluster
         }
 
         var now = _timeProvider.GetUtcNow();
-        var id = options.Id ?? Guid.CreateVersion7(now).ToString("N");
+        var id = options.Id ?? NewTaskId(now);
         var descriptor = Describe(id, options, now);
         var sortKey = _scheduling is IStoreOrderedPolicy ordered
             ? ordered.FairShareWeight(options.FairnessKey ?? string.Empty) is { } weight
@@ -48,8 +48,12 @@ public sealed partial class TaskCluster
         DateTimeOffset? readyAt = options.NotBefore is { } notBefore ? notBefore
             : options.Delay is { } delay && delay > TimeSpan.Zero ? now + delay
             : null;
-        return new PendingInsert(id, handler.Name, inputJson, optionsJson, sortKey, _placer.Place(descriptor), readyAt);
+        return new PendingInsert(id, options.Id is not null, handler.Name, inputJson, optionsJson, sortKey, _placer.Place(descriptor), readyAt);
     }
+
+    /// <summary>Makes up the id of a task submitted without one: a version 7 GUID, ordered by time. Tests replace it to
+    /// make one collide.</summary>
+    internal Func<DateTimeOffset, string> NewTaskId { get; set; } = static now => Guid.CreateVersion7(now).ToString("N");
 
     /// <summary>A task record the policies and the strategy decide on (sort key, node); it never runs here.</summary>
     private ActionTaskHandle Describe(string id, TaskOptions options, DateTimeOffset now) =>
@@ -136,7 +140,25 @@ public sealed partial class TaskCluster
 
     private async Task<HashSet<string>> InsertAsync(List<PendingInsert> batch)
     {
-        var insert = _dataSource.CreateCommand(_sql.Insert);
+        if (batch.Exists(static task => task.IdGiven))
+        {
+            return await InsertAsync(batch, _sql.Insert).ConfigureAwait(false);
+        }
+
+        try
+        {
+            return await InsertAsync(batch, _sql.InsertNew).ConfigureAwait(false);
+        }
+        catch (PostgresException exception) when (exception.SqlState == PostgresErrorCodes.UniqueViolation)
+        {
+            // An id made up here was taken all the same: some caller gave it as its own. Nothing was written.
+            return await InsertAsync(batch, _sql.Insert).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<HashSet<string>> InsertAsync(List<PendingInsert> batch, string sql)
+    {
+        var insert = _dataSource.CreateCommand(sql);
         await using var commandDisposal = insert.ConfigureAwait(false);
         insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Name });
         insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = MemberId });

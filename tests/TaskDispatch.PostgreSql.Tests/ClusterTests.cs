@@ -134,6 +134,25 @@ public sealed class ClusterTests
     }
 
     [Test]
+    public async Task A_made_up_id_that_a_caller_took_already_waits_for_that_task_like_a_given_one()
+    {
+        await using var worker = await ClusterTestKit.Member("made-up", _schema).AddNode("worker-1").BuildAsync();
+        await using var submitter = await ClusterTestKit.Member("made-up", _schema).BuildAsync();
+        var first = await submitter.SubmitAsync<Square, int, long>(5, new TaskOptions { Id = "taken" });
+        Assert.That(await first, Is.EqualTo(25));
+
+        // Ids this member makes up go in without ON CONFLICT; one that is taken fails that statement, and the batch is
+        // written again the way given ids are: the taken row is skipped, the other task goes in.
+        var madeUp = new Queue<string>(["taken", "fresh"]);
+        submitter.NewTaskId = _ => madeUp.Dequeue();
+        var handles = await submitter.SubmitManyAsync<Square, int, long>([6, 7]);
+        Assert.That(handles.Select(handle => handle.Id), Is.EqualTo(new[] { "taken", "fresh" }));
+        Assert.That(await handles[0], Is.EqualTo(25), "the submission got the first task's outcome");
+        Assert.That(await handles[1], Is.EqualTo(49));
+        Assert.That(await PostgresServer.ScalarAsync<long>($"SELECT count(*) FROM {_schema}.tasks"), Is.EqualTo(2));
+    }
+
+    [Test]
     public async Task A_failing_handler_ends_failed_with_its_error_recorded_for_any_member()
     {
         await using var worker = await ClusterTestKit.Member("failing", _schema)

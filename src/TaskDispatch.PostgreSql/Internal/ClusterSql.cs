@@ -17,22 +17,8 @@ internal sealed class ClusterSql
 
         // A waiting task is a task row in state 0 and one queue row (ready) with the same node, sort key and sequence number:
         // every statement that moves a task into or out of state 0 writes both. An unplaced task queues under node ''.
-        Insert = $"""
-            WITH inserted AS (
-                INSERT INTO {s}.tasks (cluster, id, handler, input, options, sort_key, state, node, submitter, awaited, submitted_at, ready_at)
-                SELECT $1, v.id, v.handler, v.input, v.options, v.sort_key, 0, v.node, $2, v.awaited, now(), coalesce(v.ready_at, now())
-                FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::float8[], $8::text[], $9::timestamptz[], $10::bool[])
-                    AS v(id, handler, input, options, sort_key, node, ready_at, awaited)
-                ON CONFLICT (cluster, id) DO NOTHING
-                RETURNING id, node, sort_key, seq, ready_at),
-            {Enqueue(s, "inserted")},
-            -- Each node that got work hears where the first of it sits in its queue (see WorkNotice), so that a node whose
-            -- leases start after an earlier batch's end looks from the head again only when something landed behind it.
-            announced AS (
-                SELECT pg_notify($11, f.node || chr(10) || f.sort_key::text || chr(10) || f.seq::text)
-                FROM (SELECT DISTINCT ON (node) node, sort_key, seq FROM inserted WHERE node IS NOT NULL ORDER BY node, sort_key, seq) f)
-            SELECT i.id FROM inserted i CROSS JOIN (SELECT count(*) FROM announced) a
-            """;
+        Insert = InsertSql(s, idsGiven: true);
+        InsertNew = InsertSql(s, idsGiven: false);
         Notify = "SELECT count(pg_notify($1, n)) FROM unnest($2::text[]) AS n";
 
         // The queue rows are picked first (an index range scan in the policy's order, skipping rows another session
@@ -252,6 +238,26 @@ internal sealed class ClusterSql
             """;
     }
 
+    /// <summary>The submission: the task rows, their queue rows and one notification per node. With
+    /// <paramref name="idsGiven"/>, an id already taken is skipped (<c>ON CONFLICT DO NOTHING</c>: the caller waits for
+    /// that task instead); without it, for ids this member made up, a taken id fails the statement, and the speculative
+    /// insertion <c>ON CONFLICT</c> costs on every row (a quarter of the insert, 15 against 11 ms per 1,000 rows) is saved.</summary>
+    private static string InsertSql(string s, bool idsGiven) => $"""
+            WITH inserted AS (
+                INSERT INTO {s}.tasks (cluster, id, handler, input, options, sort_key, state, node, submitter, awaited, submitted_at, ready_at)
+                SELECT $1, v.id, v.handler, v.input, v.options, v.sort_key, 0, v.node, $2, v.awaited, now(), coalesce(v.ready_at, now())
+                FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::float8[], $8::text[], $9::timestamptz[], $10::bool[])
+                    AS v(id, handler, input, options, sort_key, node, ready_at, awaited)
+                {(idsGiven ? "ON CONFLICT (cluster, id) DO NOTHING" : "")}
+                RETURNING id, node, sort_key, seq, ready_at),
+            {Enqueue(s, "inserted")},
+            -- Each node that got work hears where the first of it sits in its queue (see WorkNotice), so that a node whose
+            -- leases start after an earlier batch's end looks from the head again only when something landed behind it.
+            announced AS (
+                SELECT pg_notify($11, f.node || chr(10) || f.sort_key::text || chr(10) || f.seq::text)
+                FROM (SELECT DISTINCT ON (node) node, sort_key, seq FROM inserted WHERE node IS NOT NULL ORDER BY node, sort_key, seq) f)
+            SELECT i.id FROM inserted i CROSS JOIN (SELECT count(*) FROM announced) a
+            """;
 
     /// <summary>The lease statement: picks up to $3 queue rows of node $2 in the policy's order, from the head of the
     /// queue or (<paramref name="afterMark"/>) after the position ($6, $7) the node's previous batch ended at.</summary>
@@ -331,6 +337,8 @@ internal sealed class ClusterSql
     internal string CancelChannel { get; }
 
     internal string Insert { get; }
+
+    internal string InsertNew { get; }
 
     internal string Notify { get; }
 

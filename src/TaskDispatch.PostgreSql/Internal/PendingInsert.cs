@@ -1,8 +1,10 @@
 namespace TaskDispatch;
 
 /// <summary>A task on its way into the table, with the decisions the submitter made for it: its sort key in the
-/// scheduling policy's order and the node the allocation strategy chose (<see langword="null"/>: none could take it yet).</summary>
-internal sealed record PendingInsert(string Id, string Handler, string Input, string Options, double SortKey, string? Node, DateTimeOffset? ReadyAt)
+/// scheduling policy's order and the node the allocation strategy chose (<see langword="null"/>: none could take it yet).
+/// <see cref="IdGiven"/>: the id is the caller's (<see cref="TaskOptions.Id"/>), not one this member made up, so it may
+/// be taken already.</summary>
+internal sealed record PendingInsert(string Id, bool IdGiven, string Handler, string Input, string Options, double SortKey, string? Node, DateTimeOffset? ReadyAt)
 {
     /// <summary>Completes with whether the row was inserted (<see langword="false"/>: a task with this id was there).</summary>
     internal TaskCompletionSource<bool> Written { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
