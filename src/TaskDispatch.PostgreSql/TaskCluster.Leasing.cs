@@ -29,6 +29,12 @@ public sealed partial class TaskCluster
                     }
 
                     room = true;
+                    if (node.LeaseInDoubt)
+                    {
+                        await ReleaseLeasesInDoubtAsync(node, token).ConfigureAwait(false);
+                        node.LeaseInDoubt = false;
+                    }
+
                     var batch = await LeaseAsync(node, Math.Min(free, _options.LeaseBatchSize), token).ConfigureAwait(false);
                     leased += batch.Count;
                     node.Hold(batch.Count);
@@ -95,16 +101,21 @@ public sealed partial class TaskCluster
         try
         {
             await ReadLeasedAsync(command, node, tasks, cancellationToken).ConfigureAwait(false);
+            if (tasks.Count > 0 && LoseLeaseReply?.Invoke() == true)
+            {
+                throw new TimeoutException("The lease's reply was lost (a test's fault).");
+            }
         }
         catch
         {
-            // Nothing of it runs here. Had it committed after all (its end unheard), the leases run out and the reaper
-            // places the tasks again.
+            // Nothing of it runs here. Had it committed after all (its end unheard), the next lease for the node first
+            // hands its tasks back (ReleaseLeasesInDoubtAsync).
             foreach (var task in tasks)
             {
                 _leases.Remove(task.Lease);
             }
 
+            node.LeaseInDoubt = true;
             throw;
         }
 
@@ -119,9 +130,47 @@ public sealed partial class TaskCluster
             node.HeadScannedAt = now;
         }
 
+        if (tasks.Count > 0)
+        {
+            node.LastLeaseToken = tasks[0].Token;
+        }
+
         node.ScanMark = tasks.Count < count ? null : tasks.Max(task => (task.SortKey, task.Sequence));
 
         return tasks;
+    }
+
+    /// <summary>Tests set it to make a lease that committed with tasks fail as if its reply had been lost.</summary>
+    internal Func<bool>? LoseLeaseReply { get; set; }
+
+    /// <summary>Hands back the tasks of the node's leases whose statement failed after it committed, before the node
+    /// leases again: without this they would wait for the lease to run out, and their next run would count as one more
+    /// delivery. A lease whose statement is still running on the server is not seen yet; the reaper takes it back once
+    /// it runs out.</summary>
+    private async Task ReleaseLeasesInDoubtAsync(LocalNode node, CancellationToken cancellationToken)
+    {
+        var doubtful = new List<LeaseBook.Lease>();
+        var command = _dataSource.CreateCommand(_sql.LeasesInDoubt);
+        await using (command.ConfigureAwait(false))
+        {
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Name });
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = node.Name });
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = MemberId });
+            command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = node.LastLeaseToken });
+            var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using var readerDisposal = reader.ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var token = reader.GetInt64(0);
+                doubtful.AddRange(reader.GetFieldValue<string[]>(1).Select(id => new LeaseBook.Lease(id, token, node.Name)));
+            }
+        }
+
+        if (doubtful.Count > 0)
+        {
+            var released = await ReleaseAsync([.. doubtful]).ConfigureAwait(false);
+            ClusterLog.LeasesInDoubtReleased(_logger, Name, node.Name, released);
+        }
     }
 
     private async Task ReadLeasedAsync(NpgsqlCommand command, LocalNode node, List<LeasedTask> tasks, CancellationToken cancellationToken)

@@ -328,6 +328,12 @@ public sealed partial class TaskCluster : IAsyncDisposable
         /// <summary>When (a <see cref="TimeProvider"/> timestamp) the node's last lease from the head of its queue started.</summary>
         internal long HeadScannedAt { get; set; }
 
+        /// <summary>The token of the last lease whose rows this member read for the node (tokens only grow).</summary>
+        internal long LastLeaseToken { get; set; }
+
+        /// <summary>Set when a lease failed without its outcome being known: it may have committed, its reply lost.</summary>
+        internal bool LeaseInDoubt { get; set; }
+
         /// <summary>Notes what a work notification announced: tasks from <paramref name="position"/> on in the node's
         /// queue, or (<see langword="null"/>) anywhere in it.</summary>
         internal void Announce((double SortKey, long Sequence)? position)

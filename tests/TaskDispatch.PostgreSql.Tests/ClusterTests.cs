@@ -153,6 +153,23 @@ public sealed class ClusterTests
     }
 
     [Test]
+    public async Task A_lease_whose_reply_was_lost_after_its_commit_is_handed_back_before_the_node_leases_again()
+    {
+        // A lease far longer than the wait below: the task must not wait for the reaper.
+        await using var worker = await ClusterTestKit.Member("in-doubt", _schema, lease: TimeSpan.FromMinutes(2)).AddNode("worker-1").BuildAsync();
+        var lose = 1;
+        worker.LoseLeaseReply = () => Interlocked.Exchange(ref lose, 0) == 1;
+
+        var handle = await worker.SubmitAsync<Square, int, long>(12);
+        Assert.That(await handle.Completion.WaitAsync(TimeSpan.FromSeconds(60)), Is.EqualTo(144));
+        Assert.That(lose, Is.Zero, "the first lease's reply was lost");
+        var found = await worker.FindAsync(handle.Id);
+        Assert.That(found!.Deliveries, Is.EqualTo(1), "the lease handed back was no delivery");
+        Assert.That(found.Recoveries, Is.Zero, "the reaper took nothing back");
+        Assert.That(await PostgresServer.ScalarAsync<long>($"SELECT count(*) FROM {_schema}.leases"), Is.Zero);
+    }
+
+    [Test]
     public async Task A_failing_handler_ends_failed_with_its_error_recorded_for_any_member()
     {
         await using var worker = await ClusterTestKit.Member("failing", _schema)

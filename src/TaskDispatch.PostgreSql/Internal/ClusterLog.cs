@@ -28,4 +28,7 @@ internal static partial class ClusterLog
 
     [LoggerMessage(EventId = 3007, Level = LogLevel.Information, Message = "Cluster '{Cluster}': member {Member} left; {Released} leased task(s) handed back")]
     internal static partial void Left(ILogger logger, string cluster, string member, int released);
+
+    [LoggerMessage(EventId = 3008, Level = LogLevel.Warning, Message = "Cluster '{Cluster}': a lease for node {Node} failed after it committed; its {Released} task(s) handed back")]
+    internal static partial void LeasesInDoubtReleased(ILogger logger, string cluster, string node, int released);
 }

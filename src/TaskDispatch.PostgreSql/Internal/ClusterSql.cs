@@ -33,6 +33,9 @@ internal sealed class ClusterSql
         Lease = LeaseSql(s, afterMark: false);
         LeaseAfterMark = LeaseSql(s, afterMark: true);
         NextReady = $"SELECT min(ready_at) FROM {s}.ready WHERE cluster = $1 AND node = ANY($2)";
+        // A node's leases come from one loop, one statement at a time, so the lease rows of this member and node with a
+        // token above the last one it read can only be from a lease whose reply it never read.
+        LeasesInDoubt = $"SELECT token, ids FROM {s}.leases WHERE cluster = $1 AND node = $2 AND member = $3 AND token > $4";
 
         // The done notifications' entries come made by the member ($11-$13: submitter, entry JSON, payload group; see
         // AddEndedEntries): the statement only joins them to the rows it accepted and concatenates each group. Both joins
@@ -347,6 +350,8 @@ internal sealed class ClusterSql
     internal string LeaseAfterMark { get; }
 
     internal string NextReady { get; }
+
+    internal string LeasesInDoubt { get; }
 
     internal string Acknowledge { get; }
 
