@@ -115,7 +115,9 @@ public sealed partial class TaskCluster
                 _leases.Remove(task.Lease);
             }
 
+            // Work announced before the mark was forgotten by this lease, and tasks handed back sit before it.
             node.LeaseInDoubt = true;
+            node.ScanMark = null;
             throw;
         }
 
@@ -135,7 +137,7 @@ public sealed partial class TaskCluster
             node.LastLeaseToken = tasks[0].Token;
         }
 
-        node.ScanMark = tasks.Count < count ? null : tasks.Max(task => (task.SortKey, task.Sequence));
+        node.ScanMark = tasks.Count < count ? null : tasks.Max(task => new QueuePosition(task.SortKey, task.Sequence));
 
         return tasks;
     }
@@ -147,7 +149,7 @@ public sealed partial class TaskCluster
     /// leases again: without this they would wait for the lease to run out, and their next run would count as one more
     /// delivery. A lease whose statement is still running on the server is not seen yet; the reaper takes it back once
     /// it runs out.</summary>
-    private async Task ReleaseLeasesInDoubtAsync(LocalNode node, CancellationToken cancellationToken)
+    private async Task<int> ReleaseLeasesInDoubtAsync(LocalNode node, CancellationToken cancellationToken)
     {
         var doubtful = new List<LeaseBook.Lease>();
         var command = _dataSource.CreateCommand(_sql.LeasesInDoubt);
@@ -166,11 +168,17 @@ public sealed partial class TaskCluster
             }
         }
 
-        if (doubtful.Count > 0)
+        if (doubtful.Count == 0)
         {
-            var released = await ReleaseAsync([.. doubtful]).ConfigureAwait(false);
-            ClusterLog.LeasesInDoubtReleased(_logger, Name, node.Name, released);
+            return 0;
         }
+
+        // The tasks go back before any position the node's leases reached, and their notification may come after the
+        // node's next lease.
+        var released = await ReleaseAsync([.. doubtful]).ConfigureAwait(false);
+        node.ScanMark = null;
+        ClusterLog.LeasesInDoubtReleased(_logger, Name, node.Name, released);
+        return released;
     }
 
     private async Task ReadLeasedAsync(NpgsqlCommand command, LocalNode node, List<LeasedTask> tasks, CancellationToken cancellationToken)

@@ -59,6 +59,11 @@ public sealed partial class TaskCluster
         }
     }
 
+    private int _workNoticesHeard;
+
+    /// <summary>How many work notifications for this member's nodes it has heard and noted (tests wait on it).</summary>
+    internal int WorkNoticesHeard => Volatile.Read(ref _workNoticesHeard);
+
     private bool IsLocalNode(string name) => Array.Exists(_nodes, node => node.Name == name);
 
     private void OnNotification(object sender, NpgsqlNotificationEventArgs notification)
@@ -68,6 +73,7 @@ public sealed partial class TaskCluster
             if (WorkNotice.TryRead(notification.Payload, IsLocalNode, out var name, out var position))
             {
                 Array.Find(_nodes, node => node.Name == name)!.Announce(position);
+                Interlocked.Increment(ref _workNoticesHeard);
                 _leaseSignal.Set();
             }
         }
@@ -689,6 +695,12 @@ public sealed partial class TaskCluster
         try
         {
             released = await ReleaseAsync(_leases.Snapshot()).ConfigureAwait(false);
+            foreach (var node in _nodes.Where(node => node.LeaseInDoubt))
+            {
+                // A lease the stop cut off may have committed: its tasks go back now, not once it runs out.
+                released += await ReleaseLeasesInDoubtAsync(node, CancellationToken.None).ConfigureAwait(false);
+            }
+
             var leave = _dataSource.CreateCommand(_sql.Leave);
             await using (leave.ConfigureAwait(false))
             {

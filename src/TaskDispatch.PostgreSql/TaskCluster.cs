@@ -309,7 +309,7 @@ public sealed partial class TaskCluster : IAsyncDisposable
         private readonly Lock _announcedGate = new();
         private int _held;
         private bool _announcedAnywhere;
-        private (double SortKey, long Sequence)? _announced;
+        private QueuePosition? _announced;
 
         internal string Name { get; } = name;
 
@@ -323,7 +323,7 @@ public sealed partial class TaskCluster : IAsyncDisposable
 
         /// <summary>Where the node's last full batch ended in its queue's order (sort key, sequence number), for the next
         /// lease to start after; <see langword="null"/>: start from the head. Only the lease loop reads and writes it.</summary>
-        internal (double SortKey, long Sequence)? ScanMark { get; set; }
+        internal QueuePosition? ScanMark { get; set; }
 
         /// <summary>When (a <see cref="TimeProvider"/> timestamp) the node's last lease from the head of its queue started.</summary>
         internal long HeadScannedAt { get; set; }
@@ -336,7 +336,7 @@ public sealed partial class TaskCluster : IAsyncDisposable
 
         /// <summary>Notes what a work notification announced: tasks from <paramref name="position"/> on in the node's
         /// queue, or (<see langword="null"/>) anywhere in it.</summary>
-        internal void Announce((double SortKey, long Sequence)? position)
+        internal void Announce(QueuePosition? position)
         {
             lock (_announcedGate)
             {
@@ -344,7 +344,7 @@ public sealed partial class TaskCluster : IAsyncDisposable
                 {
                     _announcedAnywhere = true;
                 }
-                else if (_announced is not { } earlier || at.CompareTo(earlier) < 0)
+                else if (_announced is not { } earlier || at.IsBefore(earlier))
                 {
                     _announced = at;
                 }
@@ -353,11 +353,11 @@ public sealed partial class TaskCluster : IAsyncDisposable
 
         /// <summary>Whether work was announced before <paramref name="mark"/> (always, when there is none) since the last
         /// call, which forgets what was announced.</summary>
-        internal bool TakeAnnouncedBefore((double SortKey, long Sequence)? mark)
+        internal bool TakeAnnouncedBefore(QueuePosition? mark)
         {
             lock (_announcedGate)
             {
-                var before = mark is not { } position || _announcedAnywhere || (_announced is { } at && at.CompareTo(position) < 0);
+                var before = mark is not { } position || _announcedAnywhere || (_announced is { } at && at.IsBefore(position));
                 _announcedAnywhere = false;
                 _announced = null;
                 return before;

@@ -170,6 +170,30 @@ public sealed class ClusterTests
     }
 
     [Test]
+    public async Task Handing_back_a_lease_in_doubt_leaves_the_nodes_running_leases_alone()
+    {
+        var gate = "running-" + _schema;
+        await using var worker = await ClusterTestKit.Member("in-doubt-running", _schema, lease: TimeSpan.FromMinutes(2))
+            .AddNode("worker-1", node => node.WithConcurrency(2)).BuildAsync();
+        var running = await worker.SubmitAsync<Gated, string, string>(gate);
+        await Gated.StartedSignal(gate).Task.WaitAsync(TimeSpan.FromMinutes(1));
+
+        // The next lease of the same node loses its reply; handing it back must not touch the lease still running.
+        var lose = 1;
+        worker.LoseLeaseReply = () => Interlocked.Exchange(ref lose, 0) == 1;
+        var next = await worker.SubmitAsync<Square, int, long>(7);
+        Assert.That(await next.Completion.WaitAsync(TimeSpan.FromSeconds(60)), Is.EqualTo(49));
+        Assert.That(lose, Is.Zero, "the second lease's reply was lost");
+
+        Gated.Gate(gate).TrySetResult();
+        Assert.That(await running, Is.EqualTo($"{gate} on worker-1"));
+        var found = await worker.FindAsync(running.Id);
+        Assert.That((found!.Deliveries, found.Recoveries), Is.EqualTo((1, 0)), "the running task kept its one lease");
+        Assert.That(await PostgresServer.ScalarAsync<long>($"SELECT count(*) FROM {_schema}.refused_acks"), Is.Zero, "no end was refused");
+        Assert.That(worker.RefusedWrites, Is.Zero);
+    }
+
+    [Test]
     public async Task A_failing_handler_ends_failed_with_its_error_recorded_for_any_member()
     {
         await using var worker = await ClusterTestKit.Member("failing", _schema)
@@ -384,23 +408,31 @@ public sealed class ClusterTests
     }
 
     [Test]
-    public void A_work_notification_names_a_node_and_where_its_new_tasks_start_and_any_other_payload_is_ignored()
+    public async Task A_work_notification_names_a_node_and_where_its_new_tasks_start_and_any_other_payload_is_ignored()
     {
         var nodes = new HashSet<string> { "node-1", "odd\nname\n7" };
-        bool Read(string payload, out string node, out (double, long)? position) => WorkNotice.TryRead(payload, nodes.Contains, out node, out position);
+        bool Read(string payload, out string node, out QueuePosition? position) => WorkNotice.TryRead(payload, nodes.Contains, out node, out position);
 
-        Assert.That(Read("node-1\n-9\n42", out var node, out var position), Is.True);
-        Assert.That((node, position), Is.EqualTo(("node-1", ((double, long)?)(-9d, 42L))));
-        Assert.That(Read("node-1\n1.5e-07\n3", out _, out position), Is.True);
-        Assert.That(position, Is.EqualTo(((double, long)?)(1.5e-07, 3L)), "the server's shortest float text reads back exactly");
-        Assert.That(Read("node-1", out node, out position), Is.True, "a release or the reaper names the node alone");
-        Assert.That((node, position), Is.EqualTo(("node-1", ((double, long)?)null)));
-        Assert.That(Read("odd\nname\n7", out node, out position), Is.True, "a name that looks positioned is still a name");
-        Assert.That((node, position), Is.EqualTo(("odd\nname\n7", ((double, long)?)null)));
-        Assert.That(Read("node-2\n0\n1", out _, out _), Is.False, "another member's node");
-        Assert.That(Read("node-1\nx\n1", out _, out _), Is.False);
-        Assert.That(Read("node-1\n0\n", out _, out _), Is.False);
-        Assert.That(Read("\n0\n1", out _, out _), Is.False);
+        // Payloads as the submission's statement writes them: the sort key travels as its bits and reads back exactly (as
+        // text it would depend on the session's extra_float_digits, and 15 digits round 1/3 or double.MinValue).
+        foreach (var sortKey in new[] { -9d, 1d / 3, 1e-7, double.MinValue, double.MaxValue, 0d })
+        {
+            var payload = await PostgresServer.ScalarAsync<string>(
+                $"SELECT 'node-1' || chr(10) || encode(float8send({sortKey.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}::float8), 'hex') || chr(10) || '42'");
+            Assert.That(Read(payload, out var node, out var position), Is.True, payload);
+            Assert.That((node, position), Is.EqualTo(("node-1", (QueuePosition?)new QueuePosition(sortKey, 42))), payload);
+        }
+
+        Assert.That(Read("node-1", out var plain, out var anywhere), Is.True, "a release or the reaper names the node alone");
+        Assert.That((plain, anywhere), Is.EqualTo(("node-1", (QueuePosition?)null)));
+        Assert.That(Read("odd\nname\n7", out plain, out anywhere), Is.True, "a name that looks positioned is still a name");
+        Assert.That((plain, anywhere), Is.EqualTo(("odd\nname\n7", (QueuePosition?)null)));
+        Assert.That(Read("node-2\nc022000000000000\n1", out _, out _), Is.False, "another member's node");
+        Assert.That(Read("node-1\n-9\n1", out _, out _), Is.False, "a sort key not written as its bits");
+        Assert.That(Read("node-1\nc022000000000000\n", out _, out _), Is.False);
+        Assert.That(Read("\nc022000000000000\n1", out _, out _), Is.False);
+        Assert.That(new QueuePosition(double.NaN, 1).IsBefore(new QueuePosition(double.MaxValue, 2)), Is.False, "NaN sorts last, as in PostgreSQL");
+        Assert.That(new QueuePosition(5, 1).IsBefore(new QueuePosition(5, 2)), Is.True);
     }
 
     [TestCase(3_600_000, false, new[] { 9, 1 }, TestName = "A higher-priority task queued behind a node's scan position is leased next: its notification says where it starts")]
@@ -429,12 +461,16 @@ public sealed class ClusterTests
         // Queued while the slot is taken: one of the same priority, after the position the first lease left, and one of a
         // higher priority, before it. Unannounced: the second is submitted at the same priority and moved before the
         // position in the table, as if its notification had been lost.
+        var heard = worker.WorkNoticesHeard;
         var same = await worker.SubmitAsync<Recorded, int, int>(1, new TaskOptions { Priority = 1 });
         var higher = await worker.SubmitAsync<Recorded, int, int>(9, new TaskOptions { Priority = unannounced ? 1 : 9 });
         if (unannounced)
         {
             await PostgresServer.ExecuteAsync($"UPDATE {_schema}.ready SET sort_key = -9 WHERE id = '{higher.Id}'; UPDATE {_schema}.tasks SET sort_key = -9 WHERE id = '{higher.Id}'");
         }
+
+        // The notifications travel apart from the inserts' replies: the slot frees only once both were noted.
+        await ClusterTestKit.WaitUntilAsync(() => worker.WorkNoticesHeard >= heard + 2, "both submissions' notifications are heard");
 
         Gated.Gate(gate).TrySetResult();
         await first;

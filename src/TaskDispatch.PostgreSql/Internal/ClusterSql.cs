@@ -257,7 +257,7 @@ internal sealed class ClusterSql
             -- Each node that got work hears where the first of it sits in its queue (see WorkNotice), so that a node whose
             -- leases start after an earlier batch's end looks from the head again only when something landed behind it.
             announced AS (
-                SELECT pg_notify($11, f.node || chr(10) || f.sort_key::text || chr(10) || f.seq::text)
+                SELECT pg_notify($11, f.node || chr(10) || encode(float8send(f.sort_key), 'hex') || chr(10) || f.seq::text)
                 FROM (SELECT DISTINCT ON (node) node, sort_key, seq FROM inserted WHERE node IS NOT NULL ORDER BY node, sort_key, seq) f)
             SELECT i.id FROM inserted i CROSS JOIN (SELECT count(*) FROM announced) a
             """;
