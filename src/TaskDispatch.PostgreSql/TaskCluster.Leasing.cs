@@ -7,7 +7,7 @@ namespace TaskDispatch;
 public sealed partial class TaskCluster
 {
     /// <summary>A task a node leased: what the table holds about it, and the lease.</summary>
-    private sealed record LeasedTask(string Id, string Handler, string Input, string Options, long Token, double SortKey, long Sequence, int Deliveries, string? Submitter, LeaseBook.Lease Lease);
+    private sealed record LeasedTask(string Id, string Handler, string Input, string Options, long Token, QueuePosition Position, int Deliveries, string? Submitter, LeaseBook.Lease Lease);
 
     /// <summary>Leases for every node that has room, in batches, and sleeps until a notification, a freed slot, or the
     /// next delayed task's time; the idle sweep is only a safety net for a lost notification.</summary>
@@ -38,7 +38,7 @@ public sealed partial class TaskCluster
                     var batch = await LeaseAsync(node, Math.Min(free, _options.LeaseBatchSize), token).ConfigureAwait(false);
                     leased += batch.Count;
                     node.Hold(batch.Count);
-                    foreach (var task in batch.OrderBy(task => task.SortKey).ThenBy(task => task.Sequence))
+                    foreach (var task in batch)
                     {
                         _ = RunLeasedAsync(node, task);
                     }
@@ -115,7 +115,8 @@ public sealed partial class TaskCluster
                 _leases.Remove(task.Lease);
             }
 
-            // Work announced before the mark was forgotten by this lease, and tasks handed back sit before it.
+            // Work announced before the mark was forgotten by this lease, and the tasks ReleaseLeasesInDoubtAsync hands
+            // back before the node's next lease sit before it (their notification may come after that lease).
             node.LeaseInDoubt = true;
             node.ScanMark = null;
             throw;
@@ -127,6 +128,9 @@ public sealed partial class TaskCluster
             task.Lease.Committed = true;
         }
 
+        // The rows come back in no particular order: in the queue's, they run in it and the last one is the mark.
+        tasks.Sort(static (left, right) => left.Position.CompareTo(right.Position));
+
         if (mark is null)
         {
             node.HeadScannedAt = now;
@@ -137,7 +141,7 @@ public sealed partial class TaskCluster
             node.LastLeaseToken = tasks[0].Token;
         }
 
-        node.ScanMark = tasks.Count < count ? null : tasks.Max(task => new QueuePosition(task.SortKey, task.Sequence));
+        node.ScanMark = tasks.Count < count ? null : tasks[^1].Position;
 
         return tasks;
     }
@@ -173,10 +177,7 @@ public sealed partial class TaskCluster
             return 0;
         }
 
-        // The tasks go back before any position the node's leases reached, and their notification may come after the
-        // node's next lease.
         var released = await ReleaseAsync([.. doubtful]).ConfigureAwait(false);
-        node.ScanMark = null;
         ClusterLog.LeasesInDoubtReleased(_logger, Name, node.Name, released);
         return released;
     }
@@ -194,7 +195,7 @@ public sealed partial class TaskCluster
                 // Held from the moment the row is ours, so that a renewal that runs before the task starts keeps it.
                 var lease = new LeaseBook.Lease(id, token, node.Name) { CancelRequested = reader.GetBoolean(7) };
                 _leases.Add(lease);
-                tasks.Add(new LeasedTask(id, reader.GetString(1), reader.GetString(2), reader.GetString(3), token, reader.GetDouble(5), reader.GetInt64(6), reader.GetInt32(8), reader.IsDBNull(9) ? null : reader.GetString(9), lease));
+                tasks.Add(new LeasedTask(id, reader.GetString(1), reader.GetString(2), reader.GetString(3), token, new QueuePosition(reader.GetDouble(5), reader.GetInt64(6)), reader.GetInt32(8), reader.IsDBNull(9) ? null : reader.GetString(9), lease));
             }
         }
     }

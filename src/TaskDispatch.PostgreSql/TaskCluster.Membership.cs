@@ -59,20 +59,18 @@ public sealed partial class TaskCluster
         }
     }
 
-    private int _workNoticesHeard;
-
     /// <summary>How many work notifications for this member's nodes it has heard and noted (tests wait on it).</summary>
     internal int WorkNoticesHeard => Volatile.Read(ref _workNoticesHeard);
 
-    private bool IsLocalNode(string name) => Array.Exists(_nodes, node => node.Name == name);
+    private LocalNode? FindLocalNode(string name) => Array.Find(_nodes, node => node.Name == name);
 
     private void OnNotification(object sender, NpgsqlNotificationEventArgs notification)
     {
         if (notification.Channel == _sql.WorkChannel)
         {
-            if (WorkNotice.TryRead(notification.Payload, IsLocalNode, out var name, out var position))
+            if (WorkNotice.TryRead(notification.Payload, FindLocalNode, out var node, out var position))
             {
-                Array.Find(_nodes, node => node.Name == name)!.Announce(position);
+                node.Announce(position);
                 Interlocked.Increment(ref _workNoticesHeard);
                 _leaseSignal.Set();
             }

@@ -51,6 +51,7 @@ public sealed partial class TaskCluster : IAsyncDisposable
     private readonly Lock _stopGate = new();
     private Task? _stop;
     private int _leasedRunning;
+    private int _workNoticesHeard;
 
     // Whether the task and queue tables need no more analyzing here, and the tables this member analyzed (see
     // AnalyzeNewTablesAsync); only the watch loop uses them.
@@ -308,7 +309,6 @@ public sealed partial class TaskCluster : IAsyncDisposable
     {
         private readonly Lock _announcedGate = new();
         private int _held;
-        private bool _announcedAnywhere;
         private QueuePosition? _announced;
 
         internal string Name { get; } = name;
@@ -335,18 +335,14 @@ public sealed partial class TaskCluster : IAsyncDisposable
         internal bool LeaseInDoubt { get; set; }
 
         /// <summary>Notes what a work notification announced: tasks from <paramref name="position"/> on in the node's
-        /// queue, or (<see langword="null"/>) anywhere in it.</summary>
-        internal void Announce(QueuePosition? position)
+        /// queue (<see cref="QueuePosition.Head"/>: anywhere in it).</summary>
+        internal void Announce(QueuePosition position)
         {
             lock (_announcedGate)
             {
-                if (position is not { } at)
+                if (_announced is not { } earlier || position.IsBefore(earlier))
                 {
-                    _announcedAnywhere = true;
-                }
-                else if (_announced is not { } earlier || at.IsBefore(earlier))
-                {
-                    _announced = at;
+                    _announced = position;
                 }
             }
         }
@@ -357,8 +353,7 @@ public sealed partial class TaskCluster : IAsyncDisposable
         {
             lock (_announcedGate)
             {
-                var before = mark is not { } position || _announcedAnywhere || (_announced is { } at && at.IsBefore(position));
-                _announcedAnywhere = false;
+                var before = mark is not { } position || (_announced is { } at && at.IsBefore(position));
                 _announced = null;
                 return before;
             }

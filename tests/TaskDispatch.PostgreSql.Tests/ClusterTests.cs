@@ -411,7 +411,7 @@ public sealed class ClusterTests
     public async Task A_work_notification_names_a_node_and_where_its_new_tasks_start_and_any_other_payload_is_ignored()
     {
         var nodes = new HashSet<string> { "node-1", "odd\nname\n7" };
-        bool Read(string payload, out string node, out QueuePosition? position) => WorkNotice.TryRead(payload, nodes.Contains, out node, out position);
+        bool Read(string payload, out string? node, out QueuePosition position) => WorkNotice.TryRead(payload, name => nodes.Contains(name) ? name : null, out node, out position);
 
         // Payloads as the submission's statement writes them: the sort key travels as its bits and reads back exactly (as
         // text it would depend on the session's extra_float_digits, and 15 digits round 1/3 or double.MinValue).
@@ -420,19 +420,20 @@ public sealed class ClusterTests
             var payload = await PostgresServer.ScalarAsync<string>(
                 $"SELECT 'node-1' || chr(10) || encode(float8send({sortKey.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}::float8), 'hex') || chr(10) || '42'");
             Assert.That(Read(payload, out var node, out var position), Is.True, payload);
-            Assert.That((node, position), Is.EqualTo(("node-1", (QueuePosition?)new QueuePosition(sortKey, 42))), payload);
+            Assert.That((node, position), Is.EqualTo(("node-1", new QueuePosition(sortKey, 42))), payload);
         }
 
         Assert.That(Read("node-1", out var plain, out var anywhere), Is.True, "a release or the reaper names the node alone");
-        Assert.That((plain, anywhere), Is.EqualTo(("node-1", (QueuePosition?)null)));
+        Assert.That((plain, anywhere), Is.EqualTo(("node-1", QueuePosition.Head)));
         Assert.That(Read("odd\nname\n7", out plain, out anywhere), Is.True, "a name that looks positioned is still a name");
-        Assert.That((plain, anywhere), Is.EqualTo(("odd\nname\n7", (QueuePosition?)null)));
+        Assert.That((plain, anywhere), Is.EqualTo(("odd\nname\n7", QueuePosition.Head)));
         Assert.That(Read("node-2\nc022000000000000\n1", out _, out _), Is.False, "another member's node");
         Assert.That(Read("node-1\n-9\n1", out _, out _), Is.False, "a sort key not written as its bits");
         Assert.That(Read("node-1\nc022000000000000\n", out _, out _), Is.False);
         Assert.That(Read("\nc022000000000000\n1", out _, out _), Is.False);
         Assert.That(new QueuePosition(double.NaN, 1).IsBefore(new QueuePosition(double.MaxValue, 2)), Is.False, "NaN sorts last, as in PostgreSQL");
         Assert.That(new QueuePosition(5, 1).IsBefore(new QueuePosition(5, 2)), Is.True);
+        Assert.That(QueuePosition.Head.IsBefore(new QueuePosition(double.MinValue, 1)), Is.True, "a payload without a position announces work before any task");
     }
 
     [TestCase(3_600_000, false, new[] { 9, 1 }, TestName = "A higher-priority task queued behind a node's scan position is leased next: its notification says where it starts")]

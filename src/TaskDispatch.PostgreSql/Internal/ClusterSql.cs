@@ -27,9 +27,6 @@ internal sealed class ClusterSql
         // Here and in the acknowledgement, the task rows are joined on a cluster column of the materialized batch, not
         // compared with $1: a constant would let the planner, guessing before the table has statistics, scan every
         // task of the cluster instead of looking up each key.
-        // A member is live while it heartbeats within the lease. Its listener session gone (killed process, dropped
-        // connection) ends that early, but only once two heartbeats are also missed: a database restart drops every
-        // session at once, and members that reconnect and beat again must not take each other's work.
         Lease = LeaseSql(s, afterMark: false);
         LeaseAfterMark = LeaseSql(s, afterMark: true);
         NextReady = $"SELECT min(ready_at) FROM {s}.ready WHERE cluster = $1 AND node = ANY($2)";
@@ -120,6 +117,9 @@ internal sealed class ClusterSql
             ORDER BY n.name
             """;
 
+        // A member is live while it heartbeats within the lease. Its listener session gone (killed process, dropped
+        // connection) ends that early, but only once two heartbeats are also missed: a database restart drops every
+        // session at once, and members that reconnect and beat again must not take each other's work.
         DeclareDead = $"""
             UPDATE {s}.nodes n SET alive = false, left_at = now()
             WHERE n.cluster = $1 AND n.alive AND (n.heartbeat_at < now() - $2

@@ -4,6 +4,9 @@ namespace TaskDispatch;
 /// PostgreSQL orders <c>float8</c>: NaN after every number.</summary>
 internal readonly record struct QueuePosition(double SortKey, long Sequence) : IComparable<QueuePosition>
 {
+    /// <summary>Before every task's position: what a notification that names no position announces.</summary>
+    internal static readonly QueuePosition Head = new(double.NegativeInfinity, long.MinValue);
+
     /// <inheritdoc />
     public int CompareTo(QueuePosition other)
     {

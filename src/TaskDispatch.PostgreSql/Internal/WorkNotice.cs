@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 
 namespace TaskDispatch;
@@ -10,16 +11,17 @@ namespace TaskDispatch;
 /// node's leases reached.</summary>
 internal static class WorkNotice
 {
-    /// <summary>Reads a payload: the node it names, and where the new tasks start in its queue (<see langword="null"/>:
-    /// anywhere). <paramref name="isNode"/> tells whether a name is one of the caller's nodes; a payload that names
-    /// none of them reads as <see langword="false"/>.</summary>
-    internal static bool TryRead(string payload, Func<string, bool> isNode, out string node, out QueuePosition? position)
+    /// <summary>Reads a payload: the node it names, found by <paramref name="findNode"/> (<see langword="null"/>: not
+    /// one of the caller's, and the payload reads as <see langword="false"/>), and where the new tasks start in its queue
+    /// (<see cref="QueuePosition.Head"/> for a payload that names the node alone).</summary>
+    internal static bool TryRead<TNode>(string payload, Func<string, TNode?> findNode, [NotNullWhen(true)] out TNode? node, out QueuePosition position)
+        where TNode : class
     {
         // A node's name may hold anything but white space alone, even line breaks: the name as a whole is tried first.
-        if (isNode(payload))
+        position = QueuePosition.Head;
+        node = findNode(payload);
+        if (node is not null)
         {
-            node = payload;
-            position = null;
             return true;
         }
 
@@ -28,16 +30,12 @@ internal static class WorkNotice
         if (middle > 0
             && last - middle - 1 == 16
             && long.TryParse(payload.AsSpan(middle + 1, 16), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var sortKeyBits)
-            && long.TryParse(payload.AsSpan(last + 1), NumberStyles.Integer, CultureInfo.InvariantCulture, out var sequence)
-            && isNode(payload[..middle]))
+            && long.TryParse(payload.AsSpan(last + 1), NumberStyles.Integer, CultureInfo.InvariantCulture, out var sequence))
         {
-            node = payload[..middle];
+            node = findNode(payload[..middle]);
             position = new QueuePosition(BitConverter.Int64BitsToDouble(sortKeyBits), sequence);
-            return true;
         }
 
-        node = string.Empty;
-        position = null;
-        return false;
+        return node is not null;
     }
 }
