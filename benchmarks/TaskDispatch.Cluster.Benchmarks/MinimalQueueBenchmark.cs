@@ -71,25 +71,33 @@ public class MinimalQueueBenchmark
         var work = new SemaphoreSlim(0);
         using var stop = new CancellationTokenSource();
 
-        var workers = Enumerable.Range(0, Workers).Select(_ => Task.Run(() => WorkAsync())).ToArray();
-        for (var start = 0; start < Tasks; start += SubmitBatch)
+        var workers = Task.WhenAll(Enumerable.Range(0, Workers).Select(_ => Task.Run(() => WorkAsync())));
+        try
         {
-            var payloads = new string[Math.Min(SubmitBatch, Tasks - start)];
-            for (var i = 0; i < payloads.Length; i++)
+            for (var start = 0; start < Tasks; start += SubmitBatch)
             {
-                payloads[i] = (start + i).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                var payloads = new string[Math.Min(SubmitBatch, Tasks - start)];
+                for (var i = 0; i < payloads.Length; i++)
+                {
+                    payloads[i] = (start + i).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                }
+
+                await using var insert = _dataSource!.CreateCommand(_insert);
+                insert.Parameters.Add(new NpgsqlParameter<string[]> { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text, TypedValue = payloads });
+                await insert.ExecuteNonQueryAsync();
+                work.Release(Workers);
             }
 
-            await using var insert = _dataSource!.CreateCommand(_insert);
-            insert.Parameters.Add(new NpgsqlParameter<string[]> { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text, TypedValue = payloads });
-            await insert.ExecuteNonQueryAsync();
+            // A worker that fails ends the operation with its exception instead of leaving it waiting for tasks that never end.
+            await Task.WhenAny(allDone.Task, workers).Unwrap();
+        }
+        finally
+        {
+            await stop.CancelAsync();
             work.Release(Workers);
         }
 
-        await allDone.Task;
-        await stop.CancelAsync();
-        work.Release(Workers);
-        await Task.WhenAll(workers);
+        await workers;
 
         async Task WorkAsync()
         {
