@@ -106,6 +106,37 @@ public sealed class ClusterTests
     }
 
     [Test]
+    public void Ended_entries_written_one_after_another_each_read_back_as_written()
+    {
+        // The writer and its buffer are reused from one entry to the next: a long entry must leave nothing in a short one.
+        EndedOutcome[] outcomes =
+        [
+            new("long", TaskState.Completed, new string('x', EndedNotice.MaxCarriedBytes - 100), null, null),
+            new("short", TaskState.Completed, "1", null, null),
+            new("too-large", null, null, null, null),
+            new("failed", TaskState.Failed, null, "boom \"quoted\" é", "System.InvalidOperationException"),
+            new("empty", TaskState.Completed, "", null, null),
+        ];
+        var entries = outcomes.Select(outcome => outcome.State is { } state
+            ? EndedNotice.Entry(outcome.Id, state, outcome.Result, outcome.Error, outcome.ErrorType)
+            : EndedNotice.Entry(outcome.Id, TaskState.Completed, new string('y', EndedNotice.MaxCarriedBytes + 1), null, null)).ToArray();
+
+        Assert.That(EndedNotice.Parse("[" + string.Join(", ", entries) + "]"), Is.EqualTo(outcomes));
+
+        // On many threads at once, each entry is its own.
+        var wrong = 0;
+        Parallel.For(0, 4_000, i =>
+        {
+            var entry = EndedNotice.Entry($"task-{i}", TaskState.Completed, new string('r', i % 50), null, null);
+            if (EndedNotice.Parse($"[{entry}]")[0] != new EndedOutcome($"task-{i}", TaskState.Completed, new string('r', i % 50), null, null))
+            {
+                Interlocked.Increment(ref wrong);
+            }
+        });
+        Assert.That(wrong, Is.Zero);
+    }
+
+    [Test]
     public async Task A_waiting_task_cancelled_by_id_from_another_member_ends_cancelled_and_its_handle_hears_it()
     {
         await using var submitter = await ClusterTestKit.Member("cancel", _schema).BuildAsync();

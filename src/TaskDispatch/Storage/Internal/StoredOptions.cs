@@ -55,6 +55,25 @@ internal sealed class StoredOptions
         },
         StorageJsonContext.Default.StoredOptions);
 
+    // The tasks of one submission share their options, and a lease or a recovery reads them one after another: the
+    // text read last on this thread is parsed once. Only read-only views of a parsed instance reach the options built
+    // from it, so instances built from one parse can share its lists and tables.
+    [ThreadStatic]
+    private static (string Json, StoredOptions Parsed)? t_lastParsed;
+
+    private static StoredOptions Parse(string json)
+    {
+        if (t_lastParsed is { } last && string.Equals(last.Json, json, StringComparison.Ordinal))
+        {
+            return last.Parsed;
+        }
+
+        var parsed = JsonSerializer.Deserialize(json, StorageJsonContext.Default.StoredOptions)
+            ?? throw new JsonException("The stored options are empty.");
+        t_lastParsed = (json, parsed);
+        return parsed;
+    }
+
     /// <summary>Reads stored options back; <see cref="TaskOptions.NotBefore"/> is the stored ready time.</summary>
     internal static TaskOptions Deserialize(string json, DateTimeOffset readyAt) => Deserialize(json, readyAt, id: null, requiredNode: null);
 
@@ -62,8 +81,7 @@ internal sealed class StoredOptions
     /// that leased it, under its cluster id); <paramref name="readyAt"/> becomes <see cref="TaskOptions.NotBefore"/>.</summary>
     internal static TaskOptions Deserialize(string json, DateTimeOffset? readyAt, string? id, string? requiredNode)
     {
-        var stored = JsonSerializer.Deserialize(json, StorageJsonContext.Default.StoredOptions)
-            ?? throw new JsonException("The stored options are empty.");
+        var stored = Parse(json);
         return new TaskOptions
         {
             Id = id ?? stored.Id,
