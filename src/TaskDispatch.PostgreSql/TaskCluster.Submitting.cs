@@ -123,7 +123,7 @@ public sealed partial class TaskCluster
                 var inserted = await InsertAsync(batch).ConfigureAwait(false);
                 foreach (var insert in batch)
                 {
-                    insert.Written.TrySetResult(inserted.Contains(insert.Id));
+                    insert.Written.TrySetResult(inserted is null || inserted.Contains(insert.Id));
                 }
             }
             catch (Exception exception)
@@ -138,25 +138,26 @@ public sealed partial class TaskCluster
         }
     }
 
-    private async Task<HashSet<string>> InsertAsync(List<PendingInsert> batch)
+    /// <summary>Writes a batch; returns the ids written, or <see langword="null"/> when every task of the batch was.</summary>
+    private async Task<HashSet<string>?> InsertAsync(List<PendingInsert> batch)
     {
         if (batch.Exists(static task => task.IdGiven))
         {
-            return await InsertAsync(batch, _sql.Insert).ConfigureAwait(false);
+            return await InsertAsync(batch, _sql.Insert, idsGiven: true).ConfigureAwait(false);
         }
 
         try
         {
-            return await InsertAsync(batch, _sql.InsertNew).ConfigureAwait(false);
+            return await InsertAsync(batch, _sql.InsertNew, idsGiven: false).ConfigureAwait(false);
         }
         catch (PostgresException exception) when (exception.SqlState == PostgresErrorCodes.UniqueViolation)
         {
             // An id made up here was taken all the same: some caller gave it as its own. Nothing was written.
-            return await InsertAsync(batch, _sql.Insert).ConfigureAwait(false);
+            return await InsertAsync(batch, _sql.Insert, idsGiven: true).ConfigureAwait(false);
         }
     }
 
-    private async Task<HashSet<string>> InsertAsync(List<PendingInsert> batch, string sql)
+    private async Task<HashSet<string>?> InsertAsync(List<PendingInsert> batch, string sql, bool idsGiven)
     {
         var insert = _dataSource.CreateCommand(sql);
         await using var commandDisposal = insert.ConfigureAwait(false);
@@ -171,6 +172,15 @@ public sealed partial class TaskCluster
         insert.Parameters.Add(new NpgsqlParameter<DateTimeOffset?[]> { TypedValue = [.. batch.Select(task => task.ReadyAt)] });
         insert.Parameters.Add(new NpgsqlParameter<bool[]> { TypedValue = [.. batch.Select(_ => true)] });
         insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = _sql.WorkChannel });
+
+        if (!idsGiven)
+        {
+            // Without ON CONFLICT the statement writes every row or fails: reading 1,000 ids back would only confirm it.
+            var written = (int)(await insert.ExecuteScalarAsync().ConfigureAwait(false))!;
+            return written == batch.Count
+                ? null
+                : throw new InvalidOperationException($"The insert of {batch.Count} tasks with ids made up by member {MemberId} wrote {written}.");
+        }
 
         var inserted = new HashSet<string>(StringComparer.Ordinal);
         var reader = await insert.ExecuteReaderAsync().ConfigureAwait(false);
