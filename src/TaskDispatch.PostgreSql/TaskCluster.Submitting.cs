@@ -77,12 +77,23 @@ public sealed partial class TaskCluster
     /// task's outcome instead.</summary>
     private async ValueTask WriteAsync(IReadOnlyList<(PendingInsert Insert, ClusterTaskHandle Handle)> batch, CancellationToken cancellationToken)
     {
+        HandToWriter(batch);
+        await AwaitWrittenAsync(batch, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Registers a batch's handles as awaited and queues its rows for the writer.</summary>
+    private void HandToWriter(IReadOnlyList<(PendingInsert Insert, ClusterTaskHandle Handle)> batch)
+    {
         foreach (var (insert, handle) in batch)
         {
             _awaiting[insert.Id] = handle;
             _inserts.Writer.TryWrite(insert);
         }
+    }
 
+    /// <summary>Waits for the commit of a batch handed to the writer.</summary>
+    private async ValueTask AwaitWrittenAsync(IReadOnlyList<(PendingInsert Insert, ClusterTaskHandle Handle)> batch, CancellationToken cancellationToken)
+    {
         foreach (var (insert, handle) in batch)
         {
             bool inserted;
@@ -101,6 +112,23 @@ public sealed partial class TaskCluster
                 _awaiting.TryRemove(new KeyValuePair<string, ClusterTaskHandle>(insert.Id, handle));
                 _awaitingOthers[insert.Id] = handle;
                 _resultSignal.Set();
+            }
+        }
+    }
+
+    /// <summary>A batch handed to the writer whose submitter stopped waiting (an earlier batch of the same call failed):
+    /// its tasks stay awaited while their rows may still be written, and stop being awaited if their write fails.</summary>
+    private async Task AbandonAsync(IReadOnlyList<(PendingInsert Insert, ClusterTaskHandle Handle)> batch)
+    {
+        foreach (var (insert, handle) in batch)
+        {
+            try
+            {
+                await insert.Written.Task.ConfigureAwait(false);
+            }
+            catch (TaskStoreException)
+            {
+                _awaiting.TryRemove(new KeyValuePair<string, ClusterTaskHandle>(insert.Id, handle));
             }
         }
     }

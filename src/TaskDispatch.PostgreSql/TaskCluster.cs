@@ -145,6 +145,9 @@ public sealed partial class TaskCluster : IAsyncDisposable
     /// <param name="options">Options shared by every task; must not carry an <see cref="TaskOptions.Id"/>.</param>
     /// <param name="cancellationToken">Cancels waiting for the commits.</param>
     /// <returns>The handles, in input order.</returns>
+    /// <remarks>Tasks are written in batches of <see cref="PostgreSqlClusterOptions.WriteBatchSize"/>, each batch prepared
+    /// while the one before it is written. When a task cannot be prepared or a batch cannot be written, the call throws;
+    /// the tasks of batches already handed to the writer (at most two) that do get written run all the same.</remarks>
     public async ValueTask<IReadOnlyList<ClusterTaskHandle<TResult>>> SubmitManyAsync<THandler, TInput, TResult>(IEnumerable<TInput> inputs, TaskOptions? options = null, CancellationToken cancellationToken = default)
         where THandler : class, ITaskHandler<TInput, TResult>
     {
@@ -159,17 +162,42 @@ public sealed partial class TaskCluster : IAsyncDisposable
         var optionsJson = PrepareOptions(options);
         var handles = new List<ClusterTaskHandle<TResult>>();
         var batch = new List<(PendingInsert, ClusterTaskHandle)>();
-        foreach (var input in inputs)
+
+        // The next batch is prepared while the one before it is written (two at most in flight, so a long submission
+        // holds at most two batches in memory).
+        List<(PendingInsert, ClusterTaskHandle)>? writing = null;
+        try
         {
-            var insert = await PrepareAsync(handler, input, options, optionsJson, cancellationToken).ConfigureAwait(false);
-            var handle = new ClusterTaskHandle<TResult>(insert.Id, handler.Result);
-            handles.Add(handle);
-            batch.Add((insert, handle));
-            if (batch.Count >= _options.WriteBatchSize)
+            foreach (var input in inputs)
             {
-                await WriteAsync(batch, cancellationToken).ConfigureAwait(false);
-                batch.Clear();
+                var insert = await PrepareAsync(handler, input, options, optionsJson, cancellationToken).ConfigureAwait(false);
+                var handle = new ClusterTaskHandle<TResult>(insert.Id, handler.Result);
+                handles.Add(handle);
+                batch.Add((insert, handle));
+                if (batch.Count >= _options.WriteBatchSize)
+                {
+                    HandToWriter(batch);
+                    var previous = writing;
+                    writing = batch;
+                    batch = [];
+                    if (previous is not null)
+                    {
+                        await AwaitWrittenAsync(previous, cancellationToken).ConfigureAwait(false);
+                    }
+                }
             }
+
+            if (writing is not null)
+            {
+                var previous = writing;
+                writing = null;
+                await AwaitWrittenAsync(previous, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch when (writing is not null)
+        {
+            _ = AbandonAsync(writing);
+            throw;
         }
 
         if (batch.Count > 0)

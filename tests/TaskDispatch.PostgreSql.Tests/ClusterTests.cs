@@ -184,6 +184,33 @@ public sealed class ClusterTests
     }
 
     [Test]
+    public async Task A_submission_that_fails_part_way_leaves_the_batches_handed_to_the_writer_to_be_written_and_run()
+    {
+        await using var worker = await ClusterTestKit.Member("part-way", _schema).AddNode("worker-1", node => node.WithConcurrency(4)).BuildAsync();
+        await using var submitter = await new TaskClusterBuilder("part-way")
+            .UsePostgreSqlStore(PostgresServer.ConnectionString, options =>
+            {
+                options.Schema = _schema;
+                options.WriteBatchSize = 2;
+            })
+            .AddHandler<Square, int, long>("square")
+            .BuildAsync();
+
+        // Batches of two: the first is written while the second is prepared, the second is handed to the writer, and the
+        // fifth task cannot be prepared. The call fails; the two batches already handed over are written and run.
+        var made = 0;
+        submitter.NewTaskId = _ => ++made <= 4 ? $"part-{made}" : throw new InvalidOperationException("no id for the fifth task");
+        var failure = await Assert.ThrowsAsync<InvalidOperationException>(async () => await submitter.SubmitManyAsync<Square, int, long>([1, 2, 3, 4, 5]));
+        Assert.That(failure!.Message, Does.Contain("fifth"));
+
+        await ClusterTestKit.WaitUntilAsync(
+            () => PostgresServer.ScalarAsync<long>($"SELECT count(*) FROM {_schema}.tasks WHERE state = 4").GetAwaiter().GetResult() == 4,
+            "the four tasks handed to the writer completed");
+        Assert.That(await PostgresServer.ScalarAsync<long>($"SELECT count(*) FROM {_schema}.tasks"), Is.EqualTo(4), "nothing of the task that failed to prepare");
+        Assert.That((await submitter.FindAsync("part-4"))!.State, Is.EqualTo(TaskState.Completed));
+    }
+
+    [Test]
     public async Task A_lease_whose_reply_was_lost_after_its_commit_is_handed_back_before_the_node_leases_again()
     {
         // A lease far longer than the wait below: the task must not wait for the reaper.
