@@ -68,7 +68,7 @@ public class MinimalQueueBenchmark
     {
         var completed = 0;
         var allDone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var work = new SemaphoreSlim(0);
+        using var work = new SemaphoreSlim(0);
         using var stop = new CancellationTokenSource();
 
         var workers = Task.WhenAll(Enumerable.Range(0, Workers).Select(_ => Task.Run(() => WorkAsync())));
