@@ -20,6 +20,8 @@ public class MinimalQueueBenchmark
     private const int LeaseBatch = 160;
     private const int Workers = 4;
 
+    private static readonly TimeSpan s_operationTimeout = TimeSpan.FromSeconds(120);
+
     private string? _schema;
     private NpgsqlDataSource? _dataSource;
     private string _insert = "";
@@ -88,8 +90,9 @@ public class MinimalQueueBenchmark
                 work.Release(Workers);
             }
 
-            // A worker that fails ends the operation with its exception instead of leaving it waiting for tasks that never end.
-            await Task.WhenAny(allDone.Task, workers).Unwrap();
+            // A worker that fails ends the operation with its exception instead of leaving it waiting for tasks that never
+            // end; so does a task that never ends, after the same time HangfireBenchmark gives an operation.
+            await Task.WhenAny(allDone.Task, workers).Unwrap().WaitAsync(s_operationTimeout);
         }
         finally
         {

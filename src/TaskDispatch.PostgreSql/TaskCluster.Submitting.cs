@@ -171,23 +171,23 @@ public sealed partial class TaskCluster
     {
         if (batch.Exists(static task => task.IdGiven))
         {
-            return await InsertAsync(batch, _sql.Insert, idsGiven: true).ConfigureAwait(false);
+            return await InsertAsync(batch, idsGiven: true).ConfigureAwait(false);
         }
 
         try
         {
-            return await InsertAsync(batch, _sql.InsertNew, idsGiven: false).ConfigureAwait(false);
+            return await InsertAsync(batch, idsGiven: false).ConfigureAwait(false);
         }
         catch (PostgresException exception) when (exception.SqlState == PostgresErrorCodes.UniqueViolation)
         {
             // An id made up here was taken all the same: some caller gave it as its own. Nothing was written.
-            return await InsertAsync(batch, _sql.Insert, idsGiven: true).ConfigureAwait(false);
+            return await InsertAsync(batch, idsGiven: true).ConfigureAwait(false);
         }
     }
 
-    private async Task<HashSet<string>?> InsertAsync(List<PendingInsert> batch, string sql, bool idsGiven)
+    private async Task<HashSet<string>?> InsertAsync(List<PendingInsert> batch, bool idsGiven)
     {
-        var insert = _dataSource.CreateCommand(sql);
+        var insert = _dataSource.CreateCommand(idsGiven ? _sql.Insert : _sql.InsertNew);
         await using var commandDisposal = insert.ConfigureAwait(false);
         insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Name });
         insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = MemberId });

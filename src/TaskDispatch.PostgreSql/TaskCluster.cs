@@ -164,7 +164,7 @@ public sealed partial class TaskCluster : IAsyncDisposable
         var batch = new List<(PendingInsert, ClusterTaskHandle)>();
 
         // The next batch is prepared while the one before it is written (two at most in flight, so a long submission
-        // holds at most two batches in memory).
+        // holds at most two batches in memory). `writing` is the batch handed over and not yet awaited.
         List<(PendingInsert, ClusterTaskHandle)>? writing = null;
         try
         {
@@ -176,23 +176,17 @@ public sealed partial class TaskCluster : IAsyncDisposable
                 batch.Add((insert, handle));
                 if (batch.Count >= _options.WriteBatchSize)
                 {
-                    HandToWriter(batch);
-                    var previous = writing;
-                    writing = batch;
+                    await HandOverAsync(batch).ConfigureAwait(false);
                     batch = [];
-                    if (previous is not null)
-                    {
-                        await AwaitWrittenAsync(previous, cancellationToken).ConfigureAwait(false);
-                    }
                 }
             }
 
-            if (writing is not null)
+            if (batch.Count > 0)
             {
-                var previous = writing;
-                writing = null;
-                await AwaitWrittenAsync(previous, cancellationToken).ConfigureAwait(false);
+                await HandOverAsync(batch).ConfigureAwait(false);
             }
+
+            await HandOverAsync(null).ConfigureAwait(false);
         }
         catch when (writing is not null)
         {
@@ -200,12 +194,23 @@ public sealed partial class TaskCluster : IAsyncDisposable
             throw;
         }
 
-        if (batch.Count > 0)
-        {
-            await WriteAsync(batch, cancellationToken).ConfigureAwait(false);
-        }
-
         return handles;
+
+        // Hands `next` (if any) to the writer, then waits for the batch handed over before it.
+        async ValueTask HandOverAsync(List<(PendingInsert, ClusterTaskHandle)>? next)
+        {
+            if (next is not null)
+            {
+                HandToWriter(next);
+            }
+
+            var previous = writing;
+            writing = next;
+            if (previous is not null)
+            {
+                await AwaitWrittenAsync(previous, cancellationToken).ConfigureAwait(false);
+            }
+        }
     }
 
     /// <summary>Looks a task up by id in the store, whichever member submitted or ran it.</summary>
