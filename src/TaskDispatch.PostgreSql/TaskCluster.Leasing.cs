@@ -146,6 +146,9 @@ public sealed partial class TaskCluster
         return tasks;
     }
 
+    /// <summary>Tests set it to hold acknowledgements back, as a slow or busy database would.</summary>
+    internal Func<Task>? DelayAcknowledgement { get; set; }
+
     /// <summary>Tests set it to make a lease that committed with tasks fail as if its reply had been lost.</summary>
     internal Func<bool>? LoseLeaseReply { get; set; }
 
@@ -215,6 +218,7 @@ public sealed partial class TaskCluster
     private async Task RunLeasedAsync(LocalNode node, LeasedTask task)
     {
         var lease = task.Lease;
+        var endQueued = false;
         Interlocked.Increment(ref _leasedRunning);
         try
         {
@@ -251,12 +255,17 @@ public sealed partial class TaskCluster
 
             if (end is { } acknowledgement)
             {
-                _acks.Writer.TryWrite(acknowledgement with { Submitter = task.Submitter });
+                lease.Ended = true;
+                endQueued = _acks.Writer.TryWrite(acknowledgement with { Submitter = task.Submitter, Lease = lease });
             }
         }
         finally
         {
-            _leases.Remove(lease);
+            if (!endQueued)
+            {
+                _leases.Remove(lease);
+            }
+
             Interlocked.Decrement(ref _leasedRunning);
             node.Hold(-1);
             _leaseSignal.Set();
@@ -341,6 +350,11 @@ public sealed partial class TaskCluster
                 try
                 {
                     var refused = await AcknowledgeAsync(batch).ConfigureAwait(false);
+                    foreach (var written in batch)
+                    {
+                        _leases.Remove(written.Lease!);
+                    }
+
                     _metrics.Acknowledged(batch.Count - refused);
                     if (refused > 0)
                     {
@@ -367,6 +381,11 @@ public sealed partial class TaskCluster
         // Rows are written in id order, as renewals and releases write them, so that two statements waiting on each
         // other's rows cannot deadlock.
         batch.Sort(static (left, right) => string.CompareOrdinal(left.TaskId, right.TaskId));
+        if (DelayAcknowledgement is { } delay)
+        {
+            await delay().ConfigureAwait(false);
+        }
+
         var command = _dataSource.CreateCommand(_sql.Acknowledge);
         await using var commandDisposal = command.ConfigureAwait(false);
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Name });

@@ -364,7 +364,7 @@ public sealed partial class TaskCluster
         var lost = 0;
         foreach (var lease in held)
         {
-            if (!renewed.Contains(lease.TaskId) && _leases.TryGet(lease.TaskId, out var current) && current == lease)
+            if (!renewed.Contains(lease.TaskId) && !lease.Ended && _leases.TryGet(lease.TaskId, out var current) && current == lease)
             {
                 // The task moved on: stop working on it here. Its end, when it comes, is refused and counted.
                 lease.Lost = true;
@@ -692,7 +692,7 @@ public sealed partial class TaskCluster
         var released = 0;
         try
         {
-            released = await ReleaseAsync(_leases.Snapshot()).ConfigureAwait(false);
+            released = await ReleaseAsync([.. _leases.Snapshot().Where(lease => !lease.Ended)]).ConfigureAwait(false);
             foreach (var node in _nodes.Where(node => node.LeaseInDoubt))
             {
                 // A lease the stop cut off may have committed: its tasks go back now, not once it runs out.

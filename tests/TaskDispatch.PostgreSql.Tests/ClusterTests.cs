@@ -228,6 +228,30 @@ public sealed class ClusterTests
     }
 
     [Test]
+    public async Task An_end_held_back_by_slow_writes_keeps_its_lease_and_is_accepted()
+    {
+        // The database takes the end late, three leases after the task ran (a backlog of acknowledgements, a slow server).
+        // The lease is renewed meanwhile, so the reaper leaves the task alone and its one delivery is the one that counts.
+        var lease = TimeSpan.FromSeconds(1);
+        await using var worker = await ClusterTestKit.Member("slow-ends", _schema, lease: lease).AddNode("worker-1").BuildAsync();
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        worker.DelayAcknowledgement = () => release.Task;
+
+        var handle = await worker.SubmitAsync<Square, int, long>(9);
+        await ClusterTestKit.WaitUntilAsync(
+            async () => await PostgresServer.ScalarAsync<bool>(
+                $"SELECT coalesce(bool_and(started_at < now() - interval '3 seconds'), false) FROM {_schema}.tasks WHERE id = '{handle.Id}'"),
+            "three leases have passed since the task first started");
+        release.SetResult();
+
+        Assert.That(await handle.Completion.WaitAsync(TimeSpan.FromSeconds(60)), Is.EqualTo(81));
+        var found = await worker.FindAsync(handle.Id);
+        Assert.That((found!.Deliveries, found.Recoveries), Is.EqualTo((1, 0)), "the lease was renewed while the end waited");
+        Assert.That(worker.RefusedWrites, Is.Zero);
+        Assert.That(await PostgresServer.ScalarAsync<long>($"SELECT count(*) FROM {_schema}.refused_acks"), Is.Zero);
+    }
+
+    [Test]
     public async Task Handing_back_a_lease_in_doubt_leaves_the_nodes_running_leases_alone()
     {
         var gate = "running-" + _schema;

@@ -30,6 +30,17 @@ internal sealed class LeaseBook
 
         private bool _committed;
 
+        /// <summary>Set once the task ended here and its end was queued for writing. The lease is still renewed until that
+        /// write has run, but a renewal that misses it proves no loss (the end may have committed first), and a stopping
+        /// member does not hand the task back as untouched.</summary>
+        internal bool Ended
+        {
+            get => Volatile.Read(ref _ended);
+            set => Volatile.Write(ref _ended, value);
+        }
+
+        private bool _ended;
+
         internal bool CancelRequested { get; set; }
 
         /// <summary>Set when this member, cut off from the database for a whole lease, stopped working on the task; it

@@ -16,4 +16,8 @@ internal readonly record struct Acknowledgement(string TaskId, long Token, strin
     /// <summary>The member id of the submitter awaiting this end (from the lease), to notify once the end is accepted;
     /// <see langword="null"/> when nobody awaits it.</summary>
     internal string? Submitter { get; init; }
+
+    /// <summary>The lease the end was written under. It stays in the member's book, renewed, until the statement that
+    /// writes the end has run: an end waiting behind slow writes must not lose its lease for it.</summary>
+    internal LeaseBook.Lease? Lease { get; init; }
 }
