@@ -20,10 +20,13 @@ public sealed partial class TaskCluster
             var room = false;
             try
             {
+                // Ends the database has not taken yet hold their leases: while they pile up (a slow server), leasing more
+                // would only lengthen the queue the new ends join, until ends come too late and their tasks run again.
+                var endsBehind = Volatile.Read(ref _endsUnwritten) >= EndsBacklogLimit;
                 foreach (var node in _nodes)
                 {
                     var free = node.Capacity - node.Held;
-                    if (free <= 0 || (node.Held > 0 && free < Math.Max(1, node.Capacity / 2)))
+                    if (endsBehind || free <= 0 || (node.Held > 0 && free < Math.Max(1, node.Capacity / 2)))
                     {
                         continue;
                     }
@@ -146,6 +149,12 @@ public sealed partial class TaskCluster
         return tasks;
     }
 
+    /// <summary>Ends queued for writing whose statement has not run yet.</summary>
+    private int _endsUnwritten;
+
+    /// <summary>How many ends may wait to be written before the member stops leasing: two full acknowledgements.</summary>
+    private int EndsBacklogLimit => 2 * _options.WriteBatchSize;
+
     /// <summary>Tests set it to hold acknowledgements back, as a slow or busy database would.</summary>
     internal Func<Task>? DelayAcknowledgement { get; set; }
 
@@ -256,7 +265,12 @@ public sealed partial class TaskCluster
             if (end is { } acknowledgement)
             {
                 lease.Ended = true;
+                Interlocked.Increment(ref _endsUnwritten);
                 endQueued = _acks.Writer.TryWrite(acknowledgement with { Submitter = task.Submitter, Lease = lease });
+                if (!endQueued)
+                {
+                    Interlocked.Decrement(ref _endsUnwritten);
+                }
             }
         }
         finally
@@ -355,7 +369,10 @@ public sealed partial class TaskCluster
                         _leases.Remove(written.Lease!);
                     }
 
+                    Interlocked.Add(ref _endsUnwritten, -batch.Count);
+
                     _metrics.Acknowledged(batch.Count - refused);
+                    _leaseSignal.Set();
                     if (refused > 0)
                     {
                         _metrics.Refused(refused);

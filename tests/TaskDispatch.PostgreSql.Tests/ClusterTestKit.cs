@@ -8,13 +8,14 @@ internal static class ClusterTestKit
     /// <summary>A builder for a member of a fresh cluster in <paramref name="schema"/>, with short leases and a short
     /// sweep for results (<paramref name="idleSweep"/>: how long a member waits for a notification before it reads every
     /// result it awaits).</summary>
-    internal static TaskClusterBuilder Member(string cluster, string schema, TimeSpan? lease = null, TimeSpan? idleSweep = null) =>
+    internal static TaskClusterBuilder Member(string cluster, string schema, TimeSpan? lease = null, TimeSpan? idleSweep = null, Action<PostgreSqlClusterOptions>? configure = null) =>
         new TaskClusterBuilder(cluster)
             .UsePostgreSqlStore(PostgresServer.ConnectionString, options =>
             {
                 options.Schema = schema;
                 options.LeaseDuration = lease ?? TimeSpan.FromSeconds(2);
                 options.IdleSweepInterval = idleSweep ?? TimeSpan.FromSeconds(1);
+                configure?.Invoke(options);
             })
             .AddHandler<Square, int, long>("square")
             .AddHandler<Gated, string, string>("gated")

@@ -252,6 +252,44 @@ public sealed class ClusterTests
     }
 
     [Test]
+    public async Task A_member_stops_leasing_while_its_ends_wait_to_be_written()
+    {
+        // Ends the database does not take pile up; a member that kept leasing would start tasks whose ends only join the
+        // queue, until they come too late. It stops at two acknowledgements' worth (8 here) and resumes once they drain.
+        const int Tasks = 60;
+        await using var worker = await ClusterTestKit.Member("ends-behind", _schema, lease: TimeSpan.FromMinutes(2), configure: options =>
+            {
+                options.WriteBatchSize = 4;
+                options.Prefetch = 0;
+            })
+            .AddNode("worker-1", node => node.WithConcurrency(4)).BuildAsync();
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        worker.DelayAcknowledgement = () => release.Task;
+
+        var handles = await worker.SubmitManyAsync<Square, int, long>(Enumerable.Range(1, Tasks));
+        var leased = $"SELECT count(*) FROM {_schema}.tasks WHERE state = {ClusterSchema.Leased}";
+        await ClusterTestKit.WaitUntilAsync(async () => await PostgresServer.ScalarAsync<long>(leased) >= 8, "the held-back ends reached the limit");
+
+        // Leasing stops once 8 ends are unwritten (the batch being written counts); the node's last lease may have taken
+        // up to its 4 slots just before: at most 12 of the 60, and 16 leaves room for a lease and a check that cross.
+        var most = 0L;
+        for (var look = 0; look < 20; look++)
+        {
+            most = Math.Max(most, await PostgresServer.ScalarAsync<long>(leased));
+            await Task.Delay(50);
+        }
+
+        Assert.That(most, Is.InRange(8, 16), "leasing stopped while the ends waited");
+        release.SetResult();
+        foreach (var handle in handles)
+        {
+            await handle.Completion.WaitAsync(TimeSpan.FromSeconds(60));
+        }
+
+        Assert.That(await PostgresServer.ScalarAsync<long>($"SELECT count(*) FROM {_schema}.tasks WHERE state = {ClusterSchema.Completed} AND attempts = 1"), Is.EqualTo(Tasks));
+    }
+
+    [Test]
     public async Task Handing_back_a_lease_in_doubt_leaves_the_nodes_running_leases_alone()
     {
         var gate = "running-" + _schema;
