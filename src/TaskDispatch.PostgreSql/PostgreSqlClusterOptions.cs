@@ -52,7 +52,8 @@ public sealed partial class PostgreSqlClusterOptions
     /// order exactly, at more cost per lease under a backlog. Must not be negative.</value>
     public TimeSpan QueueRescanInterval { get; set; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>Gets or sets the most rows one submission, acknowledgement or renewal statement writes.</summary>
+    /// <summary>Gets or sets the most rows one submission, acknowledgement or renewal statement writes. A member also
+    /// stops leasing while twice this many ends of its tasks wait to be written.</summary>
     /// <value>The default value is 1,000.</value>
     public int WriteBatchSize { get; set; } = 1_000;
 
