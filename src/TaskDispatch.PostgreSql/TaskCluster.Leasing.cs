@@ -152,11 +152,15 @@ public sealed partial class TaskCluster
     /// <summary>Ends queued for writing whose statement has not run yet.</summary>
     private int _endsUnwritten;
 
+    /// <summary>Gets the ends queued for writing whose statement has not run yet (tests).</summary>
+    internal int EndsUnwritten => Volatile.Read(ref _endsUnwritten);
+
     /// <summary>How many ends may wait to be written before the member stops leasing: two full acknowledgements.</summary>
     private int EndsBacklogLimit => 2 * _options.WriteBatchSize;
 
-    /// <summary>Tests set it to hold acknowledgements back, as a slow or busy database would.</summary>
-    internal Func<Task>? DelayAcknowledgement { get; set; }
+    /// <summary>Tests set it to hold back an acknowledgement of the given task ids, as a slow or busy database would,
+    /// or to fail it.</summary>
+    internal Func<IReadOnlyList<string>, Task>? BeforeAcknowledgement { get; set; }
 
     /// <summary>Tests set it to make a lease that committed with tasks fail as if its reply had been lost.</summary>
     internal Func<bool>? LoseLeaseReply { get; set; }
@@ -266,7 +270,7 @@ public sealed partial class TaskCluster
             {
                 lease.Ended = true;
                 Interlocked.Increment(ref _endsUnwritten);
-                endQueued = _acks.Writer.TryWrite(acknowledgement with { Submitter = task.Submitter, Lease = lease });
+                endQueued = _acks.Writer.TryWrite(acknowledgement with { Error = StorableText(acknowledgement.Error), Submitter = task.Submitter, Lease = lease });
                 if (!endQueued)
                 {
                     Interlocked.Decrement(ref _endsUnwritten);
@@ -359,48 +363,87 @@ public sealed partial class TaskCluster
                 batch.Add(acknowledgement);
             }
 
-            while (true)
-            {
-                try
-                {
-                    var refused = await AcknowledgeAsync(batch).ConfigureAwait(false);
-                    foreach (var written in batch)
-                    {
-                        _leases.Remove(written.Lease!);
-                    }
-
-                    Interlocked.Add(ref _endsUnwritten, -batch.Count);
-
-                    _metrics.Acknowledged(batch.Count - refused);
-                    _leaseSignal.Set();
-                    if (refused > 0)
-                    {
-                        _metrics.Refused(refused);
-                        ClusterLog.WritesRefused(_logger, Name, refused);
-                    }
-
-                    break;
-                }
-                catch (Exception exception) when (exception is NpgsqlException or TimeoutException)
-                {
-                    // The ends stay here until the server answers; if their leases run out meanwhile, they are refused.
-                    ClusterLog.LoopFailed(_logger, Name, "acknowledging", exception);
-                    await WaitBeforeRetryAsync(CancellationToken.None).ConfigureAwait(false);
-                }
-            }
-
+            await WriteEndsAsync(batch).ConfigureAwait(false);
             batch.Clear();
         }
     }
+
+    /// <summary>Writes <paramref name="batch"/>, retrying while the server is out of reach. A batch the server or the
+    /// driver can never take (an end whose text they reject) is split until the end at fault is alone; that end is
+    /// given up (event 3009): its lease runs out, the task runs again elsewhere, and after <c>MaxDeliveries</c> it is
+    /// dead-lettered. The loop itself never stops: a stopped loop would hold every later end, and its lease, for good.</summary>
+    private async Task WriteEndsAsync(List<Acknowledgement> batch)
+    {
+        while (true)
+        {
+            try
+            {
+                var refused = await AcknowledgeAsync(batch).ConfigureAwait(false);
+                _metrics.Acknowledged(batch.Count - refused);
+                if (refused > 0)
+                {
+                    _metrics.Refused(refused);
+                    ClusterLog.WritesRefused(_logger, Name, refused);
+                }
+
+                break;
+            }
+            catch (Exception exception) when (IsTransient(exception))
+            {
+                // The ends stay here until the server answers; if their leases run out meanwhile, they are refused.
+                ClusterLog.LoopFailed(_logger, Name, "acknowledging", exception);
+                await WaitBeforeRetryAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception exception) when (batch.Count > 1)
+            {
+                ClusterLog.LoopFailed(_logger, Name, $"acknowledging {batch.Count} ends (split to find the one at fault)", exception);
+                var half = batch.Count / 2;
+                await WriteEndsAsync(batch.GetRange(0, half)).ConfigureAwait(false);
+                await WriteEndsAsync(batch.GetRange(half, batch.Count - half)).ConfigureAwait(false);
+                return;
+            }
+            catch (Exception exception)
+            {
+                ClusterLog.EndGivenUp(_logger, Name, batch[0].TaskId, batch[0].State, exception);
+                break;
+            }
+        }
+
+        foreach (var written in batch)
+        {
+            _leases.Remove(written.Lease!);
+        }
+
+        Interlocked.Add(ref _endsUnwritten, -batch.Count);
+        _leaseSignal.Set();
+    }
+
+    /// <summary>PostgreSQL text cannot hold U+0000: an error message with one would be refused with its whole batch, so it
+    /// is stored with U+FFFD in its place.</summary>
+    private static string? StorableText(string? text) => text is not null && text.Contains('\0', StringComparison.Ordinal) ? text.Replace('\0', '\uFFFD') : text;
+
+    /// <summary>Whether a failed write may succeed when tried again: anything from the server or the connection but a
+    /// rejection of what was sent (bad data, a violated constraint, a statement the server will never run).</summary>
+    private static bool IsTransient(Exception exception) => exception switch
+    {
+        TimeoutException => true,
+        PostgresException { SqlState: var state } => !(state.StartsWith("22", StringComparison.Ordinal)
+            || state.StartsWith("23", StringComparison.Ordinal)
+            || state.StartsWith("42", StringComparison.Ordinal)
+            || state.StartsWith("54", StringComparison.Ordinal)
+            || state.StartsWith("0A", StringComparison.Ordinal)),
+        NpgsqlException => true,
+        _ => false,
+    };
 
     private async Task<int> AcknowledgeAsync(List<Acknowledgement> batch)
     {
         // Rows are written in id order, as renewals and releases write them, so that two statements waiting on each
         // other's rows cannot deadlock.
         batch.Sort(static (left, right) => string.CompareOrdinal(left.TaskId, right.TaskId));
-        if (DelayAcknowledgement is { } delay)
+        if (BeforeAcknowledgement is { } before)
         {
-            await delay().ConfigureAwait(false);
+            await before([.. batch.Select(ack => ack.TaskId)]).ConfigureAwait(false);
         }
 
         var command = _dataSource.CreateCommand(_sql.Acknowledge);

@@ -232,15 +232,15 @@ public sealed class ClusterTests
     {
         // The database takes the end late, three leases after the task ran (a backlog of acknowledgements, a slow server).
         // The lease is renewed meanwhile, so the reaper leaves the task alone and its one delivery is the one that counts.
-        var lease = TimeSpan.FromSeconds(1);
+        var lease = TimeSpan.FromSeconds(3);
         await using var worker = await ClusterTestKit.Member("slow-ends", _schema, lease: lease).AddNode("worker-1").BuildAsync();
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        worker.DelayAcknowledgement = () => release.Task;
+        worker.BeforeAcknowledgement = _ => release.Task;
 
         var handle = await worker.SubmitAsync<Square, int, long>(9);
         await ClusterTestKit.WaitUntilAsync(
             async () => await PostgresServer.ScalarAsync<bool>(
-                $"SELECT coalesce(bool_and(started_at < now() - interval '3 seconds'), false) FROM {_schema}.tasks WHERE id = '{handle.Id}'"),
+                $"SELECT coalesce(bool_and(started_at < now() - interval '9 seconds'), false) FROM {_schema}.tasks WHERE id = '{handle.Id}'"),
             "three leases have passed since the task first started");
         release.SetResult();
 
@@ -264,7 +264,7 @@ public sealed class ClusterTests
             })
             .AddNode("worker-1", node => node.WithConcurrency(4)).BuildAsync();
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        worker.DelayAcknowledgement = () => release.Task;
+        worker.BeforeAcknowledgement = _ => release.Task;
 
         var handles = await worker.SubmitManyAsync<Square, int, long>(Enumerable.Range(1, Tasks));
         var leased = $"SELECT count(*) FROM {_schema}.tasks WHERE state = {ClusterSchema.Leased}";
@@ -287,6 +287,70 @@ public sealed class ClusterTests
         }
 
         Assert.That(await PostgresServer.ScalarAsync<long>($"SELECT count(*) FROM {_schema}.tasks WHERE state = {ClusterSchema.Completed} AND attempts = 1"), Is.EqualTo(Tasks));
+    }
+
+    [Test]
+    public async Task An_error_text_with_a_nul_is_stored_with_a_replacement_character()
+    {
+        await using var worker = await ClusterTestKit.Member("nul-error", _schema).AddNode("worker-1").BuildAsync();
+
+        var handle = await worker.SubmitAsync<Echo, string, string>("fail:before\0after");
+        var error = await Assert.ThrowsAsync<RecordedTaskException>(async () => await handle.Completion.WaitAsync(TimeSpan.FromSeconds(60)));
+        Assert.That(error!.Message, Is.EqualTo("before\uFFFDafter"));
+        var found = await worker.FindAsync(handle.Id);
+        Assert.That((found!.State, found.Deliveries, found.Error), Is.EqualTo((TaskState.Failed, 1, "before\uFFFDafter")));
+    }
+
+    [Test]
+    public async Task An_end_that_cannot_be_sent_is_given_up_alone_and_the_member_keeps_writing()
+    {
+        // An end whose statement fails every time, and not for want of a server (here the test makes it so; in the field,
+        // text the server refuses): the batch is split until that end is alone, the others are written, that one is given
+        // up (its lease runs out and the task is dead-lettered after its deliveries), and nothing is left holding a lease
+        // or the lease loop back.
+        const string Unsendable = "unsendable-end";
+        await using var worker = await ClusterTestKit.Member("unsendable", _schema, configure: options => options.MaxDeliveries = 2)
+            .AddNode("worker-1", node => node.WithConcurrency(8)).BuildAsync();
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var splits = 0;
+        worker.BeforeAcknowledgement = async ids =>
+        {
+            await release.Task;
+            if (ids.Contains(Unsendable))
+            {
+                if (ids.Count > 1)
+                {
+                    Interlocked.Increment(ref splits);
+                }
+
+                throw new InvalidOperationException("This end cannot be sent (a test's fault).");
+            }
+        };
+
+        // The first end is held in its statement; the six after it queue behind it, so that they make one batch.
+        var leased = $"SELECT count(*) FROM {_schema}.tasks WHERE state = {ClusterSchema.Leased}";
+        var first = await worker.SubmitAsync<Echo, string, string>("first");
+        await ClusterTestKit.WaitUntilAsync(async () => await PostgresServer.ScalarAsync<long>(leased) == 1, "the first task is leased");
+        var unsendable = await worker.SubmitAsync<Echo, string, string>("zero", new TaskOptions { Id = Unsendable });
+        string[] inputs = ["one", "two", "three", "four", "five"];
+        var others = await worker.SubmitManyAsync<Echo, string, string>(inputs);
+        await ClusterTestKit.WaitUntilAsync(async () => await PostgresServer.ScalarAsync<long>(leased) == 7, "all seven tasks ran and wait for their ends");
+        release.SetResult();
+
+        Assert.That(await first.Completion.WaitAsync(TimeSpan.FromSeconds(60)), Is.EqualTo("first"));
+        foreach (var (handle, input) in others.Zip(inputs))
+        {
+            Assert.That(await handle.Completion.WaitAsync(TimeSpan.FromSeconds(60)), Is.EqualTo(input));
+        }
+
+        Assert.That(splits, Is.GreaterThanOrEqualTo(1), "the batch holding the unsendable end was split");
+        var error = await Assert.ThrowsAsync<RecordedTaskException>(async () => await unsendable.Completion.WaitAsync(TimeSpan.FromSeconds(60)));
+        Assert.That(error!.ErrorType, Is.EqualTo(typeof(NodeFailureException).FullName), "dead-lettered after its ends were given up");
+        var found = await worker.FindAsync(Unsendable);
+        Assert.That((found!.DeadLettered, found.Deliveries), Is.EqualTo((true, 2)));
+
+        Assert.That(await (await worker.SubmitAsync<Echo, string, string>("after")).Completion.WaitAsync(TimeSpan.FromSeconds(60)), Is.EqualTo("after"));
+        Assert.That(worker.EndsUnwritten, Is.Zero);
     }
 
     [Test]

@@ -31,6 +31,7 @@ public sealed class StatementPlanTests(bool analyzed)
         _sql = new ClusterSql(_schema, "plans");
 
         await PostgresServer.ExecuteAsync($"""
+            ALTER TABLE {_schema}.tasks SET (autovacuum_enabled = false);
             INSERT INTO {_schema}.tasks (cluster, id, handler, input, options, sort_key, state, node, submitter, awaited, submitted_at, ready_at, ended_at, result)
             SELECT 'plans', lpad(g::text, 32, '0'), 'work', g::text, '', 0, {ClusterSchema.Completed}, 'node-1', 'member', true, now(), now(), now(), '1'
             FROM generate_series(1, {Rows}) g;
@@ -102,6 +103,23 @@ public sealed class StatementPlanTests(bool analyzed)
         await AssertEveryTaskRowFoundByKeyAsync(command);
     }
 
+    [Test]
+    public async Task The_reaper_looks_up_each_task_by_its_key()
+    {
+        // The reaper moves at most a batch of 200; its statement is planned like the others.
+        var ids = _ids[..200];
+        var command = Explain(_sql.Replace);
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = ids });
+        command.Parameters.Add(new NpgsqlParameter<short[]> { TypedValue = Enumerable.Repeat(ClusterSchema.Waiting, ids.Length).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = Enumerable.Repeat<string?>("node-2", ids.Length).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter<bool[]> { TypedValue = new bool[ids.Length] });
+        command.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = new string?[ids.Length] });
+        command.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = Enumerable.Repeat(1, ids.Length).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = _sql.DoneChannel });
+
+        await AssertEveryTaskRowFoundByKeyAsync(command);
+    }
+
     /// <summary>An <c>EXPLAIN</c> of the statement with its cluster parameter bound; the caller binds the rest.</summary>
     private NpgsqlCommand Explain(string statement)
     {
@@ -129,13 +147,16 @@ public sealed class StatementPlanTests(bool analyzed)
         var taskReads = plan
             .Select((line, index) => (line, index))
             .Where(entry => Regex.IsMatch(entry.line, @"Scan( using \S+)? on tasks\b|Scan on tasks_pkey\b"))
-            .Select(entry => entry.line + " " + string.Join(' ', plan.Skip(entry.index + 1).TakeWhile(line => !line.Contains("->", StringComparison.Ordinal))))
+            .Select(entry => (Node: entry.line, Details: plan.Skip(entry.index + 1).TakeWhile(line => !line.Contains("->", StringComparison.Ordinal)).ToList()))
             .ToList();
         Assert.Multiple(() =>
         {
             Assert.That(taskReads, Is.Not.Empty, text);
-            Assert.That(taskReads, Has.All.Match(@"(Index Scan using tasks_pkey|Bitmap Heap Scan|Bitmap Index Scan on tasks_pkey)"), text);
-            Assert.That(taskReads.Where(read => !read.Contains("Bitmap Heap Scan", StringComparison.Ordinal)), Has.All.Match(@"Index Cond: .*\bid = "), text);
+            Assert.That(taskReads.Select(read => read.Node), Has.All.Match(@"(Index Scan using tasks_pkey|Bitmap Heap Scan|Bitmap Index Scan on tasks_pkey)"), text);
+            Assert.That(
+                taskReads.Where(read => !read.Node.Contains("Bitmap Heap Scan", StringComparison.Ordinal))
+                    .Select(read => read.Details.FirstOrDefault(line => line.Contains("Index Cond:", StringComparison.Ordinal)) ?? read.Node),
+                Has.All.Match(@"Index Cond: .*\bid = "), text);
             Assert.That(plan, Has.None.Match(@"Join Filter: .*\bid = "), text);
         });
     }

@@ -31,4 +31,7 @@ internal static partial class ClusterLog
 
     [LoggerMessage(EventId = 3008, Level = LogLevel.Warning, Message = "Cluster '{Cluster}': a lease for node {Node} failed after it committed; its {Released} task(s) handed back")]
     internal static partial void LeasesInDoubtReleased(ILogger logger, string cluster, string node, int released);
+
+    [LoggerMessage(EventId = 3009, Level = LogLevel.Error, Message = "Cluster '{Cluster}': the end of task {TaskId} cannot be written ({State}); given up: its lease runs out and the task runs again")]
+    internal static partial void EndGivenUp(ILogger logger, string cluster, string taskId, TaskState state, Exception exception);
 }
