@@ -53,9 +53,7 @@ public sealed class StatementPlanTests(bool analyzed)
     [Test]
     public async Task An_acknowledgement_looks_up_each_task_by_its_key()
     {
-        var command = Explain(_sql.Acknowledge);
-        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = _ids });
-        command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = Enumerable.Repeat(Token, Batch).ToArray() });
+        var command = ExplainForLeased(_sql.Acknowledge);
         command.Parameters.Add(new NpgsqlParameter<short[]> { TypedValue = Enumerable.Repeat(ClusterSchema.Completed, Batch).ToArray() });
         command.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = Enumerable.Repeat<string?>("1", Batch).ToArray() });
         command.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = new string?[Batch] });
@@ -73,9 +71,7 @@ public sealed class StatementPlanTests(bool analyzed)
     [Test]
     public async Task A_renewal_looks_up_each_task_by_its_key()
     {
-        var command = Explain(_sql.Renew);
-        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = _ids });
-        command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = Enumerable.Repeat(Token, Batch).ToArray() });
+        var command = ExplainForLeased(_sql.Renew);
         command.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = TimeSpan.FromSeconds(10) });
 
         await AssertEveryTaskRowFoundByKeyAsync(command);
@@ -84,9 +80,7 @@ public sealed class StatementPlanTests(bool analyzed)
     [Test]
     public async Task A_release_looks_up_each_task_by_its_key()
     {
-        var command = Explain(_sql.Release);
-        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = _ids });
-        command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = Enumerable.Repeat(Token, Batch).ToArray() });
+        var command = ExplainForLeased(_sql.Release);
 
         await AssertEveryTaskRowFoundByKeyAsync(command);
     }
@@ -118,6 +112,16 @@ public sealed class StatementPlanTests(bool analyzed)
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = _sql.DoneChannel });
 
         await AssertEveryTaskRowFoundByKeyAsync(command);
+    }
+
+    /// <summary>An <c>EXPLAIN</c> of a statement about the leased batch: the cluster, the batch's ids and their token bound
+    /// ($1-$3); the caller binds the rest.</summary>
+    private NpgsqlCommand ExplainForLeased(string statement)
+    {
+        var command = Explain(statement);
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = _ids });
+        command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = Enumerable.Repeat(Token, Batch).ToArray() });
+        return command;
     }
 
     /// <summary>An <c>EXPLAIN</c> of the statement with its cluster parameter bound; the caller binds the rest.</summary>

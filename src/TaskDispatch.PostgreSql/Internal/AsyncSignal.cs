@@ -7,21 +7,6 @@ internal sealed class AsyncSignal
 {
     private readonly Channel<bool> _channel = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
 
-    /// <summary>Cancels the wait whose deadline passed. Disposing a timer does not recall a callback already handed to
-    /// the thread pool: after the process was paused (SIGSTOP, a stalled machine), the deadline fires as the wait
-    /// returns, and its source may be disposed by then. An exception here would end the process.</summary>
-    private static readonly TimerCallback s_onDeadline = static state =>
-    {
-        try
-        {
-            ((CancellationTokenSource)state!).Cancel();
-        }
-        catch (ObjectDisposedException)
-        {
-            // The wait ended first: nothing is left to cancel.
-        }
-    };
-
     internal void Set() => _channel.Writer.TryWrite(true);
 
     /// <summary>Waits for a <see cref="Set"/> or the timeout, whichever comes first; returns whether it was set.</summary>
@@ -32,11 +17,13 @@ internal sealed class AsyncSignal
             return true;
         }
 
-        using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        using var deadline = timeProvider.CreateTimer(s_onDeadline, timer, timeout, Timeout.InfiniteTimeSpan);
+        // The framework's own deadline source: its timer tolerates firing after the source was disposed, which happens
+        // when the process was paused (SIGSTOP) and the callback was queued as the wait returned.
+        using var deadline = new CancellationTokenSource(timeout, timeProvider);
+        using var either = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
         try
         {
-            await _channel.Reader.ReadAsync(timer.Token).ConfigureAwait(false);
+            await _channel.Reader.ReadAsync(either.Token).ConfigureAwait(false);
             return true;
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
