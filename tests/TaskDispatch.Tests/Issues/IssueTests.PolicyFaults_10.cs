@@ -45,6 +45,32 @@ public sealed partial class IssueTests
     }
 
     [Test]
+    public async Task TryDequeueThrows_WithTasksQueued_TheirRemovalsAreTakenAndNoStepKeepsRunning()
+    {
+        var policy = new FaultySchedulingPolicy();
+        await using var dispatcher = new TaskDispatcherBuilder().UseScheduling(policy).AddNode("a", n => n.WithConcurrency(1)).Build();
+        var blocker = await SlotBlocker.OccupyAsync(dispatcher);
+        var queued = new List<TaskHandle>();
+        for (var i = 0; i < 20; i++)
+        {
+            queued.Add(await dispatcher.SubmitAsync(static _ => ValueTask.CompletedTask));
+        }
+
+        // With the slot taken, the tasks wait in the intake; a health change runs a step, which queues them in the policy.
+        dispatcher.SetNodeHealth("a", NodeHealth.Healthy);
+        await TestTimeouts.WaitUntilAsync(() => policy.Count == queued.Count, "the tasks to be queued");
+        policy.ThrowOnDequeue = true;
+        blocker.Release();
+        await TestTimeouts.WaitUntilAsync(() => queued.TrueForAll(static t => t.IsFinished), "the fault to fail the queued tasks");
+
+        // The faulting step failed the queued tasks, whose removals were posted while it ran. Left in the intake, they
+        // had the gate hand steps to the thread pool for the life of the process (millions a second, half a core).
+        await TestTimeouts.WaitUntilAsync(() => !dispatcher.Scheduler.HasQueuedWork, "the intake to be emptied after the fault");
+        Assert.That(queued.Select(static t => t.State), Is.All.EqualTo(TaskState.Failed));
+        Assert.That(dispatcher.Fault, Is.SameAs(policy.Thrown));
+    }
+
+    [Test]
     public async Task StopAsync_FaultedWhileWorkIgnoresItsToken_ReturnsAtTheDeadline()
     {
         var policy = new FaultySchedulingPolicy();

@@ -22,6 +22,9 @@ internal sealed class Scheduler : ISchedulerStep
     /// <summary>Set once, when the scheduling policy's TryDequeue threw: no step runs after that.</summary>
     private volatile Exception? _fault;
 
+    /// <summary>What tasks fail with once <see cref="_fault"/> is set: the dispatcher's failure, wrapping the policy's.</summary>
+    private Exception? _faultFailure;
+
     internal Scheduler(string dispatcherName, ISchedulingPolicy policy, NodePlacer placer, NodeSet nodes, TaskRegistry registry, TimeProvider timeProvider, ILogger logger, bool failExpiredDeadlines, int freeSlots)
     {
         _dispatcherName = dispatcherName;
@@ -99,6 +102,7 @@ internal sealed class Scheduler : ISchedulerStep
     {
         if (_fault is not null)
         {
+            DiscardAfterFault();
             return;
         }
 
@@ -225,6 +229,7 @@ internal sealed class Scheduler : ISchedulerStep
         _fault = cause;
         Log.EngineFailed(_logger, _dispatcherName, cause);
         var failure = new InvalidOperationException($"Dispatcher '{_dispatcherName}' failed: its scheduling policy threw from TryDequeue. See the inner exception.", cause);
+        _faultFailure = failure;
         foreach (var task in _registry.Tasks)
         {
             if (task.TryFinish(TaskState.Failed, failure))
@@ -235,6 +240,22 @@ internal sealed class Scheduler : ISchedulerStep
         }
 
         // Submitters waiting for room are released by the permits the failed tasks returned, and then see the fault.
+    }
+
+    /// <summary>Empties the intake after the fault. Events and ready tasks still arrive (tasks that ended in the fault
+    /// post their removal, a timer readies a task); left queued, they would have the gate run steps for them without
+    /// end, a thread-pool item spinning for the life of the process.</summary>
+    private void DiscardAfterFault()
+    {
+        while (_gate.TryReadEvent(out _))
+        {
+        }
+
+        while (_gate.TryTakeReady(out var task))
+        {
+            // Every task live at the fault failed then; this only guards one readied since, so that none is stranded.
+            task.TryFinish(TaskState.Failed, _faultFailure);
+        }
     }
 
     /// <summary>Recounts the free slots of the nodes that take work, signals drained nodes, and fails waiting tasks
@@ -393,6 +414,9 @@ internal sealed class Scheduler : ISchedulerStep
             spinner.SpinOnce();
         }
     }
+
+    /// <summary>Gets whether events or ready tasks wait for a step.</summary>
+    internal bool HasQueuedWork => _gate.HasQueuedWork;
 
     /// <summary>Gets whether a step is running now; a worker about to sleep spins briefly while one is.</summary>
     internal bool IsStepping => _gate.IsStepping;

@@ -133,7 +133,7 @@ internal sealed class SchedulerGate(ISchedulerStep step, SlotLedger slots)
     }
 
     /// <summary>Gets whether events or ready tasks wait for a step.</summary>
-    private bool HasQueuedWork => Volatile.Read(ref _queuedEvents) != 0 || !_ready.IsEmpty;
+    internal bool HasQueuedWork => Volatile.Read(ref _queuedEvents) != 0 || !_ready.IsEmpty;
 
     /// <summary>Runs steps while events wait, unless another thread is running one.</summary>
     internal void RunSteps()
