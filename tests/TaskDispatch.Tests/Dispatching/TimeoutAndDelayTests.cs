@@ -104,10 +104,30 @@ public sealed class TimeoutAndDelayTests
 
         fake.Advance(TimeSpan.FromSeconds(1));
 
-        await handle;
+        await Outcomes.OutcomeAsync(handle);
         Assert.That(ran.IsSet, Is.True);
         Assert.That(startedAt, Is.EqualTo(submittedAt + TimeSpan.FromSeconds(10)));
         Assert.That(handle.State, Is.EqualTo(TaskState.Completed));
+    }
+
+    [Test]
+    public async Task Delay_ClockMovesWhileItsTimerIsMade_RunsWhenTheClockReachesTheDelay()
+    {
+        var time = new ClockMovingTimeProvider();
+        await using var dispatcher = Build(time);
+        var submittedAt = time.GetUtcNow();
+        time.MoveWhileTheNextTimerIsMade(TimeSpan.FromSeconds(9));
+
+        var handle = await dispatcher.SubmitAsync(
+            static context => ValueTask.FromResult(context.TimeProvider.GetUtcNow()),
+            new TaskOptions { Delay = TimeSpan.FromSeconds(10) });
+        Assert.That(time.Moved, Is.True);
+        Assert.That(handle.State, Is.EqualTo(TaskState.Pending));
+
+        // A timer counted from when it was made would wait 10 s more; the delay counts from the submission.
+        time.Advance(TimeSpan.FromSeconds(1));
+
+        Assert.That(await Outcomes.OutcomeAsync(handle), Is.EqualTo(submittedAt + TimeSpan.FromSeconds(10)));
     }
 
     [Test]
@@ -132,7 +152,7 @@ public sealed class TimeoutAndDelayTests
 
         fake.Advance(TimeSpan.FromSeconds(0.5));
 
-        Assert.That(await handle, Is.EqualTo(1));
+        Assert.That(await Outcomes.OutcomeAsync(handle), Is.EqualTo(1));
         Assert.That(fake.GetUtcNow(), Is.EqualTo(notBefore));
     }
 

@@ -861,12 +861,20 @@ public sealed class ValidationTests
         });
         await started.WaitAsync();
 
+        // The stop waits for the blocker without a deadline: released in finally, so that a failed assertion fails the
+        // test instead of leaving its dispose waiting forever.
         var stopping = dispatcher.StopAsync(ShutdownMode.Drain, Timeout.InfiniteTimeSpan);
-        var ex = await Assert.ThrowsAsync<InvalidOperationException>(async () => await dispatcher.SubmitAsync(s_noop));
+        try
+        {
+            var ex = await Assert.ThrowsAsync<InvalidOperationException>(async () => await dispatcher.SubmitAsync(s_noop));
+            Assert.That(ex?.Message, Does.Contain("stopping"));
+        }
+        finally
+        {
+            release.Set();
+        }
 
-        Assert.That(ex?.Message, Does.Contain("stopping"));
-        release.Set();
-        await blocker;
+        await Outcomes.OutcomeAsync(blocker);
         await stopping.WaitAsync(TestTimeouts.Generous);
         Assert.That(blocker.State, Is.EqualTo(TaskState.Completed));
     }

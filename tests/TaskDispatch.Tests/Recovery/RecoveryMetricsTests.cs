@@ -25,8 +25,8 @@ public sealed class RecoveryMetricsTests
         await TestTimeouts.WaitUntilAsync(() => recovers.State == TaskState.Retrying && deadLetter.State == TaskState.Retrying, "both first attempts failed");
 
         time.Advance(TimeSpan.FromSeconds(10));
-        Assert.That(await recovers, Is.EqualTo(1));
-        await Assert.ThrowsAsync<IOException>(async () => await deadLetter);
+        Assert.That(await Outcomes.OutcomeAsync(recovers), Is.EqualTo(1));
+        await Assert.ThrowsAsync<IOException>(async () => await Outcomes.OutcomeAsync(deadLetter));
 
         var statistics = dispatcher.GetStatistics();
         await dispatcher.DisposeAsync();

@@ -127,7 +127,31 @@ public sealed class RetryRecoveryPolicyTests
         Assert.That(flaky.Attempts, Is.EqualTo(2), "no retry before the doubled 20 s delay");
 
         time.Advance(TimeSpan.FromSeconds(1));
-        Assert.That(await flaky, Is.EqualTo(3));
+        Assert.That(await Outcomes.OutcomeAsync(flaky), Is.EqualTo(3));
+    }
+
+    [Test]
+    public async Task Dispatcher_ClockAdvancedWhileTheRetryTimerIsMade_RetriesWhenTheClockReachesTheDelay()
+    {
+        // The race behind a hung CI run: a test saw the task Retrying and advanced the clock while the engine, which
+        // makes the task visible as Retrying before it arms the retry's timer, was still arming it.
+        var time = new ClockMovingTimeProvider();
+        await using var dispatcher = new TaskDispatcherBuilder()
+            .UseTimeProvider(time)
+            .UseRecovery(RecoveryPolicy.Retry(static o => o.Delay = TimeSpan.FromSeconds(10)))
+            .Configure(static o => o.ShutdownMode = ShutdownMode.Cancel)
+            .AddNode("only", static n => n.WithConcurrency(1))
+            .Build();
+        time.MoveWhileTheNextTimerIsMade(TimeSpan.FromSeconds(9));
+
+        var flaky = await dispatcher.SubmitAsync(static context =>
+            context.Attempt < 2 ? throw new IOException("transient") : ValueTask.FromResult(context.Attempt));
+        await TestTimeouts.WaitUntilAsync(() => time.Moved && flaky.State == TaskState.Retrying, "the first attempt failed");
+        Assert.That(flaky.Attempts, Is.EqualTo(1), "no retry before the 10 s delay");
+
+        time.Advance(TimeSpan.FromSeconds(1));
+
+        Assert.That(await Outcomes.OutcomeAsync(flaky), Is.EqualTo(2));
     }
 
     [Test]

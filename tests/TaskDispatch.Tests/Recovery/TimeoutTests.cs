@@ -33,6 +33,25 @@ public sealed class TimeoutTests
     }
 
     [Test]
+    public async Task OverallTimeout_ClockMovesWhileItsTimerIsMade_ExpiresWhenTheClockReachesIt()
+    {
+        var time = new ClockMovingTimeProvider();
+        await using var dispatcher = Build(time);
+        var blocker = await SlotBlocker.OccupyAsync(dispatcher);
+        time.MoveWhileTheNextTimerIsMade(s_overall - TimeSpan.FromSeconds(1));
+
+        var handle = await dispatcher.SubmitAsync(static _ => ValueTask.CompletedTask, new TaskOptions { OverallTimeout = s_overall });
+        Assert.That(time.Moved, Is.True);
+        Assert.That(handle.State, Is.EqualTo(TaskState.Pending), "29 of 30 seconds");
+
+        // A timer counted from when it was made would wait 30 s more; the timeout counts from the submission.
+        time.Advance(TimeSpan.FromSeconds(1));
+
+        await Assert.ThrowsAsync<TaskTimeoutException>(async () => await Outcomes.OutcomeAsync(handle));
+        blocker.Release();
+    }
+
+    [Test]
     public async Task OverallTimeout_TaskStillWaitingWhenItPasses_FailsWithTimeoutExceptionWithoutRunning()
     {
         var time = new FakeTimeProvider();

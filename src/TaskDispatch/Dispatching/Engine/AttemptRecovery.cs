@@ -120,8 +120,7 @@ internal sealed class AttemptRecovery(IRecoveryPolicy policy, Scheduler schedule
             // The retry is due at failure time + delay, however long it took to get here; a custom policy may ask for
             // more than a timer can wait, and then waits the longest a timer can.
             var delay = decision.Delay > TaskDispatcherDefaults.MaxDelay ? TaskDispatcherDefaults.MaxDelay : decision.Delay;
-            var remaining = failedAt + delay - _timeProvider.GetUtcNow();
-            task.SetReadyTimer(_timeProvider.CreateTimer(TaskIntake.OnReadyTimer, task, remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero, Timeout.InfiniteTimeSpan));
+            task.SetReadyTimer(DueTimer.Start(_timeProvider, TaskIntake.OnReadyTimer, task, failedAt + delay));
             return false;
         }
 

@@ -155,8 +155,7 @@ internal sealed class DurableIntake(
         var now = timeProvider.GetUtcNow();
         if (handle.Options.OverallTimeout is { } overall && overall != Timeout.InfiniteTimeSpan)
         {
-            var remaining = handle.SubmittedAt + overall - now;
-            handle.SetOverallTimer(timeProvider.CreateTimer(TaskIntake.OnOverallTimeout, handle, remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero, Timeout.InfiniteTimeSpan));
+            handle.SetOverallTimer(DueTimer.Start(timeProvider, TaskIntake.OnOverallTimeout, handle, handle.SubmittedAt + overall));
         }
 
         handle.ReadyAt = stored.ReadyAt;

@@ -292,7 +292,7 @@ internal sealed class TaskIntake
         handle.RegisterCancellation(options.CancellationToken);
         if (options.OverallTimeout is { } overall && overall != Timeout.InfiniteTimeSpan)
         {
-            handle.SetOverallTimer(_timeProvider.CreateTimer(OnOverallTimeout, handle, overall, Timeout.InfiniteTimeSpan));
+            handle.SetOverallTimer(DueTimer.Start(_timeProvider, OnOverallTimeout, handle, handle.SubmittedAt + overall));
         }
 
         return handle;
@@ -306,10 +306,9 @@ internal sealed class TaskIntake
             return;
         }
 
-        var wait = handle.ReadyAt - now;
-        if (wait > TimeSpan.Zero)
+        if (handle.ReadyAt > now)
         {
-            handle.SetReadyTimer(_timeProvider.CreateTimer(OnReadyTimer, handle, wait, Timeout.InfiniteTimeSpan));
+            handle.SetReadyTimer(DueTimer.Start(_timeProvider, OnReadyTimer, handle, handle.ReadyAt));
         }
         else
         {
