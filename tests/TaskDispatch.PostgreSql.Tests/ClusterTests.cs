@@ -495,6 +495,34 @@ public sealed class ClusterTests
     }
 
     [Test]
+    public async Task A_version_2_schema_is_migrated_to_keys_that_compare_bytewise_and_its_waiting_task_runs()
+    {
+        // Version 3 gives the key columns the C collation, so that key lookups never call a linguistic collation.
+        await using (var dataSource = Npgsql.NpgsqlDataSource.Create(PostgresServer.ConnectionString))
+        {
+            await ClusterSchema.MigrateAsync(dataSource, _schema, targetVersion: 2, CancellationToken.None);
+        }
+
+        await PostgresServer.ExecuteAsync(
+            $"INSERT INTO {_schema}.tasks (cluster, id, handler, input, options, sort_key, state, node, submitted_at, ready_at) " +
+            $"VALUES ('upgrade', 'waiting', 'square', '6', '{{}}', 0, 0, 'worker-1', now(), now()); " +
+            $"INSERT INTO {_schema}.ready (cluster, node, sort_key, seq, ready_at, id) " +
+            $"SELECT cluster, node, sort_key, seq, ready_at, id FROM {_schema}.tasks WHERE id = 'waiting'");
+
+        await using var worker = await ClusterTestKit.Member("upgrade", _schema).AddNode("worker-1").BuildAsync();
+
+        Assert.That(await PostgresServer.ScalarAsync<string>($"SELECT value FROM {_schema}.meta WHERE key = 'schema_version'"), Is.EqualTo("3"));
+        var keys = await PostgresServer.ScalarAsync<string>(
+            $"SELECT string_agg(table_name || '.' || column_name || '=' || coalesce(collation_name, 'default'), ', ' ORDER BY table_name, column_name) " +
+            $"FROM information_schema.columns WHERE table_schema = '{_schema}' AND (table_name, column_name) IN " +
+            "(('tasks', 'cluster'), ('tasks', 'id'), ('tasks', 'node'), ('ready', 'cluster'), ('ready', 'node'), ('ready', 'id'), " +
+            "('leases', 'cluster'), ('leases', 'node'), ('nodes', 'cluster'), ('nodes', 'name'), ('fair_keys', 'cluster'), ('fair_keys', 'key'))");
+        Assert.That(keys!.Split(", "), Has.Length.EqualTo(12).And.All.EndsWith("=C"), keys);
+        await ClusterTestKit.WaitUntilAsync(async () => await PostgresServer.ScalarAsync<long>($"SELECT count(*) FROM {_schema}.tasks WHERE state = 4") == 1, "the waiting task completed");
+        Assert.That(await PostgresServer.ScalarAsync<string>($"SELECT result FROM {_schema}.tasks WHERE id = 'waiting'"), Is.EqualTo("36"));
+    }
+
+    [Test]
     public async Task A_version_1_schema_is_migrated_with_its_waiting_and_leased_tasks_and_both_run()
     {
         // Version 1 kept the queue and the leases in the task table; version 2 moves them out. A task waiting and a task

@@ -7,7 +7,7 @@ namespace TaskDispatch;
 internal static class ClusterSchema
 {
     /// <summary>The schema version this build writes and reads.</summary>
-    internal const int CurrentVersion = 2;
+    internal const int CurrentVersion = 3;
 
     /// <summary>Task states as stored: the values of <see cref="TaskState"/> the table uses.</summary>
     internal const short Waiting = (short)TaskState.Pending;
@@ -124,6 +124,18 @@ internal static class ClusterSchema
         DROP INDEX {s}.tasks_ready;
         DROP INDEX {s}.tasks_leased;
         ALTER TABLE {s}.tasks SET (fillfactor = 40);
+        """,
+        // Version 3: the keys compare byte by byte. Under a database's linguistic collation (en-US, ICU or libc) every
+        // step down a key index calls the collation: a run of the throughput benchmark in an ICU en-US database cost
+        // 19 % more CPU than in a C one. The columns that are indexed or joined on are cluster names, task ids and node
+        // names, which no one reads in linguistic order. Only the collation changes: the rows stay where they are, the
+        // indexes on those columns are rebuilt. Version 2 members, whose statements are the same, keep working.
+        """
+        ALTER TABLE {s}.tasks ALTER COLUMN cluster TYPE text COLLATE "C", ALTER COLUMN id TYPE text COLLATE "C", ALTER COLUMN node TYPE text COLLATE "C";
+        ALTER TABLE {s}.ready ALTER COLUMN cluster TYPE text COLLATE "C", ALTER COLUMN node TYPE text COLLATE "C", ALTER COLUMN id TYPE text COLLATE "C";
+        ALTER TABLE {s}.leases ALTER COLUMN cluster TYPE text COLLATE "C", ALTER COLUMN node TYPE text COLLATE "C";
+        ALTER TABLE {s}.nodes ALTER COLUMN cluster TYPE text COLLATE "C", ALTER COLUMN name TYPE text COLLATE "C";
+        ALTER TABLE {s}.fair_keys ALTER COLUMN cluster TYPE text COLLATE "C", ALTER COLUMN key TYPE text COLLATE "C";
         """,
     ];
 
