@@ -38,17 +38,25 @@ public sealed class TimeoutTests
         var time = new ClockMovingTimeProvider();
         await using var dispatcher = Build(time);
         var blocker = await SlotBlocker.OccupyAsync(dispatcher);
-        time.MoveWhileTheNextTimerIsMade(s_overall - TimeSpan.FromSeconds(1));
+        try
+        {
+            time.MoveWhileTheNextTimerIsMade(s_overall - TimeSpan.FromSeconds(1));
 
-        var handle = await dispatcher.SubmitAsync(static _ => ValueTask.CompletedTask, new TaskOptions { OverallTimeout = s_overall });
-        Assert.That(time.Moved, Is.True);
-        Assert.That(handle.State, Is.EqualTo(TaskState.Pending), "29 of 30 seconds");
+            var handle = await dispatcher.SubmitAsync(static _ => ValueTask.CompletedTask, new TaskOptions { OverallTimeout = s_overall });
+            Assert.That(time.Moved, Is.True);
+            Assert.That(handle.State, Is.EqualTo(TaskState.Pending), "29 of 30 seconds");
 
-        // A timer counted from when it was made would wait 30 s more; the timeout counts from the submission.
-        time.Advance(TimeSpan.FromSeconds(1));
+            // A timer counted from when it was made would wait 30 s more; the timeout counts from the submission.
+            time.Advance(TimeSpan.FromSeconds(1));
 
-        await Assert.ThrowsAsync<TaskTimeoutException>(async () => await Outcomes.OutcomeAsync(handle));
-        blocker.Release();
+            await Assert.ThrowsAsync<TaskTimeoutException>(async () => await Outcomes.OutcomeAsync(handle));
+        }
+        finally
+        {
+            // The blocker ignores its token: released here, so that a failed assertion cannot leave the dispose waiting
+            // for it on a clock nobody advances.
+            blocker.Release();
+        }
     }
 
     [Test]
@@ -57,33 +65,40 @@ public sealed class TimeoutTests
         var time = new FakeTimeProvider();
         await using var dispatcher = Build(time);
         var blocker = await SlotBlocker.OccupyAsync(dispatcher);
-        var runs = 0;
+        try
+        {
+            var runs = 0;
 
-        var handle = await dispatcher.SubmitAsync(
-            _ =>
-            {
-                Interlocked.Increment(ref runs);
-                return ValueTask.CompletedTask;
-            },
-            new TaskOptions { OverallTimeout = s_overall });
+            var handle = await dispatcher.SubmitAsync(
+                _ =>
+                {
+                    Interlocked.Increment(ref runs);
+                    return ValueTask.CompletedTask;
+                },
+                new TaskOptions { OverallTimeout = s_overall });
 
-        time.Advance(s_overall - TimeSpan.FromSeconds(1));
-        Assert.That(handle.State, Is.EqualTo(TaskState.Pending), "29 of 30 seconds");
+            time.Advance(s_overall - TimeSpan.FromSeconds(1));
+            Assert.That(handle.State, Is.EqualTo(TaskState.Pending), "29 of 30 seconds");
 
-        time.Advance(TimeSpan.FromSeconds(1));
+            time.Advance(TimeSpan.FromSeconds(1));
 
-        var error = await Assert.ThrowsAsync<TaskTimeoutException>(async () => await Outcomes.OutcomeAsync(handle));
-        Assert.That(error?.Message, Does.Contain(handle.Id));
-        Assert.That(handle.State, Is.EqualTo(TaskState.Failed));
-        Assert.That(handle.Exception, Is.SameAs(error));
-        Assert.That(handle.Attempts, Is.Zero);
-        Assert.That(handle.AttemptFailures, Is.Empty, "no attempt ran, so none failed");
+            var error = await Assert.ThrowsAsync<TaskTimeoutException>(async () => await Outcomes.OutcomeAsync(handle));
+            Assert.That(error?.Message, Does.Contain(handle.Id));
+            Assert.That(handle.State, Is.EqualTo(TaskState.Failed));
+            Assert.That(handle.Exception, Is.SameAs(error));
+            Assert.That(handle.Attempts, Is.Zero);
+            Assert.That(handle.AttemptFailures, Is.Empty, "no attempt ran, so none failed");
 
-        // FIFO: had the timed-out task stayed queued, it would run on the freed slot before this one.
-        await blocker.ReleaseAndWaitAsync();
-        await Outcomes.OutcomeAsync(await dispatcher.SubmitAsync(static _ => ValueTask.CompletedTask));
-        Assert.That(runs, Is.Zero);
-        Assert.That(handle.Attempts, Is.Zero);
+            // FIFO: had the timed-out task stayed queued, it would run on the freed slot before this one.
+            await blocker.ReleaseAndWaitAsync();
+            await Outcomes.OutcomeAsync(await dispatcher.SubmitAsync(static _ => ValueTask.CompletedTask));
+            Assert.That(runs, Is.Zero);
+            Assert.That(handle.Attempts, Is.Zero);
+        }
+        finally
+        {
+            blocker.Release();
+        }
     }
 
     [Test]

@@ -162,7 +162,7 @@ internal sealed class AttemptRecovery(IRecoveryPolicy policy, Scheduler schedule
         }
 
         var delay = decision.Delay > TaskDispatcherDefaults.MaxDelay ? TaskDispatcherDefaults.MaxDelay : decision.Delay;
-        task.SetReadyTimer(_timeProvider.CreateTimer(TaskIntake.OnReadyTimer, task, delay, Timeout.InfiniteTimeSpan));
+        task.SetReadyTimer(DueTimer.Start(_timeProvider, TaskIntake.OnReadyTimer, task, failedAt + delay));
         return false;
     }
 

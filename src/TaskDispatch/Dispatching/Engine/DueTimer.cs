@@ -22,8 +22,8 @@ internal static class DueTimer
         var read = time.GetUtcNow();
         var timer = time.CreateTimer(static s => ((Once)s!).Fire(), once, Remaining(due, read), Timeout.InfiniteTimeSpan);
 
-        // The timer fires at (clock at its creation) + (due - read): never early, late by however far the clock moved
-        // since the read. Set it again from a fresh reading until the clock stands still across a setting. A setting
+        // The timer fires at (clock at its creation) + (due - read): not early (but for the timer's own rounding), late
+        // by however far the clock moved since the read. Set it again from a fresh reading until the clock stands still across a setting. A setting
         // after it fired would fire it again, which Once absorbs.
         for (var corrections = 0; corrections < MaxCorrections && !once.Fired; corrections++)
         {
@@ -40,7 +40,10 @@ internal static class DueTimer
         return timer;
     }
 
-    private static TimeSpan Remaining(DateTimeOffset due, DateTimeOffset now) => due > now ? due - now : TimeSpan.Zero;
+    /// <summary>What is left until <paramref name="due"/>, between zero and the longest a timer can wait (a clock that
+    /// stepped back, or a stored time ahead of it, could ask for more).</summary>
+    private static TimeSpan Remaining(DateTimeOffset due, DateTimeOffset now) =>
+        due <= now ? TimeSpan.Zero : due - now > TaskDispatcherDefaults.MaxDelay ? TaskDispatcherDefaults.MaxDelay : due - now;
 
     /// <summary>The callback and its state, called at most once however often the timer fires.</summary>
     private sealed class Once(TimerCallback callback, object? state)

@@ -102,7 +102,7 @@ internal sealed class Scheduler : ISchedulerStep
     {
         if (_fault is not null)
         {
-            DiscardAfterFault();
+            DiscardAfterFault(direct, hasDirect);
             return;
         }
 
@@ -226,10 +226,10 @@ internal sealed class Scheduler : ISchedulerStep
     /// attempts have their tokens cancelled so their work can return, and no new task is accepted.</summary>
     private void EnterFault(Exception cause)
     {
-        _fault = cause;
-        Log.EngineFailed(_logger, _dispatcherName, cause);
         var failure = new InvalidOperationException($"Dispatcher '{_dispatcherName}' failed: its scheduling policy threw from TryDequeue. See the inner exception.", cause);
         _faultFailure = failure;
+        _fault = cause;
+        Log.EngineFailed(_logger, _dispatcherName, cause);
         foreach (var task in _registry.Tasks)
         {
             if (task.TryFinish(TaskState.Failed, failure))
@@ -245,16 +245,22 @@ internal sealed class Scheduler : ISchedulerStep
     /// <summary>Empties the intake after the fault. Events and ready tasks still arrive (tasks that ended in the fault
     /// post their removal, a timer readies a task); left queued, they would have the gate run steps for them without
     /// end, a thread-pool item spinning for the life of the process.</summary>
-    private void DiscardAfterFault()
+    private void DiscardAfterFault(in SchedulerEvent direct, bool hasDirect)
     {
         while (_gate.TryReadEvent(out _))
         {
         }
 
+        // Every task live at the fault failed then. One registered while the fault walked the live tasks is readied
+        // after it, through the intake or (no step running) handed to this step directly: it fails too, never stranded.
         while (_gate.TryTakeReady(out var task))
         {
-            // Every task live at the fault failed then; this only guards one readied since, so that none is stranded.
             task.TryFinish(TaskState.Failed, _faultFailure);
+        }
+
+        if (hasDirect && direct.Kind == SchedulerEventKind.Ready)
+        {
+            direct.Task.TryFinish(TaskState.Failed, _faultFailure);
         }
     }
 
