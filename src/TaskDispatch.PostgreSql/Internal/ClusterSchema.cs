@@ -129,8 +129,11 @@ internal static class ClusterSchema
         // step down a key index calls the collation: a run of the throughput benchmark in an ICU en-US database cost
         // 19 % more CPU than in a C one. The columns that are indexed or joined on are cluster names, task ids and node
         // names, which no one reads in linguistic order. Only the collation changes: the rows stay where they are, the
-        // indexes on those columns are rebuilt. Version 2 members, whose statements are the same, keep working.
+        // indexes on those columns are rebuilt. Version 2 members, whose statements are the same, keep working; they
+        // wait while it runs. All five tables are locked first, so that no member's statement, holding one of them and
+        // waiting for another, can deadlock with a rebuild half done (MigrateAsync retries a deadlock in the locking).
         """
+        LOCK TABLE {s}.ready, {s}.tasks, {s}.leases, {s}.nodes, {s}.fair_keys IN ACCESS EXCLUSIVE MODE;
         ALTER TABLE {s}.tasks ALTER COLUMN cluster TYPE text COLLATE "C", ALTER COLUMN id TYPE text COLLATE "C", ALTER COLUMN node TYPE text COLLATE "C";
         ALTER TABLE {s}.ready ALTER COLUMN cluster TYPE text COLLATE "C", ALTER COLUMN node TYPE text COLLATE "C", ALTER COLUMN id TYPE text COLLATE "C";
         ALTER TABLE {s}.leases ALTER COLUMN cluster TYPE text COLLATE "C", ALTER COLUMN node TYPE text COLLATE "C";
@@ -141,8 +144,25 @@ internal static class ClusterSchema
 
     /// <summary>Creates the schema or brings it to <see cref="CurrentVersion"/>; throws when the database holds a newer
     /// schema than this build knows.</summary>
-    internal static Task MigrateAsync(NpgsqlDataSource dataSource, string schema, CancellationToken cancellationToken) =>
-        MigrateAsync(dataSource, schema, CurrentVersion, cancellationToken);
+    internal static async Task MigrateAsync(NpgsqlDataSource dataSource, string schema, CancellationToken cancellationToken)
+    {
+        // A migration that locks tables running members write can be chosen as a deadlock's victim; it rolled back
+        // whole, so it is simply run again.
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await MigrateAsync(dataSource, schema, CurrentVersion, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            catch (PostgresException exception) when (exception.SqlState == PostgresErrorCodes.DeadlockDetected && attempt < MaxMigrationAttempts)
+            {
+            }
+        }
+    }
+
+    /// <summary>How many times a migration chosen as a deadlock's victim is tried in all.</summary>
+    private const int MaxMigrationAttempts = 5;
 
     /// <summary>Brings the schema to <paramref name="targetVersion"/> (tests build an older schema with it to migrate from).</summary>
     internal static async Task MigrateAsync(NpgsqlDataSource dataSource, string schema, int targetVersion, CancellationToken cancellationToken)
