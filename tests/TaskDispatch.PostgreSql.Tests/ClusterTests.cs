@@ -496,14 +496,18 @@ public sealed class ClusterTests
         Assert.That(await PostgresServer.ScalarAsync<long>($"SELECT count(*) FROM {_schema}.ready"), Is.Zero);
     }
 
+    /// <summary>Creates this test's schema at an older <paramref name="version"/>, for a member of this build to migrate.</summary>
+    private async Task BuildOlderSchemaAsync(int version)
+    {
+        await using var dataSource = Npgsql.NpgsqlDataSource.Create(PostgresServer.ConnectionString);
+        await ClusterSchema.MigrateAsync(dataSource, _schema, targetVersion: version, CancellationToken.None);
+    }
+
     [Test]
     public async Task A_version_2_schema_is_migrated_to_keys_that_compare_bytewise_and_its_waiting_task_runs()
     {
         // Version 3 gives the key columns the C collation, so that key lookups never call a linguistic collation.
-        await using (var dataSource = Npgsql.NpgsqlDataSource.Create(PostgresServer.ConnectionString))
-        {
-            await ClusterSchema.MigrateAsync(dataSource, _schema, targetVersion: 2, CancellationToken.None);
-        }
+        await BuildOlderSchemaAsync(version: 2);
 
         await PostgresServer.ExecuteAsync(
             $"INSERT INTO {_schema}.tasks (cluster, id, handler, input, options, sort_key, state, node, submitted_at, ready_at) " +
@@ -529,10 +533,7 @@ public sealed class ClusterTests
     {
         // Version 1 kept the queue and the leases in the task table; version 2 moves them out. A task waiting and a task
         // leased by a member that has since died must both still run after the upgrade.
-        await using (var dataSource = Npgsql.NpgsqlDataSource.Create(PostgresServer.ConnectionString))
-        {
-            await ClusterSchema.MigrateAsync(dataSource, _schema, targetVersion: 1, CancellationToken.None);
-        }
+        await BuildOlderSchemaAsync(version: 1);
 
         await PostgresServer.ExecuteAsync(
             $"INSERT INTO {_schema}.nodes (cluster, name, member, host, pid, slots, weight, tags, resources, joined_at, heartbeat_at, alive) " +
