@@ -504,6 +504,37 @@ public sealed class ClusterTests
     }
 
     [Test]
+    public async Task A_migration_chosen_as_a_deadlocks_victim_is_run_again()
+    {
+        // A running member's statement holds tasks and then wants ready, while the migration holds ready and waits for
+        // tasks: the migration, the first to wait, finds the deadlock after deadlock_timeout (1 s) and is its victim.
+        await BuildOlderSchemaAsync(version: 2);
+        await using var member = new Npgsql.NpgsqlConnection(PostgresServer.ConnectionString);
+        await member.OpenAsync();
+        await using var statement = await member.BeginTransactionAsync();
+        await using (var holdTasks = new Npgsql.NpgsqlCommand($"LOCK TABLE {_schema}.tasks IN ROW EXCLUSIVE MODE", member, statement))
+        {
+            await holdTasks.ExecuteNonQueryAsync();
+        }
+
+        await using var dataSource = Npgsql.NpgsqlDataSource.Create(PostgresServer.ConnectionString);
+        var migration = ClusterSchema.MigrateAsync(dataSource, _schema, CancellationToken.None);
+        await ClusterTestKit.WaitUntilAsync(
+            async () => await PostgresServer.ScalarAsync<long>($"SELECT count(*) FROM pg_locks WHERE relation = '{_schema}.tasks'::regclass AND NOT granted") == 1,
+            "the migration waits for the task table");
+
+        // Granted once the migration has rolled back as the victim.
+        await using (var wantReady = new Npgsql.NpgsqlCommand($"LOCK TABLE {_schema}.ready IN ROW EXCLUSIVE MODE", member, statement))
+        {
+            await wantReady.ExecuteNonQueryAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        }
+
+        await statement.CommitAsync();
+        await migration.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.That(await PostgresServer.ScalarAsync<string>($"SELECT value FROM {_schema}.meta WHERE key = 'schema_version'"), Is.EqualTo("3"));
+    }
+
+    [Test]
     public async Task A_version_2_schema_is_migrated_to_keys_that_compare_bytewise_and_its_waiting_task_runs()
     {
         // Version 3 gives the key columns the C collation, so that key lookups never call a linguistic collation.

@@ -23,8 +23,8 @@ internal static class DueTimer
         var timer = time.CreateTimer(static s => ((Once)s!).Fire(), once, Remaining(due, read), Timeout.InfiniteTimeSpan);
 
         // The timer fires at (clock at its creation) + (due - read): not early (but for the timer's own rounding), late
-        // by however far the clock moved since the read. Set it again from a fresh reading until the clock stands still across a setting. A setting
-        // after it fired would fire it again, which Once absorbs.
+        // by however far the clock moved since the read. Set it again from a fresh reading until the clock stands still
+        // across a setting. A setting after it fired would fire it again, which Once absorbs.
         for (var corrections = 0; corrections < MaxCorrections && !once.Fired; corrections++)
         {
             var after = time.GetUtcNow();

@@ -19,11 +19,9 @@ internal sealed class Scheduler : ISchedulerStep
     private readonly ILogger _logger;
     private readonly bool _failExpiredDeadlines;
 
-    /// <summary>Set once, when the scheduling policy's TryDequeue threw: no step runs after that.</summary>
-    private volatile Exception? _fault;
-
-    /// <summary>What tasks fail with once <see cref="_fault"/> is set: the dispatcher's failure, wrapping the policy's.</summary>
-    private Exception? _faultFailure;
+    /// <summary>Set once, when the scheduling policy's TryDequeue threw: the dispatcher's failure, which live tasks end
+    /// with, wrapping what the policy threw. No step runs after that.</summary>
+    private volatile InvalidOperationException? _failure;
 
     internal Scheduler(string dispatcherName, ISchedulingPolicy policy, NodePlacer placer, NodeSet nodes, TaskRegistry registry, TimeProvider timeProvider, ILogger logger, bool failExpiredDeadlines, int freeSlots)
     {
@@ -40,7 +38,7 @@ internal sealed class Scheduler : ISchedulerStep
     }
 
     /// <summary>Gets what faulted the dispatcher (the scheduling policy's TryDequeue threw), or <see langword="null"/>.</summary>
-    internal Exception? Fault => _fault;
+    internal Exception? Fault => _failure?.InnerException;
 
     /// <summary>Readies a task: hands it to a step run here when a slot is free and no step runs, else leaves it in the
     /// ready intake for the running step or the next one.</summary>
@@ -100,9 +98,9 @@ internal sealed class Scheduler : ISchedulerStep
     /// <inheritdoc />
     public void RunStep(in SchedulerEvent direct, bool hasDirect)
     {
-        if (_fault is not null)
+        if (_failure is { } failure)
         {
-            DiscardAfterFault(direct, hasDirect);
+            DiscardAfterFault(failure, direct, hasDirect);
             return;
         }
 
@@ -227,8 +225,7 @@ internal sealed class Scheduler : ISchedulerStep
     private void EnterFault(Exception cause)
     {
         var failure = new InvalidOperationException($"Dispatcher '{_dispatcherName}' failed: its scheduling policy threw from TryDequeue. See the inner exception.", cause);
-        _faultFailure = failure;
-        _fault = cause;
+        _failure = failure;
         Log.EngineFailed(_logger, _dispatcherName, cause);
         foreach (var task in _registry.Tasks)
         {
@@ -245,7 +242,7 @@ internal sealed class Scheduler : ISchedulerStep
     /// <summary>Empties the intake after the fault. Events and ready tasks still arrive (tasks that ended in the fault
     /// post their removal, a timer readies a task); left queued, they would have the gate run steps for them without
     /// end, a thread-pool item spinning for the life of the process.</summary>
-    private void DiscardAfterFault(in SchedulerEvent direct, bool hasDirect)
+    private void DiscardAfterFault(InvalidOperationException failure, in SchedulerEvent direct, bool hasDirect)
     {
         while (_gate.TryReadEvent(out _))
         {
@@ -255,12 +252,12 @@ internal sealed class Scheduler : ISchedulerStep
         // after it, through the intake or (no step running) handed to this step directly: it fails too, never stranded.
         while (_gate.TryTakeReady(out var task))
         {
-            task.TryFinish(TaskState.Failed, _faultFailure);
+            task.TryFinish(TaskState.Failed, failure);
         }
 
         if (hasDirect && direct.Kind == SchedulerEventKind.Ready)
         {
-            direct.Task.TryFinish(TaskState.Failed, _faultFailure);
+            direct.Task.TryFinish(TaskState.Failed, failure);
         }
     }
 
@@ -408,7 +405,7 @@ internal sealed class Scheduler : ISchedulerStep
         while (node.State.Health != health
             && node.RequestedHealth == health
             && !node.Removed
-            && _fault is null
+            && _failure is null
             && !_gate.IsOnStepThread)
         {
             // The step that applies it may have been handed to the thread pool: make sure one runs.
