@@ -5,6 +5,7 @@ namespace TaskDispatch;
 public abstract class ClusterTaskHandle
 {
     private int _state = (int)TaskState.Pending;
+    private int _stored;
 
     private protected ClusterTaskHandle(string id) => Id = id;
 
@@ -19,6 +20,13 @@ public abstract class ClusterTaskHandle
     public Task Completion => UntypedCompletion;
 
     private protected abstract Task UntypedCompletion { get; }
+
+    /// <summary>Gets whether the task's row is known to be committed (this member wrote it, or found the id taken by a
+    /// task already there): from then on, a row that is missing was pruned.</summary>
+    internal bool Stored => Volatile.Read(ref _stored) == 1;
+
+    /// <summary>Records that the task's row is committed.</summary>
+    internal void MarkStored() => Volatile.Write(ref _stored, 1);
 
     /// <summary>Ends the handle with what the store recorded; only the first call counts.</summary>
     internal bool Complete(TaskState state, string? resultJson, string? error, string? errorType)

@@ -57,6 +57,15 @@ public sealed partial class PostgreSqlClusterOptions
     /// <value>The default value is 1,000.</value>
     public int WriteBatchSize { get; set; } = 1_000;
 
+    /// <summary>Gets or sets how long an ended task stays in the store after its end, for <see cref="TaskCluster.FindAsync"/>
+    /// and for submitters that read its outcome late; then it goes, with its result. Every member prunes, at most once a
+    /// minute (sooner for a shorter retention). Once a task has gone, its id may be submitted again and runs again. A
+    /// handle still waiting for a pruned task's outcome fails with a <see cref="TaskStoreException"/> instead of waiting
+    /// forever. The records of refused writes and of recoveries go after the same time.</summary>
+    /// <value>The default value is 1 day. <see langword="null"/> keeps every ended task. Otherwise at least twice
+    /// <see cref="IdleSweepInterval"/>, so that a submitter whose notification was lost reads the outcome before it goes.</value>
+    public TimeSpan? OutcomeRetention { get; set; } = TimeSpan.FromDays(1);
+
     /// <summary>Gets the heartbeat interval in effect.</summary>
     internal TimeSpan EffectiveHeartbeat => HeartbeatInterval ?? LeaseDuration / 3;
 
@@ -96,6 +105,11 @@ public sealed partial class PostgreSqlClusterOptions
         if (IdleSweepInterval <= TimeSpan.Zero)
         {
             throw new ArgumentOutOfRangeException(nameof(IdleSweepInterval), IdleSweepInterval, $"{nameof(IdleSweepInterval)} must be positive, was {IdleSweepInterval}.");
+        }
+
+        if (OutcomeRetention is { } retention && retention < IdleSweepInterval * 2)
+        {
+            throw new ArgumentOutOfRangeException(nameof(OutcomeRetention), retention, $"{nameof(OutcomeRetention)} must be at least twice {nameof(IdleSweepInterval)} ({IdleSweepInterval}), so that a submitter whose notification was lost reads the outcome before it goes, was {retention}; null keeps ended tasks for ever.");
         }
 
         if (QueueRescanInterval < TimeSpan.Zero)

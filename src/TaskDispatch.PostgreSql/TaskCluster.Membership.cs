@@ -23,6 +23,11 @@ public sealed partial class TaskCluster
         _loops.Add(Task.Run(HeartbeatLoopAsync, CancellationToken.None));
         _loops.Add(Task.Run(WatchLoopAsync, CancellationToken.None));
         _loops.Add(Task.Run(ResultLoopAsync, CancellationToken.None));
+        if (_options.OutcomeRetention is not null)
+        {
+            _loops.Add(Task.Run(PruneLoopAsync, CancellationToken.None));
+        }
+
         if (_nodes.Length > 0)
         {
             _loops.Add(Task.Run(LeaseLoopAsync, CancellationToken.None));
@@ -407,8 +412,8 @@ public sealed partial class TaskCluster
     /// one cancelled by id ends cancelled. Every live member may reap at once: each takes the rows no other holds
     /// (<c>FOR UPDATE SKIP LOCKED</c>), so a reaper that stalls (a paused process) holds up only its own batch, never the
     /// others, as a cluster-wide lock would.</summary>
-    /// <returns>Whether a full batch was handled (call again).</returns>
-    /// <summary>Takes back one batch of orphaned tasks after sequence number <paramref name="after"/>.</summary>
+    /// <param name="after">The sequence number the batch starts after.</param>
+    /// <param name="cancellationToken">Stops the pass.</param>
     /// <returns>The last sequence number of a full batch, to go on after it; -1 when there is no more.</returns>
     private async Task<long> ReapAsync(long after, CancellationToken cancellationToken)
     {
@@ -635,21 +640,53 @@ public sealed partial class TaskCluster
 
     private async Task CollectEndedAsync(string[] ids, CancellationToken cancellationToken)
     {
-        var command = _dataSource.CreateCommand(_sql.EndedById);
+        var command = _dataSource.CreateCommand(_sql.OutcomesById);
         await using var commandDisposal = command.ConfigureAwait(false);
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Name });
         command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = ids });
+        var found = new HashSet<string>(ids.Length, StringComparer.Ordinal);
         var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        await using var readerDisposal = reader.ConfigureAwait(false);
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        await using (reader.ConfigureAwait(false))
         {
-            Interlocked.Increment(ref _outcomesReadBack);
-            CompleteAwaited(
-                reader.GetString(0),
-                (TaskState)reader.GetInt16(1),
-                reader.IsDBNull(2) ? null : reader.GetString(2),
-                reader.IsDBNull(3) ? null : reader.GetString(3),
-                reader.IsDBNull(4) ? null : reader.GetString(4));
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var id = reader.GetString(0);
+                found.Add(id);
+                var state = reader.GetInt16(1);
+                if (state < ClusterSchema.Completed)
+                {
+                    continue;
+                }
+
+                Interlocked.Increment(ref _outcomesReadBack);
+                CompleteAwaited(
+                    id,
+                    (TaskState)state,
+                    reader.IsDBNull(2) ? null : reader.GetString(2),
+                    reader.IsDBNull(3) ? null : reader.GetString(3),
+                    reader.IsDBNull(4) ? null : reader.GetString(4));
+            }
+        }
+
+        foreach (var id in ids)
+        {
+            if (!found.Contains(id))
+            {
+                FailPruned(id);
+            }
+        }
+    }
+
+    /// <summary>Fails the handle of a task whose committed row is gone: it ended and was pruned (see
+    /// <see cref="PostgreSqlClusterOptions.OutcomeRetention"/>) before this member read its outcome. A handle whose row
+    /// may still be on its way in is left waiting.</summary>
+    private void FailPruned(string id)
+    {
+        if ((_awaiting.TryGetValue(id, out var handle) || _awaitingOthers.TryGetValue(id, out handle)) && handle.Stored
+            && (_awaiting.TryRemove(new KeyValuePair<string, ClusterTaskHandle>(id, handle)) || _awaitingOthers.TryRemove(new KeyValuePair<string, ClusterTaskHandle>(id, handle))))
+        {
+            var retention = _options.OutcomeRetention is { } kept ? $"ended tasks are kept {kept}" : "this member keeps ended tasks for ever";
+            handle.Fail(new TaskStoreException($"Task '{id}' of cluster '{Name}' is no longer in the store: its row was removed before this member read its outcome ({nameof(PostgreSqlClusterOptions.OutcomeRetention)}: {retention})."));
         }
     }
 

@@ -107,6 +107,7 @@ public sealed partial class TaskCluster
                 throw;
             }
 
+            handle.MarkStored();
             if (!inserted)
             {
                 _awaiting.TryRemove(new KeyValuePair<string, ClusterTaskHandle>(insert.Id, handle));
@@ -125,6 +126,7 @@ public sealed partial class TaskCluster
             try
             {
                 await insert.Written.Task.ConfigureAwait(false);
+                handle.MarkStored();
             }
             catch (TaskStoreException)
             {

@@ -216,7 +216,8 @@ public sealed partial class TaskCluster : IAsyncDisposable
     /// <summary>Looks a task up by id in the store, whichever member submitted or ran it.</summary>
     /// <param name="id">The task's id.</param>
     /// <param name="cancellationToken">Cancels the lookup.</param>
-    /// <returns>The task, or <see langword="null"/> when the store has no task with this id.</returns>
+    /// <returns>The task, or <see langword="null"/> when the store has no task with this id (none was submitted, or it
+    /// ended longer ago than <see cref="PostgreSqlClusterOptions.OutcomeRetention"/> and was pruned).</returns>
     public async Task<ClusterTaskInfo?> FindAsync(string id, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(id);

@@ -531,7 +531,7 @@ public sealed class ClusterTests
 
         await statement.CommitAsync();
         await migration.WaitAsync(TimeSpan.FromSeconds(30));
-        Assert.That(await PostgresServer.ScalarAsync<string>($"SELECT value FROM {_schema}.meta WHERE key = 'schema_version'"), Is.EqualTo("3"));
+        Assert.That(await PostgresServer.ScalarAsync<string>($"SELECT value FROM {_schema}.meta WHERE key = 'schema_version'"), Is.EqualTo(ClusterSchema.CurrentVersion.ToString(System.Globalization.CultureInfo.InvariantCulture)));
     }
 
     [Test]
@@ -548,13 +548,14 @@ public sealed class ClusterTests
 
         await using var worker = await ClusterTestKit.Member("upgrade", _schema).AddNode("worker-1").BuildAsync();
 
-        Assert.That(await PostgresServer.ScalarAsync<string>($"SELECT value FROM {_schema}.meta WHERE key = 'schema_version'"), Is.EqualTo("3"));
+        Assert.That(await PostgresServer.ScalarAsync<string>($"SELECT value FROM {_schema}.meta WHERE key = 'schema_version'"), Is.EqualTo(ClusterSchema.CurrentVersion.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         var keys = await PostgresServer.ScalarAsync<string>(
             $"SELECT string_agg(table_name || '.' || column_name || '=' || coalesce(collation_name, 'default'), ', ' ORDER BY table_name, column_name) " +
             $"FROM information_schema.columns WHERE table_schema = '{_schema}' AND (table_name, column_name) IN " +
             "(('tasks', 'cluster'), ('tasks', 'id'), ('tasks', 'node'), ('ready', 'cluster'), ('ready', 'node'), ('ready', 'id'), " +
             "('leases', 'cluster'), ('leases', 'node'), ('nodes', 'cluster'), ('nodes', 'name'), ('fair_keys', 'cluster'), ('fair_keys', 'key'))");
         Assert.That(keys!.Split(", "), Has.Length.EqualTo(12).And.All.EndsWith("=C"), keys);
+        Assert.That(await PostgresServer.ScalarAsync<string>($"SELECT to_regclass('{_schema}.tasks_submitted')::text"), Is.Not.Null, "version 4 indexes the submission time");
         await ClusterTestKit.WaitUntilAsync(async () => await PostgresServer.ScalarAsync<long>($"SELECT count(*) FROM {_schema}.tasks WHERE state = 4") == 1, "the waiting task completed");
         Assert.That(await PostgresServer.ScalarAsync<string>($"SELECT result FROM {_schema}.tasks WHERE id = 'waiting'"), Is.EqualTo("36"));
     }

@@ -34,4 +34,7 @@ internal static partial class ClusterLog
 
     [LoggerMessage(EventId = 3009, Level = LogLevel.Error, Message = "Cluster '{Cluster}': the end of task {TaskId} cannot be written ({State}); given up: its lease runs out and the task runs again")]
     internal static partial void EndGivenUp(ILogger logger, string cluster, string taskId, TaskState state, Exception exception);
+
+    [LoggerMessage(EventId = 3010, Level = LogLevel.Debug, Message = "Cluster '{Cluster}': pruned {Tasks} ended task(s) and {Records} fault record(s) older than {Retention}")]
+    internal static partial void Pruned(ILogger logger, string cluster, long tasks, int records, TimeSpan retention);
 }

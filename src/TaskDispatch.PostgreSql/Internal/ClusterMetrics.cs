@@ -12,6 +12,7 @@ internal sealed class ClusterMetrics : IDisposable
     private readonly Counter<long> _refused;
     private readonly Counter<long> _recovered;
     private readonly Counter<long> _deadLettered;
+    private readonly Counter<long> _pruned;
     private readonly Histogram<double> _recoveryTime;
     private long _refusedTotal;
     private long _recoveredTotal;
@@ -24,6 +25,7 @@ internal sealed class ClusterMetrics : IDisposable
         _refused = _meter.CreateCounter<long>("taskdispatch.cluster.refused_writes", "{write}", "Late acknowledgements and checkpoints refused because the lease had moved on.");
         _recovered = _meter.CreateCounter<long>("taskdispatch.cluster.recovered", "{task}", "Tasks taken back from dead or paused nodes by this member.");
         _deadLettered = _meter.CreateCounter<long>("taskdispatch.cluster.dead_lettered", "{task}", "Tasks dead-lettered after too many interrupted deliveries.");
+        _pruned = _meter.CreateCounter<long>("taskdispatch.cluster.pruned", "{task}", "Ended tasks this member removed once their outcome retention ran out.");
         _recoveryTime = _meter.CreateHistogram<double>(
             "taskdispatch.cluster.recovery_time", "s", "From a dead node's last lease renewal to its task being placed again.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300] });
@@ -51,6 +53,8 @@ internal sealed class ClusterMetrics : IDisposable
     }
 
     internal void DeadLettered() => _deadLettered.Add(1, _cluster);
+
+    internal void Pruned(long count) => _pruned.Add(count, _cluster);
 
     public void Dispose() => _meter.Dispose();
 }

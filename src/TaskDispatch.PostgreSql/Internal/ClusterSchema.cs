@@ -7,7 +7,7 @@ namespace TaskDispatch;
 internal static class ClusterSchema
 {
     /// <summary>The schema version this build writes and reads.</summary>
-    internal const int CurrentVersion = 3;
+    internal const int CurrentVersion = 4;
 
     /// <summary>Task states as stored: the values of <see cref="TaskState"/> the table uses.</summary>
     internal const short Waiting = (short)TaskState.Pending;
@@ -139,6 +139,13 @@ internal static class ClusterSchema
         ALTER TABLE {s}.leases ALTER COLUMN cluster TYPE text COLLATE "C", ALTER COLUMN node TYPE text COLLATE "C";
         ALTER TABLE {s}.nodes ALTER COLUMN cluster TYPE text COLLATE "C", ALTER COLUMN name TYPE text COLLATE "C";
         ALTER TABLE {s}.fair_keys ALTER COLUMN cluster TYPE text COLLATE "C", ALTER COLUMN key TYPE text COLLATE "C";
+        """,
+        // Version 4: ended tasks go once their outcome's retention ran out (PostgreSqlClusterOptions.OutcomeRetention).
+        // The pruner walks a cluster's tasks in submission order and stops at the cutoff: a task submitted after it cannot
+        // have ended before it. The submission time never changes, so the task row's updates stay HOT; the index costs
+        // one entry per submitted task. Building it holds writes to the task table back while it runs.
+        """
+        CREATE INDEX tasks_submitted ON {s}.tasks (cluster, submitted_at);
         """,
     ];
 

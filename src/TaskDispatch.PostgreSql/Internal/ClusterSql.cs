@@ -231,7 +231,32 @@ internal sealed class ClusterSql
                    (SELECT count(pg_notify($3, d.payload)) FROM ({EndedPayloads("waiting")}) d)::int,
                    (SELECT count(pg_notify($4, r.id)) FROM running r)::int
             """;
-        EndedById = $"SELECT id, state, result, error, error_type FROM {s}.tasks WHERE cluster = $1 AND id = ANY($2) AND state >= 4";
+        // Every row of the ids, ended or not: an awaited id with no row at all is a task whose outcome was pruned.
+        OutcomesById = $"SELECT id, state, result, error, error_type FROM {s}.tasks WHERE cluster = $1 AND id = ANY($2)";
+
+        // Oldest first, through the submission-time index, up to the cutoff: the walk never reaches tasks too young to go.
+        // Rows another member prunes at the moment are skipped. Ended rows never change again (every fenced write
+        // needs a lease token, which an end clears), so the addresses locked here are the rows deleted. It runs after
+        // PruneWalk in its transaction (see there).
+        Prune = $"""
+            WITH doomed AS MATERIALIZED (
+                SELECT ctid AS address FROM {s}.tasks
+                WHERE cluster = $1 AND submitted_at < now() - $2 AND state >= 4 AND ended_at < now() - $2
+                ORDER BY submitted_at LIMIT $3
+                FOR UPDATE SKIP LOCKED),
+            gone AS (DELETE FROM {s}.tasks WHERE ctid = ANY(ARRAY(SELECT address FROM doomed)) RETURNING 1)
+            SELECT count(*)::int FROM gone
+            """;
+        // Without statistics (a new table) the planner guesses that few tasks are older than the cutoff, and reads every
+        // one of them through a bitmap to sort them: each batch would then cost as much as the whole backlog. The walk in
+        // index order stops after the batch whatever the statistics say.
+        PruneWalk = "SET LOCAL enable_bitmapscan = off; SET LOCAL enable_seqscan = off";
+        // The records of faults (late writes refused, tasks taken back) are few while the cluster is healthy: no index.
+        PruneRecords = $"""
+            WITH refused AS (DELETE FROM {s}.refused_acks WHERE cluster = $1 AND at < now() - $2 RETURNING 1),
+            recovered AS (DELETE FROM {s}.recoveries WHERE cluster = $1 AND recovered_at < now() - $2 RETURNING 1)
+            SELECT (SELECT count(*) FROM refused)::int + (SELECT count(*) FROM recovered)::int
+            """;
         FairPass = $"""
             INSERT INTO {s}.fair_keys AS f (cluster, key, pass)
             VALUES ($1, $2, coalesce((SELECT min(pass) FROM {s}.fair_keys WHERE cluster = $1), 0) + $3)
@@ -404,7 +429,13 @@ internal sealed class ClusterSql
 
     internal string Cancel { get; }
 
-    internal string EndedById { get; }
+    internal string OutcomesById { get; }
+
+    internal string Prune { get; }
+
+    internal string PruneWalk { get; }
+
+    internal string PruneRecords { get; }
 
     internal string FairPass { get; }
 }
