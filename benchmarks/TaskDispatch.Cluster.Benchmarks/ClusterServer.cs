@@ -108,7 +108,7 @@ internal static class ClusterServer
         }
     }
 
-    private static void Execute(string connectionString, string sql)
+    public static void Execute(string connectionString, string sql)
     {
         using var connection = new NpgsqlConnection(connectionString);
         connection.Open();
