@@ -58,13 +58,18 @@ public sealed partial class PostgreSqlClusterOptions
     public int WriteBatchSize { get; set; } = 1_000;
 
     /// <summary>Gets or sets how long an ended task stays in the store after its end, for <see cref="TaskCluster.FindAsync"/>
-    /// and for submitters that read its outcome late; then it goes, with its result. Every member prunes, at most once a
-    /// minute (sooner for a shorter retention). Once a task has gone, its id may be submitted again and runs again. A
-    /// handle still waiting for a pruned task's outcome fails with a <see cref="TaskStoreException"/> instead of waiting
-    /// forever. The records of refused writes and of recoveries go after the same time.</summary>
-    /// <value>The default value is 1 day. <see langword="null"/> keeps every ended task. Otherwise at least twice
-    /// <see cref="IdleSweepInterval"/>, so that a submitter whose notification was lost reads the outcome before it goes.</value>
+    /// and for submitters that read its outcome late; then it goes, with its result, and so do the records of refused
+    /// writes and of recoveries as old. Every member with a retention prunes the whole cluster, passes at most a minute
+    /// apart (closer for a shorter retention): the shortest retention any member sets applies, so give every member the
+    /// same. Once a task has gone, its id may be submitted again and runs again. A handle still waiting for a pruned
+    /// task's outcome fails with a <see cref="TaskStoreException"/> instead of waiting for ever.</summary>
+    /// <value>The default value is 1 day. <see langword="null"/>: this member prunes nothing. Otherwise at least twice the
+    /// sum of <see cref="IdleSweepInterval"/> and the heartbeat (so that a submitter whose notification was lost reads the
+    /// outcome before it goes), and at most 36,500 days.</value>
     public TimeSpan? OutcomeRetention { get; set; } = TimeSpan.FromDays(1);
+
+    /// <summary>The longest retention: the cutoff (the server's clock minus it) must stay a valid time.</summary>
+    private static readonly TimeSpan MaxOutcomeRetention = TimeSpan.FromDays(36_500);
 
     /// <summary>Gets the heartbeat interval in effect.</summary>
     internal TimeSpan EffectiveHeartbeat => HeartbeatInterval ?? LeaseDuration / 3;
@@ -107,9 +112,14 @@ public sealed partial class PostgreSqlClusterOptions
             throw new ArgumentOutOfRangeException(nameof(IdleSweepInterval), IdleSweepInterval, $"{nameof(IdleSweepInterval)} must be positive, was {IdleSweepInterval}.");
         }
 
-        if (OutcomeRetention is { } retention && retention < IdleSweepInterval * 2)
+        if (OutcomeRetention is { } retention)
         {
-            throw new ArgumentOutOfRangeException(nameof(OutcomeRetention), retention, $"{nameof(OutcomeRetention)} must be at least twice {nameof(IdleSweepInterval)} ({IdleSweepInterval}), so that a submitter whose notification was lost reads the outcome before it goes, was {retention}; null keeps ended tasks for ever.");
+            // In milliseconds as doubles: the settings' sum may not fit a TimeSpan.
+            var shortest = 2 * (IdleSweepInterval.TotalMilliseconds + EffectiveHeartbeat.TotalMilliseconds);
+            if (retention.TotalMilliseconds < shortest || retention > MaxOutcomeRetention)
+            {
+                throw new ArgumentOutOfRangeException(nameof(OutcomeRetention), retention, $"{nameof(OutcomeRetention)} must be at least twice {nameof(IdleSweepInterval)} plus the heartbeat ({TimeSpan.FromMilliseconds(Math.Min(shortest, TimeSpan.MaxValue.TotalMilliseconds))}), so that a submitter whose notification was lost reads the outcome before it goes, and at most {MaxOutcomeRetention.TotalDays:N0} days; was {retention}. Null keeps ended tasks for ever.");
+            }
         }
 
         if (QueueRescanInterval < TimeSpan.Zero)

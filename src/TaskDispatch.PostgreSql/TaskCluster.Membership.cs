@@ -644,6 +644,18 @@ public sealed partial class TaskCluster
         await using var commandDisposal = command.ConfigureAwait(false);
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Name });
         command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = ids });
+        // Which handles' rows were committed before the read: only those can be missing from it because they are gone.
+        // A row committed after this point may be missing from the read's snapshot, and its handle must not be failed.
+        var storedBefore = new List<(string Id, ClusterTaskHandle Handle)>();
+        foreach (var id in ids)
+        {
+            if ((_awaiting.TryGetValue(id, out var handle) || _awaitingOthers.TryGetValue(id, out handle)) && handle.Stored)
+            {
+                storedBefore.Add((id, handle));
+            }
+        }
+
+        Interlocked.Add(ref _idsReadBack, ids.Length);
         var found = new HashSet<string>(ids.Length, StringComparer.Ordinal);
         var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         await using (reader.ConfigureAwait(false))
@@ -668,25 +680,24 @@ public sealed partial class TaskCluster
             }
         }
 
-        foreach (var id in ids)
+        foreach (var (id, handle) in storedBefore)
         {
             if (!found.Contains(id))
             {
-                FailPruned(id);
+                FailPruned(id, handle);
             }
         }
     }
 
-    /// <summary>Fails the handle of a task whose committed row is gone: it ended and was pruned (see
-    /// <see cref="PostgreSqlClusterOptions.OutcomeRetention"/>) before this member read its outcome. A handle whose row
-    /// may still be on its way in is left waiting.</summary>
-    private void FailPruned(string id)
+    /// <summary>Fails the handle of a task whose row, committed before the read that missed it, is gone: it ended and was
+    /// pruned (see <see cref="PostgreSqlClusterOptions.OutcomeRetention"/>) before this member read its outcome.</summary>
+    private void FailPruned(string id, ClusterTaskHandle handle)
     {
-        if ((_awaiting.TryGetValue(id, out var handle) || _awaitingOthers.TryGetValue(id, out handle)) && handle.Stored
-            && (_awaiting.TryRemove(new KeyValuePair<string, ClusterTaskHandle>(id, handle)) || _awaitingOthers.TryRemove(new KeyValuePair<string, ClusterTaskHandle>(id, handle))))
+        var pair = new KeyValuePair<string, ClusterTaskHandle>(id, handle);
+        if (_awaiting.TryRemove(pair) || _awaitingOthers.TryRemove(pair))
         {
-            var retention = _options.OutcomeRetention is { } kept ? $"ended tasks are kept {kept}" : "this member keeps ended tasks for ever";
-            handle.Fail(new TaskStoreException($"Task '{id}' of cluster '{Name}' is no longer in the store: its row was removed before this member read its outcome ({nameof(PostgreSqlClusterOptions.OutcomeRetention)}: {retention})."));
+            var own = _options.OutcomeRetention is { } kept ? kept.ToString() : "none";
+            handle.Fail(new TaskStoreException($"Task '{id}' of cluster '{Name}' is no longer in the store: its row was removed before this member read its outcome. Ended tasks are pruned after the shortest {nameof(PostgreSqlClusterOptions.OutcomeRetention)} any member of the cluster sets (this member's: {own})."));
         }
     }
 

@@ -27,20 +27,21 @@ public sealed partial class TaskCluster
             {
                 await Task.Delay(interval, _timeProvider, token).ConfigureAwait(false);
                 var pruned = 0L;
+                DateTimeOffset? after = null;
                 int batch;
                 do
                 {
-                    batch = await PruneTasksAsync(retention, token).ConfigureAwait(false);
+                    (batch, after) = await PruneTasksAsync(retention, after, token).ConfigureAwait(false);
                     pruned += batch;
+                    if (batch > 0)
+                    {
+                        Interlocked.Add(ref _prunedTotal, batch);
+                        _metrics.Pruned(batch);
+                    }
                 }
                 while (batch == _options.WriteBatchSize);
 
                 var records = await PruneRecordsAsync(retention, token).ConfigureAwait(false);
-                if (pruned > 0)
-                {
-                    Interlocked.Add(ref _prunedTotal, pruned);
-                    _metrics.Pruned(pruned);
-                }
 
                 if (pruned + records > 0)
                 {
@@ -58,8 +59,9 @@ public sealed partial class TaskCluster
         }
     }
 
-    /// <summary>Deletes one batch of ended tasks past the retention; returns how many.</summary>
-    private async Task<int> PruneTasksAsync(TimeSpan retention, CancellationToken cancellationToken)
+    /// <summary>Deletes one batch of ended tasks past the retention, submitted at or after <paramref name="after"/>;
+    /// returns how many, and the last submission time it deleted (where the next batch starts).</summary>
+    private async Task<(int Pruned, DateTimeOffset? Last)> PruneTasksAsync(TimeSpan retention, DateTimeOffset? after, CancellationToken cancellationToken)
     {
         var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var connectionDisposal = connection.ConfigureAwait(false);
@@ -76,9 +78,19 @@ public sealed partial class TaskCluster
         prune.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Name });
         prune.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = retention });
         prune.Parameters.Add(new NpgsqlParameter<int> { TypedValue = _options.WriteBatchSize });
-        var pruned = (int)(await prune.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+        prune.Parameters.Add(new NpgsqlParameter<DateTimeOffset?> { TypedValue = after, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz });
+        int pruned;
+        DateTimeOffset? last;
+        var reader = await prune.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using (reader.ConfigureAwait(false))
+        {
+            await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            pruned = reader.GetInt32(0);
+            last = reader.IsDBNull(1) ? after : reader.GetFieldValue<DateTimeOffset>(1);
+        }
+
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return pruned;
+        return (pruned, last);
     }
 
     /// <summary>Deletes the records of refused writes and of recoveries past the retention; returns how many.</summary>

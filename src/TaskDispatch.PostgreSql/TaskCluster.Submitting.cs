@@ -81,12 +81,18 @@ public sealed partial class TaskCluster
         await AwaitWrittenAsync(batch, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Registers a batch's handles as awaited and queues its rows for the writer.</summary>
+    /// <summary>Registers a batch's handles as awaited and queues its rows for the writer. An id this member already
+    /// awaits keeps its handle, and the new one follows it: replacing it would leave the first waiting for ever.</summary>
     private void HandToWriter(IReadOnlyList<(PendingInsert Insert, ClusterTaskHandle Handle)> batch)
     {
         foreach (var (insert, handle) in batch)
         {
-            _awaiting[insert.Id] = handle;
+            var registered = _awaiting.GetOrAdd(insert.Id, handle);
+            if (registered != handle)
+            {
+                registered.AddFollower(handle);
+            }
+
             _inserts.Writer.TryWrite(insert);
         }
     }
@@ -94,8 +100,9 @@ public sealed partial class TaskCluster
     /// <summary>Waits for the commit of a batch handed to the writer.</summary>
     private async ValueTask AwaitWrittenAsync(IReadOnlyList<(PendingInsert Insert, ClusterTaskHandle Handle)> batch, CancellationToken cancellationToken)
     {
-        foreach (var (insert, handle) in batch)
+        for (var index = 0; index < batch.Count; index++)
         {
+            var (insert, handle) = batch[index];
             bool inserted;
             try
             {
@@ -103,17 +110,51 @@ public sealed partial class TaskCluster
             }
             catch
             {
-                _awaiting.TryRemove(new KeyValuePair<string, ClusterTaskHandle>(insert.Id, handle));
+                StopAwaiting(insert.Id, handle);
+
+                // The rest of the batch is still written: their handles stay awaited until then, as abandoned ones do.
+                _ = AbandonAsync([.. batch.Skip(index + 1)]);
                 throw;
             }
 
             handle.MarkStored();
             if (!inserted)
             {
-                _awaiting.TryRemove(new KeyValuePair<string, ClusterTaskHandle>(insert.Id, handle));
-                _awaitingOthers[insert.Id] = handle;
-                _resultSignal.Set();
+                TakenAlready(insert.Id, handle);
             }
+        }
+    }
+
+    /// <summary>A submission that failed, or whose caller stopped waiting: its handle is no longer awaited, and the handles
+    /// of later submissions of the same id that followed it are awaited in its place (their own rows are on their way).</summary>
+    private void StopAwaiting(string id, ClusterTaskHandle handle)
+    {
+        if (_awaiting.TryRemove(new KeyValuePair<string, ClusterTaskHandle>(id, handle)))
+        {
+            foreach (var follower in handle.DetachFollowers())
+            {
+                var registered = _awaiting.GetOrAdd(id, follower);
+                if (registered != follower)
+                {
+                    registered.AddFollower(follower);
+                }
+            }
+        }
+    }
+
+    /// <summary>A submission whose id another task had: its handle now waits for that task's outcome, which the result
+    /// loop reads by id. Only the handle this member awaits the id with moves; a follower follows it.</summary>
+    private void TakenAlready(string id, ClusterTaskHandle handle)
+    {
+        if (_awaiting.TryRemove(new KeyValuePair<string, ClusterTaskHandle>(id, handle)))
+        {
+            var registered = _awaitingOthers.GetOrAdd(id, handle);
+            if (registered != handle)
+            {
+                registered.AddFollower(handle);
+            }
+
+            _resultSignal.Set();
         }
     }
 
@@ -125,12 +166,16 @@ public sealed partial class TaskCluster
         {
             try
             {
-                await insert.Written.Task.ConfigureAwait(false);
+                var inserted = await insert.Written.Task.ConfigureAwait(false);
                 handle.MarkStored();
+                if (!inserted)
+                {
+                    TakenAlready(insert.Id, handle);
+                }
             }
             catch (TaskStoreException)
             {
-                _awaiting.TryRemove(new KeyValuePair<string, ClusterTaskHandle>(insert.Id, handle));
+                StopAwaiting(insert.Id, handle);
             }
         }
     }

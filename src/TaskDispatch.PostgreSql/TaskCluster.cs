@@ -44,6 +44,12 @@ public sealed partial class TaskCluster : IAsyncDisposable
 
     /// <summary>Gets how many outcomes this member read back from the table rather than from a notification.</summary>
     internal long OutcomesReadBack => Interlocked.Read(ref _outcomesReadBack);
+
+    /// <summary>How many ids the result loop looked up in the table, ended or not.</summary>
+    private long _idsReadBack;
+
+    /// <summary>Gets how many ids the result loop looked up in the table, ended or not.</summary>
+    internal long IdsReadBack => Interlocked.Read(ref _idsReadBack);
     private readonly CancellationTokenSource _stopping = new();
     private readonly CancellationTokenSource _leasing = new();
     private readonly List<Task> _loops = [];
@@ -123,7 +129,8 @@ public sealed partial class TaskCluster : IAsyncDisposable
     /// <typeparam name="TResult">Its result, written as JSON.</typeparam>
     /// <param name="input">The input.</param>
     /// <param name="options">Per-task options; <see cref="TaskOptions.Id"/> makes the submission idempotent across the
-    /// cluster (a second submission with the same id waits for the first task's outcome).</param>
+    /// cluster (a second submission with the same id waits for the first task's outcome, until
+    /// <see cref="PostgreSqlClusterOptions.OutcomeRetention"/> after its end).</param>
     /// <param name="cancellationToken">Cancels waiting for the commit; a task already committed still runs (cancel it by id).</param>
     /// <returns>The task's handle.</returns>
     public async ValueTask<ClusterTaskHandle<TResult>> SubmitAsync<THandler, TInput, TResult>(TInput input, TaskOptions? options = null, CancellationToken cancellationToken = default)

@@ -8,7 +8,8 @@ namespace TaskDispatch.PostgreSql.Tests;
 [CancelAfter(120_000)]
 public sealed class RetentionTests
 {
-    private static readonly TimeSpan Retention = TimeSpan.FromSeconds(1);
+    // At least twice the sweep (200 ms) plus the heartbeat (a third of the test kit's 2 s lease).
+    private static readonly TimeSpan Retention = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan Sweep = TimeSpan.FromMilliseconds(200);
 
     private string _schema = null!;
@@ -45,7 +46,7 @@ public sealed class RetentionTests
             await ClusterTestKit.WaitUntilAsync(
                 async () => await PostgresServer.ScalarAsync<long>($"SELECT count(*) FROM {_schema}.tasks WHERE state = 4") == 0,
                 "the ended tasks were pruned");
-            Assert.That(member.PrunedTasks, Is.EqualTo(50));
+            await ClusterTestKit.WaitUntilAsync(() => member.PrunedTasks == 50, "the member counted the 50 it pruned");
             Assert.That(await member.FindAsync(ended[0].Id), Is.Null);
 
             // Submitted with the others, older than the retention, but not ended: it stays.
@@ -64,7 +65,8 @@ public sealed class RetentionTests
         Assert.That(await running.Completion.WaitAsync(TestTimeouts.Generous), Is.EqualTo("prune-running on worker-1"));
         await ClusterTestKit.WaitUntilAsync(async () => await member.FindAsync(running.Id) is null, "the task that ended last was pruned too");
 
-        // Its id is free again: a submission with it runs anew instead of waiting for the old outcome.
+        // An id is free again once its task is pruned: a submission with it runs anew instead of waiting for the old
+        // outcome.
         var again = await member.SubmitAsync<Square, int, long>(9, new TaskOptions { Id = "reused" });
         Assert.That(await again.Completion.WaitAsync(TestTimeouts.Generous), Is.EqualTo(81));
         await ClusterTestKit.WaitUntilAsync(async () => await member.FindAsync("reused") is null, "the first 'reused' was pruned");
@@ -88,13 +90,96 @@ public sealed class RetentionTests
     }
 
     [Test]
-    public void A_retention_shorter_than_two_sweeps_is_refused_naming_both_settings()
+    public async Task A_retention_shorter_than_two_sweeps_and_heartbeats_or_too_long_is_refused_naming_the_setting()
     {
+        // Sweep 1 s and heartbeat 1 s (a third of a 3 s lease): the shortest retention is 4 s.
+        TaskClusterBuilder Member(TimeSpan? retention) => ClusterTestKit.Member(
+            "x", _schema, lease: TimeSpan.FromSeconds(3), idleSweep: TimeSpan.FromSeconds(1), configure: options => options.OutcomeRetention = retention);
+
         Assert.That(
-            async () => await ClusterTestKit.Member("x", _schema, idleSweep: TimeSpan.FromSeconds(1), configure: options => options.OutcomeRetention = TimeSpan.FromMilliseconds(1_500)).BuildAsync(),
+            async () => await Member(TimeSpan.FromSeconds(4) - TimeSpan.FromMilliseconds(1)).BuildAsync(),
             Throws.InstanceOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("OutcomeRetention").And.Message.Contains("IdleSweepInterval"));
+        foreach (var wrong in new[] { TimeSpan.Zero, TimeSpan.FromSeconds(-1), TimeSpan.MaxValue, TimeSpan.FromDays(36_501) })
+        {
+            Assert.That(async () => await Member(wrong).BuildAsync(), Throws.InstanceOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("OutcomeRetention"), wrong.ToString());
+        }
+
         Assert.That(
-            async () => await ClusterTestKit.Member("x", _schema, configure: options => options.OutcomeRetention = TimeSpan.Zero).BuildAsync(),
-            Throws.InstanceOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("OutcomeRetention"));
+            async () => await ClusterTestKit.Member("x", _schema, configure: options => (options.IdleSweepInterval, options.OutcomeRetention) = (TimeSpan.MaxValue, TimeSpan.FromDays(1))).BuildAsync(),
+            Throws.InstanceOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("OutcomeRetention"),
+            "a sum past TimeSpan's range is refused, not an overflow");
+
+        await using (await Member(TimeSpan.FromSeconds(4)).BuildAsync())
+        {
+        }
+
+        await using (await Member(null).BuildAsync())
+        {
+        }
+    }
+
+    [Test]
+    public async Task A_handle_whose_row_is_not_written_yet_is_left_waiting_by_the_sweep_and_completes()
+    {
+        await using var member = await ClusterTestKit.Member("slow-insert", _schema, idleSweep: Sweep, configure: options => options.OutcomeRetention = Retention)
+            .AddNode("worker-1")
+            .BuildAsync();
+
+        // The task table is held, so the submission's insert waits; reads still go through.
+        await using var holder = new Npgsql.NpgsqlConnection(PostgresServer.ConnectionString);
+        await holder.OpenAsync();
+        var hold = await holder.BeginTransactionAsync();
+        await using (var lockTasks = new Npgsql.NpgsqlCommand($"LOCK TABLE {_schema}.tasks IN EXCLUSIVE MODE", holder, hold))
+        {
+            await lockTasks.ExecuteNonQueryAsync();
+        }
+
+        var submission = member.SubmitAsync<Square, int, long>(11, new TaskOptions { Id = "slow" }).AsTask();
+        try
+        {
+            // Two timed sweeps: the second reads the id awaited at the first, and finds no row.
+            var readBefore = member.IdsReadBack;
+            await ClusterTestKit.WaitUntilAsync(() => member.IdsReadBack >= readBefore + 2, "two sweeps looked the unwritten id up");
+            Assert.That(submission.IsCompleted, Is.False, "the insert is still held back");
+        }
+        finally
+        {
+            await hold.RollbackAsync();
+        }
+
+        var handle = await submission.WaitAsync(TestTimeouts.Generous);
+        Assert.That(await handle.Completion.WaitAsync(TestTimeouts.Generous), Is.EqualTo(121));
+    }
+
+    [Test]
+    public async Task Two_submissions_of_one_id_by_one_member_both_complete_with_the_one_task()
+    {
+        await using var worker = await ClusterTestKit.Member("same-id", _schema).AddNode("worker-1", node => node.WithConcurrency(2)).BuildAsync();
+        await using var submitter = await ClusterTestKit.Member("same-id", _schema).BuildAsync();
+
+        // Handed to the writer together: the second follows the first, which it must not replace.
+        var together = await Task.WhenAll(
+            submitter.SubmitAsync<Square, int, long>(3, new TaskOptions { Id = "together" }).AsTask(),
+            submitter.SubmitAsync<Square, int, long>(4, new TaskOptions { Id = "together" }).AsTask());
+        Assert.That(await together[0].Completion.WaitAsync(TestTimeouts.Generous), Is.EqualTo(9));
+        Assert.That(await together[1].Completion.WaitAsync(TestTimeouts.Generous), Is.EqualTo(9));
+
+        // One after the other, the first still running.
+        var gate = Gated.Gate("same-id-running");
+        try
+        {
+            var first = await submitter.SubmitAsync<Gated, string, string>("same-id-running", new TaskOptions { Id = "running" });
+            await Gated.StartedSignal("same-id-running").Task.WaitAsync(TestTimeouts.Generous);
+            var second = await submitter.SubmitAsync<Gated, string, string>("ignored", new TaskOptions { Id = "running" });
+            gate.TrySetResult();
+            Assert.That(await first.Completion.WaitAsync(TestTimeouts.Generous), Is.EqualTo("same-id-running on worker-1"));
+            Assert.That(await second.Completion.WaitAsync(TestTimeouts.Generous), Is.EqualTo("same-id-running on worker-1"));
+        }
+        finally
+        {
+            gate.TrySetResult();
+        }
+
+        Assert.That(await PostgresServer.ScalarAsync<long>($"SELECT count(*) FROM {_schema}.tasks"), Is.EqualTo(2));
     }
 }

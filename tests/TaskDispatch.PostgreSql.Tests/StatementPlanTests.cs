@@ -130,6 +130,7 @@ public sealed class StatementPlanTests(bool analyzed)
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = "plans" });
         command.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = TimeSpan.FromHours(1) });
         command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = Batch });
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset?> { TypedValue = null, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz });
 
         var plan = string.Join('\n', await PlanAsync(command));
         Assert.That(plan, Does.Contain("Index Scan using tasks_submitted on tasks").And.Not.Contain("Seq Scan on tasks").And.Not.Contain("Bitmap").And.Not.Contain("Sort"), plan);

@@ -143,9 +143,10 @@ internal static class ClusterSchema
         // Version 4: ended tasks go once their outcome's retention ran out (PostgreSqlClusterOptions.OutcomeRetention).
         // The pruner walks a cluster's tasks in submission order and stops at the cutoff: a task submitted after it cannot
         // have ended before it. The submission time never changes, so the task row's updates stay HOT; the index costs
-        // one entry per submitted task. Building it holds writes to the task table back while it runs.
+        // one entry per submitted task. Building it holds writes to the task table back while it runs: on a large table,
+        // build it first with CREATE INDEX CONCURRENTLY under the same name, and the migration keeps it.
         """
-        CREATE INDEX tasks_submitted ON {s}.tasks (cluster, submitted_at);
+        CREATE INDEX IF NOT EXISTS tasks_submitted ON {s}.tasks (cluster, submitted_at);
         """,
     ];
 
@@ -227,7 +228,9 @@ internal static class ClusterSchema
 
     private static async Task ExecuteAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)
     {
-        var command = new NpgsqlCommand(sql, connection);
+        // No command timeout: a migration that rebuilds an index of a large table takes as long as that takes, and one
+        // cut off at 30 s would be cut off at every start. The caller's token still stops it.
+        var command = new NpgsqlCommand(sql, connection) { CommandTimeout = 0 };
         await using var commandDisposal = command.ConfigureAwait(false);
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }

@@ -238,14 +238,17 @@ internal sealed class ClusterSql
         // Rows another member prunes at the moment are skipped. Ended rows never change again (every fenced write
         // needs a lease token, which an end clears), so the addresses locked here are the rows deleted. It runs after
         // PruneWalk in its transaction (see there).
+        // Within a pass each batch starts where the one before it ended ($4, the last submission time it deleted; null at
+        // first), so that tasks that have not ended and the index entries of rows deleted just before are walked once.
         Prune = $"""
             WITH doomed AS MATERIALIZED (
-                SELECT ctid AS address FROM {s}.tasks
-                WHERE cluster = $1 AND submitted_at < now() - $2 AND state >= 4 AND ended_at < now() - $2
+                SELECT ctid AS address, submitted_at FROM {s}.tasks
+                WHERE cluster = $1 AND submitted_at >= coalesce($4, '-infinity') AND submitted_at < now() - $2
+                  AND state >= 4 AND ended_at < now() - $2
                 ORDER BY submitted_at LIMIT $3
                 FOR UPDATE SKIP LOCKED),
             gone AS (DELETE FROM {s}.tasks WHERE ctid = ANY(ARRAY(SELECT address FROM doomed)) RETURNING 1)
-            SELECT count(*)::int FROM gone
+            SELECT (SELECT count(*) FROM gone)::int, (SELECT max(submitted_at) FROM doomed)
             """;
         // Without statistics (a new table) the planner guesses that few tasks are older than the cutoff, and reads every
         // one of them through a bitmap to sort them: each batch would then cost as much as the whole backlog. The walk in
