@@ -4,14 +4,8 @@ namespace TaskDispatch;
 /// acknowledgement is committed. <c>await handle.Completion</c> throws what the task ended with.</summary>
 public abstract class ClusterTaskHandle
 {
-    private readonly Lock _gate = new();
     private int _state = (int)TaskState.Pending;
     private int _stored;
-
-    // What the handle ended with, for followers that come after its end; and the followers waiting for it (handles of
-    // later submissions of the same id by this member).
-    private (TaskState State, string? Result, string? Error, string? ErrorType, Exception? Failure) _outcome;
-    private List<ClusterTaskHandle>? _followers;
 
     private protected ClusterTaskHandle(string id) => Id = id;
 
@@ -34,84 +28,37 @@ public abstract class ClusterTaskHandle
     /// <summary>Records that the task's row is committed.</summary>
     internal void MarkStored() => Volatile.Write(ref _stored, 1);
 
-    /// <summary>Ends the handle with what the store recorded, and its followers with it; only the first call counts.</summary>
-    internal bool Complete(TaskState state, string? resultJson, string? error, string? errorType) =>
-        End((state, resultJson, error, errorType, null));
-
-    /// <summary>Ends the handle, and its followers, with an error of this process (the submission could not be
-    /// written, the member stopped, the task's row is gone).</summary>
-    internal void Fail(Exception exception) => End((TaskState.Failed, null, null, null, exception));
-
-    /// <summary>Makes <paramref name="follower"/>, the handle of a later submission of the same id by this member, end as
-    /// this one ends (at once if it has): the member awaits each id once.</summary>
-    internal void AddFollower(ClusterTaskHandle follower)
+    /// <summary>Ends the handle with what the store recorded; only the first call counts.</summary>
+    internal bool Complete(TaskState state, string? resultJson, string? error, string? errorType)
     {
-        lock (_gate)
+        if (Interlocked.CompareExchange(ref _state, (int)state, (int)TaskState.Pending) != (int)TaskState.Pending)
         {
-            if (_state == (int)TaskState.Pending)
-            {
-                (_followers ??= []).Add(follower);
-                return;
-            }
+            return false;
         }
 
-        follower.End(_outcome);
-    }
-
-    /// <summary>Takes the followers away, for a handle that stops being awaited without ending (its submission failed):
-    /// they are awaited in its place.</summary>
-    internal List<ClusterTaskHandle> DetachFollowers()
-    {
-        lock (_gate)
+        switch (state)
         {
-            var followers = _followers ?? [];
-            _followers = null;
-            return followers;
-        }
-    }
-
-    private bool End((TaskState State, string? Result, string? Error, string? ErrorType, Exception? Failure) outcome)
-    {
-        List<ClusterTaskHandle>? followers;
-        lock (_gate)
-        {
-            if (_state != (int)TaskState.Pending)
-            {
-                return false;
-            }
-
-            _outcome = outcome;
-            followers = _followers;
-            _followers = null;
-            Volatile.Write(ref _state, (int)outcome.State);
-        }
-
-        if (outcome.Failure is { } failure)
-        {
-            SetFailed(failure);
-        }
-        else
-        {
-            switch (outcome.State)
-            {
-                case TaskState.Completed:
-                    SetResult(outcome.Result);
-                    break;
-                case TaskState.Cancelled:
-                    SetCancelled();
-                    break;
-                default:
-                    SetFailed(new RecordedTaskException(outcome.Error ?? "The task failed without a recorded error.") { ErrorType = outcome.ErrorType });
-                    break;
-            }
-        }
-
-        foreach (var follower in followers ?? [])
-        {
-            follower.End(outcome);
+            case TaskState.Completed:
+                SetResult(resultJson);
+                break;
+            case TaskState.Cancelled:
+                SetCancelled();
+                break;
+            default:
+                SetFailed(new RecordedTaskException(error ?? "The task failed without a recorded error.") { ErrorType = errorType });
+                break;
         }
 
         return true;
+    }
+
+    /// <summary>Ends the handle with an error of this process (the submission could not be written).</summary>
+    internal void Fail(Exception exception)
+    {
+        if (Interlocked.CompareExchange(ref _state, (int)TaskState.Failed, (int)TaskState.Pending) == (int)TaskState.Pending)
+        {
+            SetFailed(exception);
+        }
     }
 
     private protected abstract void SetResult(string? resultJson);

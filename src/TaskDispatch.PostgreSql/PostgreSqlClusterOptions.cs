@@ -118,7 +118,7 @@ public sealed partial class PostgreSqlClusterOptions
             var shortest = 2 * (IdleSweepInterval.TotalMilliseconds + EffectiveHeartbeat.TotalMilliseconds);
             if (retention.TotalMilliseconds < shortest || retention > MaxOutcomeRetention)
             {
-                throw new ArgumentOutOfRangeException(nameof(OutcomeRetention), retention, $"{nameof(OutcomeRetention)} must be at least twice {nameof(IdleSweepInterval)} plus the heartbeat ({TimeSpan.FromMilliseconds(Math.Min(shortest, TimeSpan.MaxValue.TotalMilliseconds))}), so that a submitter whose notification was lost reads the outcome before it goes, and at most {MaxOutcomeRetention.TotalDays:N0} days; was {retention}. Null keeps ended tasks for ever.");
+                throw new ArgumentOutOfRangeException(nameof(OutcomeRetention), retention, $"{nameof(OutcomeRetention)} must be at least twice {nameof(IdleSweepInterval)} plus the heartbeat ({TimeSpan.FromMilliseconds(Math.Min(shortest, TimeSpan.MaxValue.TotalMilliseconds))}), so that a submitter whose notification was lost reads the outcome before it goes, and at most {MaxOutcomeRetention.TotalDays:N0} days; was {retention}. Null: this member prunes nothing.");
             }
         }
 

@@ -615,12 +615,12 @@ public sealed partial class TaskCluster
                 if (sweepAll || now - lastSweep >= _options.IdleSweepInterval)
                 {
                     lastSweep = now;
-                    var awaited = _awaiting.Keys;
+                    var awaited = _awaiting.Ids;
                     ids.AddRange(sweepAll ? awaited : awaited.Where(awaitedAtLastSweep.Contains));
                     awaitedAtLastSweep = new HashSet<string>(awaited, StringComparer.Ordinal);
                 }
 
-                ids.AddRange(_awaitingOthers.Keys);
+                ids.AddRange(_awaitingOthers.Ids);
                 foreach (var chunk in ids.Distinct(StringComparer.Ordinal).Chunk(_options.WriteBatchSize))
                 {
                     await CollectEndedAsync(chunk, token).ConfigureAwait(false);
@@ -649,9 +649,12 @@ public sealed partial class TaskCluster
         var storedBefore = new List<(string Id, ClusterTaskHandle Handle)>();
         foreach (var id in ids)
         {
-            if ((_awaiting.TryGetValue(id, out var handle) || _awaitingOthers.TryGetValue(id, out handle)) && handle.Stored)
+            foreach (var handle in _awaiting.Get(id).Concat(_awaitingOthers.Get(id)))
             {
-                storedBefore.Add((id, handle));
+                if (handle.Stored)
+                {
+                    storedBefore.Add((id, handle));
+                }
             }
         }
 
@@ -680,6 +683,11 @@ public sealed partial class TaskCluster
             }
         }
 
+        if (OutcomesReadForTest is { } hook)
+        {
+            await hook(ids).ConfigureAwait(false);
+        }
+
         foreach (var (id, handle) in storedBefore)
         {
             if (!found.Contains(id))
@@ -693,8 +701,7 @@ public sealed partial class TaskCluster
     /// pruned (see <see cref="PostgreSqlClusterOptions.OutcomeRetention"/>) before this member read its outcome.</summary>
     private void FailPruned(string id, ClusterTaskHandle handle)
     {
-        var pair = new KeyValuePair<string, ClusterTaskHandle>(id, handle);
-        if (_awaiting.TryRemove(pair) || _awaitingOthers.TryRemove(pair))
+        if (_awaiting.Remove(id, handle) || _awaitingOthers.Remove(id, handle))
         {
             var own = _options.OutcomeRetention is { } kept ? kept.ToString() : "none";
             handle.Fail(new TaskStoreException($"Task '{id}' of cluster '{Name}' is no longer in the store: its row was removed before this member read its outcome. Ended tasks are pruned after the shortest {nameof(PostgreSqlClusterOptions.OutcomeRetention)} any member of the cluster sets (this member's: {own})."));
@@ -704,9 +711,17 @@ public sealed partial class TaskCluster
     /// <summary>Completes the awaited handle of a task that ended, from a notification or a read.</summary>
     private void CompleteAwaited(string id, TaskState state, string? result, string? error, string? errorType)
     {
-        if (_awaiting.TryRemove(id, out var handle) || _awaitingOthers.TryRemove(id, out handle))
+        foreach (var handle in _awaiting.RemoveAll(id))
         {
             handle.Complete(state, result, error, errorType);
+        }
+
+        if (!_awaitingOthers.IsEmpty)
+        {
+            foreach (var handle in _awaitingOthers.RemoveAll(id))
+            {
+                handle.Complete(state, result, error, errorType);
+            }
         }
     }
 
@@ -762,9 +777,16 @@ public sealed partial class TaskCluster
         }
 
         ClusterLog.Left(_logger, Name, MemberId, released);
-        foreach (var handle in _awaiting.Values.Concat(_awaitingOthers.Values))
+        // Until none is left: a handle moving from one table to the other (its id found taken) is failed in either.
+        while (!_awaiting.IsEmpty || !_awaitingOthers.IsEmpty)
         {
-            handle.Fail(new ObjectDisposedException(nameof(TaskCluster), $"Cluster member {MemberId} stopped before task '{handle.Id}' ended; the task goes on in the cluster: look it up with FindAsync from any member."));
+            foreach (var id in _awaiting.Ids.Concat(_awaitingOthers.Ids).ToList())
+            {
+                foreach (var handle in _awaiting.RemoveAll(id).Concat(_awaitingOthers.RemoveAll(id)))
+                {
+                    handle.Fail(new ObjectDisposedException(nameof(TaskCluster), $"Cluster member {MemberId} stopped before task '{handle.Id}' ended; the task goes on in the cluster: look it up with FindAsync from any member."));
+                }
+            }
         }
 
         if (_listener is not null)

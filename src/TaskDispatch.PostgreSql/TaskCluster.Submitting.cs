@@ -81,18 +81,12 @@ public sealed partial class TaskCluster
         await AwaitWrittenAsync(batch, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Registers a batch's handles as awaited and queues its rows for the writer. An id this member already
-    /// awaits keeps its handle, and the new one follows it: replacing it would leave the first waiting for ever.</summary>
+    /// <summary>Registers a batch's handles as awaited and queues its rows for the writer.</summary>
     private void HandToWriter(IReadOnlyList<(PendingInsert Insert, ClusterTaskHandle Handle)> batch)
     {
         foreach (var (insert, handle) in batch)
         {
-            var registered = _awaiting.GetOrAdd(insert.Id, handle);
-            if (registered != handle)
-            {
-                registered.AddFollower(handle);
-            }
-
+            _awaiting.Add(insert.Id, handle);
             _inserts.Writer.TryWrite(insert);
         }
     }
@@ -110,7 +104,7 @@ public sealed partial class TaskCluster
             }
             catch
             {
-                StopAwaiting(insert.Id, handle);
+                _awaiting.Remove(insert.Id, handle);
 
                 // The rest of the batch is still written: their handles stay awaited until then, as abandoned ones do.
                 _ = AbandonAsync([.. batch.Skip(index + 1)]);
@@ -125,35 +119,13 @@ public sealed partial class TaskCluster
         }
     }
 
-    /// <summary>A submission that failed, or whose caller stopped waiting: its handle is no longer awaited, and the handles
-    /// of later submissions of the same id that followed it are awaited in its place (their own rows are on their way).</summary>
-    private void StopAwaiting(string id, ClusterTaskHandle handle)
-    {
-        if (_awaiting.TryRemove(new KeyValuePair<string, ClusterTaskHandle>(id, handle)))
-        {
-            foreach (var follower in handle.DetachFollowers())
-            {
-                var registered = _awaiting.GetOrAdd(id, follower);
-                if (registered != follower)
-                {
-                    registered.AddFollower(follower);
-                }
-            }
-        }
-    }
-
     /// <summary>A submission whose id another task had: its handle now waits for that task's outcome, which the result
-    /// loop reads by id. Only the handle this member awaits the id with moves; a follower follows it.</summary>
+    /// loop reads by id.</summary>
     private void TakenAlready(string id, ClusterTaskHandle handle)
     {
-        if (_awaiting.TryRemove(new KeyValuePair<string, ClusterTaskHandle>(id, handle)))
+        if (_awaiting.Remove(id, handle))
         {
-            var registered = _awaitingOthers.GetOrAdd(id, handle);
-            if (registered != handle)
-            {
-                registered.AddFollower(handle);
-            }
-
+            _awaitingOthers.Add(id, handle);
             _resultSignal.Set();
         }
     }
@@ -175,7 +147,7 @@ public sealed partial class TaskCluster
             }
             catch (TaskStoreException)
             {
-                StopAwaiting(insert.Id, handle);
+                _awaiting.Remove(insert.Id, handle);
             }
         }
     }

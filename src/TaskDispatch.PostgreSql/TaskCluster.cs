@@ -27,8 +27,8 @@ public sealed partial class TaskCluster : IAsyncDisposable
     private readonly string _nodeList;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
-    private readonly ConcurrentDictionary<string, ClusterTaskHandle> _awaiting = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, ClusterTaskHandle> _awaitingOthers = new(StringComparer.Ordinal);
+    private readonly AwaitedHandles _awaiting = new();
+    private readonly AwaitedHandles _awaitingOthers = new();
     private readonly ConcurrentQueue<EndedOutcome> _ended = new();
     private readonly Channel<PendingInsert> _inserts = Channel.CreateUnbounded<PendingInsert>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Channel<Acknowledgement> _acks = Channel.CreateUnbounded<Acknowledgement>(new UnboundedChannelOptions { SingleReader = true });
@@ -44,6 +44,10 @@ public sealed partial class TaskCluster : IAsyncDisposable
 
     /// <summary>Gets how many outcomes this member read back from the table rather than from a notification.</summary>
     internal long OutcomesReadBack => Interlocked.Read(ref _outcomesReadBack);
+
+    /// <summary>Gets or sets what the result loop awaits after reading the rows of these ids and before it fails the
+    /// handles of those it did not find: tests commit a row in between.</summary>
+    internal Func<string[], Task>? OutcomesReadForTest { get; set; }
 
     /// <summary>How many ids the result loop looked up in the table, ended or not.</summary>
     private long _idsReadBack;

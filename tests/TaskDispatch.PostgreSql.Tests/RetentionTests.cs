@@ -152,6 +152,64 @@ public sealed class RetentionTests
     }
 
     [Test]
+    public async Task A_row_committed_while_the_sweep_reads_is_not_taken_for_a_pruned_one()
+    {
+        // The insert is held back until a sweep has read the id and found no row; then it commits (and its handle is
+        // marked stored) before the sweep decides. Only rows committed before the read may be missing because pruned.
+        await using var member = await ClusterTestKit.Member("racing", _schema, idleSweep: Sweep, configure: options => options.OutcomeRetention = Retention)
+            .AddNode("worker-1")
+            .BuildAsync();
+        await using var holder = new Npgsql.NpgsqlConnection(PostgresServer.ConnectionString);
+        await holder.OpenAsync();
+        var hold = await holder.BeginTransactionAsync();
+        await using (var lockTasks = new Npgsql.NpgsqlCommand($"LOCK TABLE {_schema}.tasks IN EXCLUSIVE MODE", holder, hold))
+        {
+            await lockTasks.ExecuteNonQueryAsync();
+        }
+
+        Task<ClusterTaskHandle<long>>? submission = null;
+        var committedMidSweep = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        member.OutcomesReadForTest = async ids =>
+        {
+            if (ids.Contains("racing") && !committedMidSweep.Task.IsCompleted)
+            {
+                await hold.RollbackAsync();
+                await submission!.WaitAsync(TestTimeouts.Generous);
+                committedMidSweep.TrySetResult();
+            }
+        };
+        submission = member.SubmitAsync<Square, int, long>(12, new TaskOptions { Id = "racing" }).AsTask();
+
+        await committedMidSweep.Task.WaitAsync(TestTimeouts.Generous);
+        var handle = await submission;
+        Assert.That(await handle.Completion.WaitAsync(TestTimeouts.Generous), Is.EqualTo(144));
+    }
+
+    [Test]
+    public async Task A_second_submission_of_an_id_completes_though_the_first_gave_up_waiting_for_its_commit()
+    {
+        await using var member = await ClusterTestKit.Member("gave-up", _schema).AddNode("worker-1").BuildAsync();
+        await using var holder = new Npgsql.NpgsqlConnection(PostgresServer.ConnectionString);
+        await holder.OpenAsync();
+        var hold = await holder.BeginTransactionAsync();
+        await using (var lockTasks = new Npgsql.NpgsqlCommand($"LOCK TABLE {_schema}.tasks IN EXCLUSIVE MODE", holder, hold))
+        {
+            await lockTasks.ExecuteNonQueryAsync();
+        }
+
+        using var giveUp = new CancellationTokenSource();
+        var first = member.SubmitAsync<Square, int, long>(5, new TaskOptions { Id = "gave-up" }, giveUp.Token).AsTask();
+        var second = member.SubmitAsync<Square, int, long>(6, new TaskOptions { Id = "gave-up" }).AsTask();
+        giveUp.Cancel();
+        Assert.That(async () => await first, Throws.InstanceOf<OperationCanceledException>());
+        await hold.RollbackAsync();
+
+        // The first submission's row is still written (it was handed over): the second waits for that task.
+        var handle = await second.WaitAsync(TestTimeouts.Generous);
+        Assert.That(await handle.Completion.WaitAsync(TestTimeouts.Generous), Is.EqualTo(25));
+    }
+
+    [Test]
     public async Task Two_submissions_of_one_id_by_one_member_both_complete_with_the_one_task()
     {
         await using var worker = await ClusterTestKit.Member("same-id", _schema).AddNode("worker-1", node => node.WithConcurrency(2)).BuildAsync();

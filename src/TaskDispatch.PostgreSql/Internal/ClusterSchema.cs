@@ -144,9 +144,17 @@ internal static class ClusterSchema
         // The pruner walks a cluster's tasks in submission order and stops at the cutoff: a task submitted after it cannot
         // have ended before it. The submission time never changes, so the task row's updates stay HOT; the index costs
         // one entry per submitted task. Building it holds writes to the task table back while it runs: on a large table,
-        // build it first with CREATE INDEX CONCURRENTLY under the same name, and the migration keeps it.
+        // build it first with CREATE INDEX CONCURRENTLY under the same name, and the migration keeps it without taking
+        // the table's lock (an invalid one, left by a failed concurrent build, is built again).
         """
-        CREATE INDEX IF NOT EXISTS tasks_submitted ON {s}.tasks (cluster, submitted_at);
+        DO $migration$
+        BEGIN
+            IF NOT EXISTS (SELECT 1 FROM pg_index WHERE indexrelid = to_regclass('{s}.tasks_submitted') AND indisvalid) THEN
+                DROP INDEX IF EXISTS {s}.tasks_submitted;
+                CREATE INDEX tasks_submitted ON {s}.tasks (cluster, submitted_at);
+            END IF;
+        END
+        $migration$;
         """,
     ];
 
@@ -154,8 +162,8 @@ internal static class ClusterSchema
     /// schema than this build knows.</summary>
     internal static async Task MigrateAsync(NpgsqlDataSource dataSource, string schema, CancellationToken cancellationToken)
     {
-        // A migration that locks tables running members write can be chosen as a deadlock's victim; it rolled back
-        // whole, so it is simply run again.
+        // A migration that locks tables running members write can be chosen as a deadlock's victim, or give up waiting
+        // for a lock (lock_timeout); it rolled back whole, so it is simply run again.
         for (var attempt = 1; ; attempt++)
         {
             try
@@ -163,7 +171,7 @@ internal static class ClusterSchema
                 await MigrateAsync(dataSource, schema, CurrentVersion, cancellationToken).ConfigureAwait(false);
                 return;
             }
-            catch (PostgresException exception) when (exception.SqlState == PostgresErrorCodes.DeadlockDetected && attempt < MaxMigrationAttempts)
+            catch (PostgresException exception) when (exception.SqlState is PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.LockNotAvailable && attempt < MaxMigrationAttempts)
             {
             }
         }
@@ -180,6 +188,10 @@ internal static class ClusterSchema
         var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         await using var transactionDisposal = transaction.ConfigureAwait(false);
         await ExecuteAsync(connection, $"SELECT pg_advisory_xact_lock(hashtext('taskdispatch.schema.' || '{schema}'))", cancellationToken).ConfigureAwait(false);
+
+        // A migration waiting for a table's lock holds back every member's writes queued behind it; one that cannot get
+        // its locks within this gives up and is run again (MigrateAsync), letting those writes through in between.
+        await ExecuteAsync(connection, "SET LOCAL lock_timeout = '10s'", cancellationToken).ConfigureAwait(false);
         await ExecuteAsync(connection, $"CREATE SCHEMA IF NOT EXISTS {schema}; CREATE TABLE IF NOT EXISTS {schema}.meta (key text PRIMARY KEY, value text NOT NULL)", cancellationToken).ConfigureAwait(false);
 
         var read = new NpgsqlCommand($"SELECT value FROM {schema}.meta WHERE key = 'schema_version'", connection);
