@@ -125,14 +125,8 @@ public sealed class RetentionTests
             .AddNode("worker-1")
             .BuildAsync();
 
-        // The task table is held, so the submission's insert waits; reads still go through.
-        await using var holder = new Npgsql.NpgsqlConnection(PostgresServer.ConnectionString);
-        await holder.OpenAsync();
-        var hold = await holder.BeginTransactionAsync();
-        await using (var lockTasks = new Npgsql.NpgsqlCommand($"LOCK TABLE {_schema}.tasks IN EXCLUSIVE MODE", holder, hold))
-        {
-            await lockTasks.ExecuteNonQueryAsync();
-        }
+        await using var holder = await HoldTaskTableAsync();
+        var hold = holder.Transaction;
 
         var submission = member.SubmitAsync<Square, int, long>(11, new TaskOptions { Id = "slow" }).AsTask();
         try
@@ -159,13 +153,8 @@ public sealed class RetentionTests
         await using var member = await ClusterTestKit.Member("racing", _schema, idleSweep: Sweep, configure: options => options.OutcomeRetention = Retention)
             .AddNode("worker-1")
             .BuildAsync();
-        await using var holder = new Npgsql.NpgsqlConnection(PostgresServer.ConnectionString);
-        await holder.OpenAsync();
-        var hold = await holder.BeginTransactionAsync();
-        await using (var lockTasks = new Npgsql.NpgsqlCommand($"LOCK TABLE {_schema}.tasks IN EXCLUSIVE MODE", holder, hold))
-        {
-            await lockTasks.ExecuteNonQueryAsync();
-        }
+        await using var holder = await HoldTaskTableAsync();
+        var hold = holder.Transaction;
 
         Task<ClusterTaskHandle<long>>? submission = null;
         var committedMidSweep = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -189,13 +178,8 @@ public sealed class RetentionTests
     public async Task A_second_submission_of_an_id_completes_though_the_first_gave_up_waiting_for_its_commit()
     {
         await using var member = await ClusterTestKit.Member("gave-up", _schema).AddNode("worker-1").BuildAsync();
-        await using var holder = new Npgsql.NpgsqlConnection(PostgresServer.ConnectionString);
-        await holder.OpenAsync();
-        var hold = await holder.BeginTransactionAsync();
-        await using (var lockTasks = new Npgsql.NpgsqlCommand($"LOCK TABLE {_schema}.tasks IN EXCLUSIVE MODE", holder, hold))
-        {
-            await lockTasks.ExecuteNonQueryAsync();
-        }
+        await using var holder = await HoldTaskTableAsync();
+        var hold = holder.Transaction;
 
         using var giveUp = new CancellationTokenSource();
         var first = member.SubmitAsync<Square, int, long>(5, new TaskOptions { Id = "gave-up" }, giveUp.Token).AsTask();
@@ -239,5 +223,30 @@ public sealed class RetentionTests
         }
 
         Assert.That(await PostgresServer.ScalarAsync<long>($"SELECT count(*) FROM {_schema}.tasks"), Is.EqualTo(2));
+    }
+
+    /// <summary>Holds the task table (<c>EXCLUSIVE</c>) in a transaction, so that inserts, leases and pruning wait while
+    /// reads go through; rolling the transaction back lets them on.</summary>
+    private async Task<TableHold> HoldTaskTableAsync()
+    {
+        var connection = new Npgsql.NpgsqlConnection(PostgresServer.ConnectionString);
+        await connection.OpenAsync();
+        var transaction = await connection.BeginTransactionAsync();
+        await using (var lockTasks = new Npgsql.NpgsqlCommand($"LOCK TABLE {_schema}.tasks IN EXCLUSIVE MODE", connection, transaction))
+        {
+            await lockTasks.ExecuteNonQueryAsync();
+        }
+
+        return new TableHold(connection, transaction);
+    }
+
+    /// <summary>A transaction holding a table, and its connection.</summary>
+    private sealed record TableHold(Npgsql.NpgsqlConnection Connection, Npgsql.NpgsqlTransaction Transaction) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await Transaction.DisposeAsync();
+            await Connection.DisposeAsync();
+        }
     }
 }
