@@ -330,6 +330,18 @@ public sealed partial class TaskCluster : IAsyncDisposable
         }
     }
 
+    /// <summary>Gets whether <see cref="StopAsync"/> or <see cref="DisposeAsync"/> has been called.</summary>
+    internal bool IsStopping
+    {
+        get
+        {
+            lock (_stopGate)
+            {
+                return _stop is not null;
+            }
+        }
+    }
+
     /// <summary>Leaves the cluster as <see cref="StopAsync"/> does, with its default timeout, and releases the connections.</summary>
     /// <returns>A task that completes when the member has left.</returns>
     public async ValueTask DisposeAsync()

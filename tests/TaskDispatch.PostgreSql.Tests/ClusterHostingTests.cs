@@ -1,0 +1,125 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+using TaskDispatch.Tests.Support;
+
+namespace TaskDispatch.PostgreSql.Tests;
+
+/// <summary>A cluster member inside the generic host: <c>AddTaskCluster</c> and its health check.</summary>
+[TestFixture]
+[CancelAfter(120_000)]
+public sealed class ClusterHostingTests
+{
+    private string _schema = null!;
+
+    [SetUp]
+    public void NewSchema() => _schema = PostgresServer.NewSchema();
+
+    [TearDown]
+    public async Task DropSchema() => await ClusterTestKit.DropAsync(_schema);
+
+    [Test]
+    public async Task A_member_joins_when_the_host_starts_runs_handlers_from_the_container_and_leaves_when_it_stops()
+    {
+        using var host = Host("hosted", node: "worker-1");
+        Assert.That(() => host.Services.GetRequiredService<TaskCluster>(), Throws.InvalidOperationException.With.Message.Contains("'hosted'").And.Message.Contains("joins when the host starts"));
+
+        await host.StartAsync();
+        var cluster = host.Services.GetRequiredService<TaskCluster>();
+        Assert.That(host.Services.GetRequiredKeyedService<TaskCluster>("hosted"), Is.SameAs(cluster));
+        var handle = await cluster.SubmitAsync<Offset, int, int>(2);
+        Assert.That(await handle.Completion.WaitAsync(TestTimeouts.Generous), Is.EqualTo(1_002), "the handler got its dependency from the container");
+
+        await host.StopAsync();
+        Assert.That(await PostgresServer.ScalarAsync<bool>($"SELECT alive FROM {_schema}.nodes WHERE name = 'worker-1'"), Is.False, "the member left with the host");
+    }
+
+    [Test]
+    public async Task A_bad_setting_fails_the_hosts_start_naming_it()
+    {
+        using var host = Host("bad", node: "worker-1", configure: options => options.LeaseDuration = TimeSpan.FromMilliseconds(10));
+        Assert.That(async () => await host.StartAsync(), Throws.InstanceOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("LeaseDuration"));
+    }
+
+    [Test]
+    public void One_member_per_cluster_and_process()
+    {
+        var services = new ServiceCollection().AddTaskCluster("twice", cluster => { });
+        Assert.That(() => services.AddTaskCluster("twice", cluster => { }), Throws.ArgumentException.With.Message.Contains("'twice'"));
+        Assert.That(() => services.AddTaskCluster(" ", cluster => { }), Throws.ArgumentException);
+    }
+
+    [Test]
+    public async Task The_health_check_follows_the_members_life_and_the_clusters_nodes()
+    {
+        using var host = Host("health", node: "worker-1");
+        var check = new HealthCheckService(host);
+        Assert.That((await check.RunAsync()).Status, Is.EqualTo(HealthStatus.Unhealthy), "before the host starts");
+
+        await host.StartAsync();
+        var running = await check.RunAsync();
+        Assert.That(running.Status, Is.EqualTo(HealthStatus.Healthy), running.Description);
+        Assert.That(running.Data["node:worker-1"], Does.StartWith("live, this member"));
+
+        // Its node declared dead behind its back (as after a pause past the lease): degraded until it rejoins.
+        await PostgresServer.ExecuteAsync($"UPDATE {_schema}.nodes SET alive = false WHERE name = 'worker-1'");
+        var dead = await check.RunAsync();
+        Assert.That(dead.Status, Is.EqualTo(HealthStatus.Degraded), dead.Description);
+        await ClusterTestKit.WaitUntilAsync(async () => (await check.RunAsync()).Status == HealthStatus.Healthy, "the node rejoined at a heartbeat");
+
+        await host.StopAsync();
+        Assert.That((await check.RunAsync()).Status, Is.EqualTo(HealthStatus.Unhealthy), "after the host stopped");
+    }
+
+    [Test]
+    public async Task A_member_alone_without_nodes_is_degraded_because_tasks_would_wait()
+    {
+        using var host = Host("no-nodes", node: null);
+        await host.StartAsync();
+        var result = await new HealthCheckService(host).RunAsync();
+        Assert.That(result.Status, Is.EqualTo(HealthStatus.Degraded), result.Description);
+        Assert.That(result.Description, Does.Contain("no live node"));
+        await host.StopAsync();
+    }
+
+    private IHost Host(string cluster, string? node, Action<PostgreSqlClusterOptions>? configure = null)
+    {
+        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
+        builder.Services.AddSingleton(new OffsetSource(1_000));
+        builder.Services.AddTaskCluster(cluster, member =>
+        {
+            member.UsePostgreSqlStore(PostgresServer.ConnectionString, options =>
+            {
+                options.Schema = _schema;
+                options.LeaseDuration = TimeSpan.FromSeconds(2);
+                options.IdleSweepInterval = TimeSpan.FromSeconds(1);
+                configure?.Invoke(options);
+            }).AddHandler<Offset, int, int>("offset");
+            if (node is not null)
+            {
+                member.AddNode(node);
+            }
+        });
+        builder.Services.AddHealthChecks().AddTaskCluster(cluster, name: "cluster");
+        return builder.Build();
+    }
+
+    /// <summary>Runs the host's registered cluster check.</summary>
+    private sealed class HealthCheckService(IHost host)
+    {
+        internal async Task<HealthReportEntry> RunAsync()
+        {
+            var report = await host.Services.GetRequiredService<Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckService>().CheckHealthAsync();
+            return report.Entries["cluster"];
+        }
+    }
+}
+
+/// <summary>A dependency from the container.</summary>
+internal sealed record OffsetSource(int Offset);
+
+/// <summary>Adds the container's offset to its input.</summary>
+internal sealed class Offset(OffsetSource source) : ITaskHandler<int, int>
+{
+    public ValueTask<int> HandleAsync(int input, TaskContext context) => ValueTask.FromResult(input + source.Offset);
+}
