@@ -13,8 +13,17 @@ public sealed partial class TaskCluster
     internal async Task StartAsync(CancellationToken cancellationToken)
     {
         _listener = await OpenListenerAsync(cancellationToken).ConfigureAwait(false);
-        await RegisterNodesAsync(_nodes, cancellationToken).ConfigureAwait(false);
-        await RefreshAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await RegisterNodesAsync(_nodes, cancellationToken).ConfigureAwait(false);
+            await RefreshAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await AbandonStartAsync().ConfigureAwait(false);
+            throw;
+        }
+
         ClusterLog.Joined(_logger, Name, MemberId, _nodeList);
 
         _loops.Add(Task.Run(ListenLoopAsync, CancellationToken.None));
@@ -32,6 +41,36 @@ public sealed partial class TaskCluster
         {
             _loops.Add(Task.Run(LeaseLoopAsync, CancellationToken.None));
         }
+    }
+
+    /// <summary>Undoes a join that failed part way (a node name taken, the database gone, the start cancelled): the nodes
+    /// registered so far are marked left, so that no task is placed on them, and the listener, the local dispatcher and
+    /// the meter are released. The builder disposes a data source it made.</summary>
+    private async Task AbandonStartAsync()
+    {
+        try
+        {
+            var leave = _dataSource.CreateCommand(_sql.Leave);
+            await using (leave.ConfigureAwait(false))
+            {
+                leave.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Name });
+                leave.Parameters.Add(new NpgsqlParameter<string> { TypedValue = MemberId });
+                await leave.ExecuteNonQueryAsync().ConfigureAwait(false);
+            }
+        }
+        catch (Exception exception) when (exception is NpgsqlException or TimeoutException)
+        {
+            // Out of reach: the nodes' heartbeats stop and the others declare them dead.
+            ClusterLog.LoopFailed(_logger, Name, "leaving after a failed join", exception);
+        }
+
+        if (_listener is not null)
+        {
+            await _listener.DisposeAsync().ConfigureAwait(false);
+        }
+
+        await Local.DisposeAsync().ConfigureAwait(false);
+        _metrics.Dispose();
     }
 
     /// <summary>The session whose presence says this member is alive (a dropped session is noticed at once, without

@@ -38,7 +38,22 @@ public sealed class ClusterHostingTests
     public async Task A_bad_setting_fails_the_hosts_start_naming_it()
     {
         using var host = Host("bad", node: "worker-1", configure: options => options.LeaseDuration = TimeSpan.FromMilliseconds(10));
-        Assert.That(async () => await host.StartAsync(), Throws.InstanceOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("LeaseDuration"));
+        var failure = await Assert.ThrowsAsync<InvalidOperationException>(async () => await host.StartAsync());
+        Assert.That(failure!.Message, Does.Contain("'bad'").And.Contain("LeaseDuration"));
+        Assert.That(failure.InnerException, Is.InstanceOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("LeaseDuration"));
+    }
+
+    [Test]
+    public async Task A_join_that_fails_part_way_marks_the_nodes_it_registered_left_and_closes_its_session()
+    {
+        await using var holder = await ClusterTestKit.Member("half", _schema).AddNode("taken").BuildAsync();
+        var sessions = $"SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'taskdispatch:%'";
+        var before = await PostgresServer.ScalarAsync<long>(sessions);
+
+        var failure = await Assert.ThrowsAsync<InvalidOperationException>(async () => await ClusterTestKit.Member("half", _schema).AddNode("first").AddNode("taken").BuildAsync());
+        Assert.That(failure!.Message, Does.Contain("'taken'"));
+        Assert.That(await PostgresServer.ScalarAsync<bool>($"SELECT alive FROM {_schema}.nodes WHERE name = 'first'"), Is.False, "no task is placed on the node registered before the failure");
+        await ClusterTestKit.WaitUntilAsync(async () => await PostgresServer.ScalarAsync<long>(sessions) == before, "the failed member's listener session closed");
     }
 
     [Test]
@@ -50,7 +65,7 @@ public sealed class ClusterHostingTests
     }
 
     [Test]
-    public async Task The_health_check_follows_the_members_life_and_the_clusters_nodes()
+    public async Task The_health_check_follows_the_members_life()
     {
         using var host = Host("health", node: "worker-1");
         var check = new HealthCheckService(host);
@@ -60,12 +75,6 @@ public sealed class ClusterHostingTests
         var running = await check.RunAsync();
         Assert.That(running.Status, Is.EqualTo(HealthStatus.Healthy), running.Description);
         Assert.That(running.Data["node:worker-1"], Does.StartWith("live, this member"));
-
-        // Its node declared dead behind its back (as after a pause past the lease): degraded until it rejoins.
-        await PostgresServer.ExecuteAsync($"UPDATE {_schema}.nodes SET alive = false WHERE name = 'worker-1'");
-        var dead = await check.RunAsync();
-        Assert.That(dead.Status, Is.EqualTo(HealthStatus.Degraded), dead.Description);
-        await ClusterTestKit.WaitUntilAsync(async () => (await check.RunAsync()).Status == HealthStatus.Healthy, "the node rejoined at a heartbeat");
 
         await host.StopAsync();
         Assert.That((await check.RunAsync()).Status, Is.EqualTo(HealthStatus.Unhealthy), "after the host stopped");
@@ -80,6 +89,43 @@ public sealed class ClusterHostingTests
         Assert.That(result.Status, Is.EqualTo(HealthStatus.Degraded), result.Description);
         Assert.That(result.Description, Does.Contain("no live node"));
         await host.StopAsync();
+    }
+
+    [Test]
+    public async Task A_check_of_a_cluster_no_member_was_added_for_fails_alone()
+    {
+        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
+        builder.Services.AddHealthChecks().AddTaskCluster("misspelt", name: "cluster").AddCheck("other", () => HealthCheckResult.Healthy());
+        using var host = builder.Build();
+        var report = await host.Services.GetRequiredService<Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckService>().CheckHealthAsync();
+        Assert.That(report.Entries["cluster"].Status, Is.EqualTo(HealthStatus.Unhealthy));
+        Assert.That(report.Entries["cluster"].Description, Does.Contain("AddTaskCluster(\"misspelt\""));
+        Assert.That(report.Entries["other"].Status, Is.EqualTo(HealthStatus.Healthy), "the other checks still report");
+    }
+
+    [Test]
+    public void The_verdict_on_a_running_member_follows_its_own_nodes_and_the_clusters()
+    {
+        static ClusterNodeInfo Node(string name, string member, bool alive) =>
+            new() { Name = name, Member = member, Host = "h", Slots = 4, IsAlive = alive };
+
+        var healthy = TaskClusterHealthCheck.Evaluate("c", "me", ["a"], [Node("a", "me", alive: true), Node("b", "other", alive: false)]);
+        Assert.That(healthy.Status, Is.EqualTo(HealthStatus.Healthy), healthy.Description);
+        Assert.That(healthy.Data["node:a"], Does.StartWith("live, this member"));
+        Assert.That(healthy.Data["node:b"], Does.StartWith("not live,"));
+
+        // Declared dead after a pause: degraded until its heartbeat registers it again.
+        var declaredDead = TaskClusterHealthCheck.Evaluate("c", "me", ["a"], [Node("a", "me", alive: false), Node("b", "other", alive: true)]);
+        Assert.That(declaredDead.Status, Is.EqualTo(HealthStatus.Degraded), declaredDead.Description);
+        Assert.That(declaredDead.Description, Does.Contain("1 of its 1 node(s) are not live"));
+
+        // Its name now held by another member: not this member's node, so degraded too.
+        var taken = TaskClusterHealthCheck.Evaluate("c", "me", ["a"], [Node("a", "other", alive: true)]);
+        Assert.That(taken.Status, Is.EqualTo(HealthStatus.Degraded), taken.Description);
+
+        // A member without nodes is healthy while some node of the cluster is live, degraded when none is.
+        Assert.That(TaskClusterHealthCheck.Evaluate("c", "me", [], [Node("b", "other", alive: true)]).Status, Is.EqualTo(HealthStatus.Healthy));
+        Assert.That(TaskClusterHealthCheck.Evaluate("c", "me", [], [Node("b", "other", alive: false)]).Status, Is.EqualTo(HealthStatus.Degraded));
     }
 
     private IHost Host(string cluster, string? node, Action<PostgreSqlClusterOptions>? configure = null)

@@ -15,8 +15,10 @@ public static class TaskClusterHealthChecksBuilderExtensions
     /// <see langword="null"/> for <see cref="HealthStatus.Unhealthy"/>.</param>
     /// <param name="tags">Tags to filter checks by.</param>
     /// <returns>The builder.</returns>
-    /// <remarks>Each check reads the cluster's nodes from PostgreSQL (one statement). Unhealthy (the failure status) when
-    /// the member has not joined yet, has left or is leaving, or the read fails; degraded when one of this member's
+    /// <remarks>Each check reads the cluster's nodes from PostgreSQL (one statement, with a count over each node's
+    /// waiting tasks): use it for readiness rather than a liveness probe run every few seconds, since a database blip
+    /// fails it on every replica at once. Unhealthy (the failure status) when no <c>AddTaskCluster</c> added this cluster,
+    /// when the member has not joined yet, has left or is leaving, or the read fails; degraded when one of this member's
     /// nodes is not live (declared dead after a pause or a cut-off, and rejoining) or no node of the whole cluster is
     /// live (tasks wait); healthy otherwise. The data holds the member's id and each node's state, placed and leased
     /// tasks.</remarks>
@@ -26,7 +28,7 @@ public static class TaskClusterHealthChecksBuilderExtensions
         ArgumentException.ThrowIfNullOrWhiteSpace(clusterName);
         return builder.Add(new HealthCheckRegistration(
             name ?? $"taskdispatch-cluster-{clusterName}",
-            services => new TaskClusterHealthCheck(services.GetRequiredKeyedService<TaskClusterHost>(clusterName)),
+            services => new TaskClusterHealthCheck(clusterName, () => services.GetKeyedService<TaskClusterHost>(clusterName)),
             failureStatus,
             tags));
     }

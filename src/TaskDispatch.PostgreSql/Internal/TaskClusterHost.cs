@@ -1,18 +1,24 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace TaskDispatch;
 
 /// <summary>A cluster member's life inside the generic host: built and joined at the host's start, left at its stop,
-/// disposed with the container.</summary>
-internal sealed class TaskClusterHost(string name, Action<TaskClusterBuilder> configure, IServiceProvider services) : IHostedService, IAsyncDisposable, IDisposable
+/// disposed with the container (asynchronously: the member's leaving talks to the database).</summary>
+internal sealed class TaskClusterHost(string name, Action<TaskClusterBuilder> configure, IServiceProvider services) : IHostedService, IAsyncDisposable
 {
+    /// <summary>How long what runs here may take to finish at the host's stop; the last writes may take as long again,
+    /// then the member hands back what it holds and leaves. A third of the generic host's default shutdown timeout (30 s)
+    /// each, so that the leaving fits in the last third.</summary>
+    internal static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(10);
+
     private TaskCluster? _cluster;
 
     /// <summary>Gets the member; throws until the host has started it.</summary>
     internal TaskCluster Cluster => Volatile.Read(ref _cluster)
-        ?? throw new InvalidOperationException($"The member of cluster '{name}' has not joined yet: it joins when the host starts (resolve TaskCluster after the host's StartAsync, for example in a hosted service's ExecuteAsync or a request).");
+        ?? throw new InvalidOperationException($"The member of cluster '{name}' has not joined yet: it joins when the host starts. Resolve TaskCluster once the host has started (in a request, or after IHostApplicationLifetime.ApplicationStarted), not in a hosted service's constructor.");
 
     /// <summary>Gets the member, or <see langword="null"/> before the host started it.</summary>
     internal TaskCluster? Started => Volatile.Read(ref _cluster);
@@ -30,16 +36,33 @@ internal sealed class TaskClusterHost(string name, Action<TaskClusterBuilder> co
 
         // The user's configuration comes last, so that it can choose other services, loggers or a clock.
         configure(builder);
-        Volatile.Write(ref _cluster, await builder.BuildAsync(cancellationToken).ConfigureAwait(false));
+        try
+        {
+            Volatile.Write(ref _cluster, await builder.BuildAsync(cancellationToken).ConfigureAwait(false));
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            throw new InvalidOperationException($"The member of cluster '{name}' could not join: {exception.Message}", exception);
+        }
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        if (Started is { } cluster)
+        if (Started is not { } cluster)
         {
-            // The host's shutdown ends the wait, not the leaving: the member goes on handing back what it holds, and
-            // the container's disposal waits for that.
-            await cluster.StopAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        var stop = cluster.StopAsync(StopTimeout);
+        try
+        {
+            await stop.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The host gave up waiting; the member goes on leaving, and the container's disposal waits for it.
+            var logger = services.GetService<ILoggerFactory>()?.CreateLogger("TaskDispatch.PostgreSql.TaskCluster") ?? NullLogger.Instance;
+            ClusterLog.StopCutByHost(logger, name, cluster.MemberId);
         }
     }
 
@@ -50,8 +73,4 @@ internal sealed class TaskClusterHost(string name, Action<TaskClusterBuilder> co
             await cluster.DisposeAsync().ConfigureAwait(false);
         }
     }
-
-    // A container disposed synchronously refuses services that can only be disposed asynchronously; the member's
-    // leaving is waited for here instead (the generic host disposes asynchronously, and never comes here).
-    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 }
