@@ -50,13 +50,7 @@ public sealed partial class TaskCluster
     {
         try
         {
-            var leave = _dataSource.CreateCommand(_sql.Leave);
-            await using (leave.ConfigureAwait(false))
-            {
-                leave.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Name });
-                leave.Parameters.Add(new NpgsqlParameter<string> { TypedValue = MemberId });
-                await leave.ExecuteNonQueryAsync().ConfigureAwait(false);
-            }
+            await MarkNodesLeftAsync().ConfigureAwait(false);
         }
         catch (Exception exception) when (exception is NpgsqlException or TimeoutException)
         {
@@ -71,6 +65,16 @@ public sealed partial class TaskCluster
 
         await Local.DisposeAsync().ConfigureAwait(false);
         _metrics.Dispose();
+    }
+
+    /// <summary>Marks this member's nodes as left, so that the allocation strategy places nothing more on them.</summary>
+    private async Task MarkNodesLeftAsync()
+    {
+        var leave = _dataSource.CreateCommand(_sql.Leave);
+        await using var leaveDisposal = leave.ConfigureAwait(false);
+        leave.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Name });
+        leave.Parameters.Add(new NpgsqlParameter<string> { TypedValue = MemberId });
+        await leave.ExecuteNonQueryAsync().ConfigureAwait(false);
     }
 
     /// <summary>The session whose presence says this member is alive (a dropped session is noticed at once, without
@@ -801,13 +805,7 @@ public sealed partial class TaskCluster
                 released += await ReleaseLeasesInDoubtAsync(node, CancellationToken.None).ConfigureAwait(false);
             }
 
-            var leave = _dataSource.CreateCommand(_sql.Leave);
-            await using (leave.ConfigureAwait(false))
-            {
-                leave.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Name });
-                leave.Parameters.Add(new NpgsqlParameter<string> { TypedValue = MemberId });
-                await leave.ExecuteNonQueryAsync().ConfigureAwait(false);
-            }
+            await MarkNodesLeftAsync().ConfigureAwait(false);
         }
         catch (Exception exception) when (exception is NpgsqlException or TimeoutException)
         {
