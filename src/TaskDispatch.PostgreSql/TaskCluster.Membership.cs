@@ -754,17 +754,15 @@ public sealed partial class TaskCluster
     /// <summary>Completes the awaited handle of a task that ended, from a notification or a read.</summary>
     private void CompleteAwaited(string id, TaskState state, string? result, string? error, string? errorType)
     {
+        // Two plain loops: this runs once per ended task, and a concatenation would allocate each time.
         foreach (var handle in _awaiting.RemoveAll(id))
         {
             handle.Complete(state, result, error, errorType);
         }
 
-        if (!_awaitingOthers.IsEmpty)
+        foreach (var handle in _awaitingOthers.RemoveAll(id))
         {
-            foreach (var handle in _awaitingOthers.RemoveAll(id))
-            {
-                handle.Complete(state, result, error, errorType);
-            }
+            handle.Complete(state, result, error, errorType);
         }
     }
 

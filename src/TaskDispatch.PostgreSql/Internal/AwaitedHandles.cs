@@ -46,7 +46,10 @@ internal sealed class AwaitedHandles
     }
 
     /// <summary>Stops awaiting every handle of <paramref name="id"/>; returns them (empty when there were none).</summary>
-    internal ClusterTaskHandle[] RemoveAll(string id) => _byId.TryRemove(id, out var handles) ? handles : [];
+    /// <remarks>Looked up first without a lock: on the completion path the id is usually absent from one of the tables,
+    /// and a removal takes a lock whether or not the id is there.</remarks>
+    internal ClusterTaskHandle[] RemoveAll(string id) =>
+        _byId.ContainsKey(id) && _byId.TryRemove(id, out var handles) ? handles : [];
 
     /// <summary>Gets the handles awaited for <paramref name="id"/> at this moment (empty when there are none).</summary>
     internal ClusterTaskHandle[] Get(string id) => _byId.TryGetValue(id, out var handles) ? handles : [];
