@@ -1,0 +1,191 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Time.Testing;
+using TaskDispatch.Tests.Support;
+
+namespace TaskDispatch.Tests.Dispatching;
+
+/// <summary>Tasks that wait for the one node that may run them (<see cref="TaskOptions.RequiredNode"/>) while another node
+/// has free slots: the scheduler keeps them per node and looks at them only while their node offers a slot. These tests
+/// pin down what that must not change: their order, that each runs once, that one cancelled or left without a node is
+/// taken out, that one that does not fit yet lets smaller ones behind it start and keeps its place, and that a deadline
+/// is still checked while the node stays busy.</summary>
+[TestFixture]
+[CancelAfter(120_000)]
+public sealed class ParkedTaskTests
+{
+    [Test]
+    public async Task PinnedToABusyNodeWhileAnotherIdles_StartInOrderOnThatNodeAndEachRunsOnce()
+    {
+        await using var dispatcher = TwoNodes(slotsOnA: 1);
+        var blocker = await SlotBlocker.OccupyAsync(dispatcher, new TaskOptions { RequiredNode = "a" });
+        var runs = new ConcurrentQueue<(int Index, string Node)>();
+        var pinned = new List<TaskHandle>();
+        for (var i = 0; i < 500; i++)
+        {
+            var index = i;
+            pinned.Add(await dispatcher.SubmitAsync(context =>
+            {
+                runs.Enqueue((index, context.NodeName));
+                return ValueTask.CompletedTask;
+            }, new TaskOptions { RequiredNode = "a" }));
+        }
+
+        // The other node keeps taking work meanwhile: the pinned tasks hold nothing up.
+        var elsewhere = await dispatcher.SubmitAsync(static context => ValueTask.FromResult(context.NodeName));
+        Assert.That(await elsewhere, Is.EqualTo("b"));
+        Assert.That(runs, Is.Empty);
+
+        await blocker.ReleaseAndWaitAsync();
+        await Task.WhenAll(pinned.Select(static handle => handle.Completion)).WaitAsync(TestTimeouts.Generous);
+
+        Assert.That(runs.Select(static run => run.Index), Is.EqualTo(Enumerable.Range(0, 500)));
+        Assert.That(runs.Select(static run => run.Node), Is.All.EqualTo("a"));
+        Assert.That(pinned.Select(static handle => handle.State), Is.All.EqualTo(TaskState.Completed));
+    }
+
+    [Test]
+    public async Task CancelledWhileWaitingForItsNode_IsTakenOutAndTheOthersRunInOrder()
+    {
+        await using var dispatcher = TwoNodes(slotsOnA: 1);
+        var work = new StepwiseWork();
+        var blocker = await SlotBlocker.OccupyAsync(dispatcher, new TaskOptions { RequiredNode = "a" });
+        var sources = Enumerable.Range(0, 5).Select(static _ => new CancellationTokenSource()).ToArray();
+        var handles = new List<TaskHandle>();
+        for (var i = 0; i < 5; i++)
+        {
+            handles.Add(await dispatcher.SubmitAsync(work.For($"t{i}"), new TaskOptions { RequiredNode = "a", CancellationToken = sources[i].Token }));
+        }
+
+        // t0 starts once the blocker ends, so the front of the node's waiting tasks has moved when t3 is cancelled.
+        await sources[1].CancelAsync();
+        await blocker.ReleaseAndWaitAsync();
+        Assert.That((await work.WaitForStartAsync(0)).Name, Is.EqualTo("t0"));
+        await sources[3].CancelAsync();
+        foreach (var name in new[] { "t0", "t2", "t4" })
+        {
+            work.Release(name);
+        }
+
+        foreach (var handle in handles)
+        {
+            try
+            {
+                await handle.Completion.WaitAsync(TestTimeouts.Generous);
+            }
+            catch (OperationCanceledException) when (handle.State == TaskState.Cancelled)
+            {
+            }
+        }
+
+        Assert.That(work.Starts.Select(static start => start.Name), Is.EqualTo(new[] { "t0", "t2", "t4" }));
+        Assert.That(handles.Select(static handle => handle.State), Is.EqualTo(new[] { TaskState.Completed, TaskState.Cancelled, TaskState.Completed, TaskState.Cancelled, TaskState.Completed }));
+        foreach (var source in sources)
+        {
+            source.Dispose();
+        }
+    }
+
+    [Test]
+    public async Task ItsNodeRemovedWhileItWaits_FailsNamingWhyAndTheOtherNodeRunsOn()
+    {
+        await using var dispatcher = TwoNodes(slotsOnA: 1);
+        var blocker = await SlotBlocker.OccupyAsync(dispatcher, new TaskOptions { RequiredNode = "a" });
+        var waiting = new List<TaskHandle>();
+        for (var i = 0; i < 3; i++)
+        {
+            waiting.Add(await dispatcher.SubmitAsync(static _ => ValueTask.CompletedTask, new TaskOptions { RequiredNode = "a" }));
+        }
+
+        var removing = dispatcher.RemoveNodeAsync("a");
+        await blocker.ReleaseAndWaitAsync();
+        await removing.WaitAsync(TestTimeouts.Generous);
+
+        foreach (var handle in waiting)
+        {
+            var failure = await Assert.ThrowsAsync<InvalidOperationException>(async () => await handle);
+            Assert.That(failure?.Message, Does.Contain("can run task").And.Contain(handle.Id));
+        }
+
+        Assert.That(await (await dispatcher.SubmitAsync(static context => ValueTask.FromResult(context.NodeName))), Is.EqualTo("b"));
+    }
+
+    [Test]
+    public async Task OneThatDoesNotFitItsNodeYet_LetsSmallerOnesBehindItStartAndKeepsItsPlace()
+    {
+        // Node a: 2 slots and 10 units of memory. t0 holds 8 units; t1 needs 8 and waits for them; t2 takes the second
+        // slot, so t3 and t4 (1 unit each) wait behind t1 for a slot. Each slot t2, t3 then t4 frees goes past t1.
+        await using var dispatcher = new TaskDispatcherBuilder()
+            .AddNode("a", static node => node.WithConcurrency(2).WithResource("memory", 10))
+            .AddNode("b", static node => node.WithConcurrency(1))
+            .Build();
+        var work = new StepwiseWork();
+        var handles = new List<TaskHandle>();
+        foreach (var (name, memory) in new[] { ("t0", 8), ("t1", 8), ("t2", 1), ("t3", 1), ("t4", 1), ("t5", 1) })
+        {
+            var started = work.StartCount;
+            handles.Add(await dispatcher.SubmitAsync(work.For(name), new TaskOptions
+            {
+                RequiredNode = "a",
+                ResourceDemand = new Dictionary<string, double>(StringComparer.Ordinal) { ["memory"] = memory },
+            }));
+
+            // The first two start at once, one after the other, so that the order of starts is the test's to decide.
+            if (name is "t0" or "t2")
+            {
+                await work.WaitForStartAsync(started);
+            }
+        }
+
+        foreach (var (release, expected) in new[] { ("t2", "t3"), ("t3", "t4"), ("t4", "t5") })
+        {
+            var started = work.StartCount;
+            work.Release(release);
+            Assert.That((await work.WaitForStartAsync(started)).Name, Is.EqualTo(expected));
+        }
+
+        work.Release("t5");
+        work.Release("t0");
+        Assert.That((await work.WaitForStartAsync(5)).Name, Is.EqualTo("t1"));
+        work.Release("t1");
+        await Task.WhenAll(handles.Select(static handle => handle.Completion)).WaitAsync(TestTimeouts.Generous);
+
+        Assert.That(work.Starts.Select(static start => start.Name), Is.EqualTo(new[] { "t0", "t2", "t3", "t4", "t5", "t1" }));
+        Assert.That(handles.Select(static handle => handle.State), Is.All.EqualTo(TaskState.Completed));
+    }
+
+    [Test]
+    public async Task WithADeadlinePinnedToABusyNode_FailsOnceTheDeadlinePassesThoughItsNodeStaysBusy()
+    {
+        var fake = new FakeTimeProvider();
+        await using var dispatcher = new TaskDispatcherBuilder()
+            .UseTimeProvider(fake)
+            .Configure(static options => options.FailExpiredDeadlines = true)
+            .AddNode("a", static node => node.WithConcurrency(1))
+            .AddNode("b", static node => node.WithConcurrency(1))
+            .Build();
+        var work = new StepwiseWork();
+        await dispatcher.SubmitAsync(work.For("blocker"), new TaskOptions { RequiredNode = "a" });
+        await work.WaitForStartAsync(0);
+        var expiring = await dispatcher.SubmitAsync(work.For("expiring"), new TaskOptions { RequiredNode = "a", Deadline = fake.GetUtcNow() + TimeSpan.FromSeconds(5) });
+
+        // A slot freed on the other node, after the deadline, is enough to notice it: node a never frees one.
+        fake.Advance(TimeSpan.FromSeconds(10));
+        await dispatcher.SubmitAsync(work.For("elsewhere"), new TaskOptions { RequiredNode = "b" });
+        work.Release("elsewhere");
+
+        try
+        {
+            await Assert.ThrowsAsync<DeadlineExceededException>(async () => await expiring.Completion.WaitAsync(TestTimeouts.Generous));
+            Assert.That(work.Starts.Select(static start => start.Name), Does.Not.Contain("expiring"));
+        }
+        finally
+        {
+            work.Release("blocker");
+        }
+    }
+
+    private static TaskDispatcher TwoNodes(int slotsOnA) => new TaskDispatcherBuilder()
+        .AddNode("a", node => node.WithConcurrency(slotsOnA))
+        .AddNode("b", static node => node.WithConcurrency(1))
+        .Build();
+}
