@@ -11,7 +11,7 @@ namespace TaskDispatch.Cluster.Benchmarks;
 /// tasks are written in the iteration's setup, unmeasured, by one INSERT that copies a task submitted through the API
 /// (same handler, input, options and sort key); nothing notifies the member until the operation starts, and its idle
 /// sweep is a minute, so it does not lease them early.</summary>
-[ClusterJob]
+[ClusterJob(warmupCount: 5)]
 [MedianColumn]
 public class ClusterDrainBenchmark
 {

@@ -6,7 +6,7 @@ namespace TaskDispatch.Cluster.Benchmarks;
 /// completion on the same server, every handle awaited (results come back through LISTEN/NOTIFY). One member runs two
 /// nodes of 32 slots, each holding up to 128 more leased tasks (Prefetch), so that leases come in batches of about 100;
 /// another member (same process, its own connections) submits.</summary>
-[ClusterJob]
+[ClusterJob(warmupCount: 5)]
 [MedianColumn]
 public class ClusterThroughputBenchmark
 {

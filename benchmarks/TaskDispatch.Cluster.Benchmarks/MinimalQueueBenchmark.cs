@@ -12,7 +12,7 @@ namespace TaskDispatch.Cluster.Benchmarks;
 /// out: task ids given by callers, leases that expire and fence, attempts, checkpoints, scheduling order beyond
 /// insertion order, node placement, membership, and results and wake-ups through LISTEN/NOTIFY (the loops here learn
 /// of new work and of ended tasks in process). Every commit waits for the disk, as the cluster's do.</summary>
-[ClusterJob]
+[ClusterJob(warmupCount: 5)]
 [MedianColumn]
 public class MinimalQueueBenchmark
 {
