@@ -284,10 +284,16 @@ public sealed partial class TaskCluster : IAsyncDisposable
     /// <summary>Reads the cluster's nodes from the store: every member's, with their load and liveness.</summary>
     /// <param name="cancellationToken">Cancels the read.</param>
     /// <returns>The nodes that are live or left within the last hour, by name.</returns>
-    public async Task<IReadOnlyList<ClusterNodeInfo>> GetNodesAsync(CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<ClusterNodeInfo>> GetNodesAsync(CancellationToken cancellationToken = default) =>
+        ReadNodesAsync(withLoad: true, cancellationToken);
+
+    /// <summary>Reads the cluster's nodes; without <paramref name="withLoad"/>, from the membership table alone, with
+    /// <see cref="ClusterNodeInfo.Load"/> and <see cref="ClusterNodeInfo.Leased"/> left at 0 (the health check, which
+    /// needs only who is live, and must stay cheap however many tasks wait).</summary>
+    internal async Task<IReadOnlyList<ClusterNodeInfo>> ReadNodesAsync(bool withLoad, CancellationToken cancellationToken)
     {
         var nodes = new List<ClusterNodeInfo>();
-        var command = _dataSource.CreateCommand(_sql.Nodes);
+        var command = _dataSource.CreateCommand(withLoad ? _sql.Nodes : _sql.NodesLiveness);
         await using var commandDisposal = command.ConfigureAwait(false);
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Name });
         command.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = _options.LeaseDuration });

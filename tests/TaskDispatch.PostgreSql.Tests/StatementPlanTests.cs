@@ -136,6 +136,24 @@ public sealed class StatementPlanTests(bool analyzed)
         Assert.That(plan, Does.Contain("Index Scan using tasks_submitted on tasks").And.Not.Contain("Seq Scan on tasks").And.Not.Contain("Bitmap").And.Not.Contain("Sort"), plan);
     }
 
+    [Test]
+    public async Task The_health_check_reads_the_membership_table_alone()
+    {
+        // 10,000 tasks are leased here: the load-aware read looks each one up; the health check must not.
+        var liveness = Explain(_sql.NodesLiveness);
+        liveness.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = TimeSpan.FromSeconds(10) });
+        liveness.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = TimeSpan.FromSeconds(4) });
+        var withLoad = Explain(_sql.Nodes);
+        withLoad.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = TimeSpan.FromSeconds(10) });
+        withLoad.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = TimeSpan.FromSeconds(4) });
+
+        var plan = string.Join('\n', await PlanAsync(liveness));
+        var loadPlan = string.Join('\n', await PlanAsync(withLoad));
+
+        Assert.That(plan, Does.Match(@"Scan( using \S+)? on nodes\b").And.Not.Match(@" on (tasks|ready|leases)\b"), plan);
+        Assert.That(loadPlan, Does.Match(@" on (tasks|tasks_pkey)\b").And.Match(@" on ready\b"), "the load-aware read still counts the load: " + loadPlan);
+    }
+
     /// <summary>An <c>EXPLAIN</c> of a statement about the leased batch: the cluster, the batch's ids and their token bound
     /// ($1-$3); the caller binds the rest.</summary>
     private NpgsqlCommand ExplainForLeased(string statement)

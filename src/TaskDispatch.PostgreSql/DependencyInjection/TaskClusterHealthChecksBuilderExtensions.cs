@@ -15,13 +15,13 @@ public static class TaskClusterHealthChecksBuilderExtensions
     /// <see langword="null"/> for <see cref="HealthStatus.Unhealthy"/>.</param>
     /// <param name="tags">Tags to filter checks by.</param>
     /// <returns>The builder.</returns>
-    /// <remarks>Each check reads the cluster's nodes from PostgreSQL (one statement, with a count over each node's
-    /// waiting tasks): use it for readiness rather than a liveness probe run every few seconds, since a database blip
+    /// <remarks>Each check reads the cluster's membership table from PostgreSQL (one statement, which does not count
+    /// the tasks, so that a large backlog does not make it dearer): use it for readiness rather than a liveness probe run every few seconds, since a database blip
     /// fails it on every replica at once. Unhealthy (the failure status) when no <c>AddTaskCluster</c> added this cluster,
     /// when the member has not joined yet, has left or is leaving, or the read fails; degraded when one of this member's
     /// nodes is not live (declared dead after a pause or a cut-off, and rejoining) or no node of the whole cluster is
-    /// live (tasks wait); healthy otherwise. The data holds the member's id and each node's state, placed and leased
-    /// tasks.</remarks>
+    /// live (tasks wait); healthy otherwise. The data holds the member's id and each node's state, slots, member and
+    /// host.</remarks>
     public static IHealthChecksBuilder AddTaskCluster(this IHealthChecksBuilder builder, string clusterName, string? name = null, HealthStatus? failureStatus = null, IEnumerable<string>? tags = null)
     {
         ArgumentNullException.ThrowIfNull(builder);

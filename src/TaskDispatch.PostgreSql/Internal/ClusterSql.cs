@@ -100,21 +100,8 @@ internal sealed class ClusterSql
             """;
         Heartbeat = $"UPDATE {s}.nodes SET heartbeat_at = now() WHERE cluster = $1 AND member = $2 AND alive RETURNING name";
         Leave = $"UPDATE {s}.nodes SET alive = false, left_at = now() WHERE cluster = $1 AND member = $2";
-        Nodes = $"""
-            WITH lease AS MATERIALIZED (SELECT l.token, l.node, l.ids FROM {s}.leases l WHERE l.cluster = $1),
-            leased AS MATERIALIZED (
-                SELECT l.node, count(*)::int AS tasks FROM {s}.tasks t JOIN lease l ON l.token = t.lease_token
-                WHERE t.cluster = $1 AND t.id = ANY(ARRAY(SELECT unnest(ids) FROM lease)) AND t.state = 2
-                GROUP BY l.node)
-            SELECT n.name, n.member, n.host, n.pid, n.slots, n.weight, n.tags, n.resources, n.heartbeat_at,
-                   n.alive AND n.heartbeat_at > now() - $2
-                       AND (n.heartbeat_at > now() - $3
-                            OR EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.application_name = 'taskdispatch:' || n.member)) AS live,
-                   (SELECT count(*) FROM {s}.ready r WHERE r.cluster = n.cluster AND r.node = n.name)::int AS waiting,
-                   coalesce((SELECT d.tasks FROM leased d WHERE d.node = n.name), 0) AS leased
-            FROM {s}.nodes n WHERE n.cluster = $1 AND (n.alive OR n.left_at > now() - interval '1 hour')
-            ORDER BY n.name
-            """;
+        Nodes = NodesSql(s, withLoad: true);
+        NodesLiveness = NodesSql(s, withLoad: false);
 
         // A member is live while it heartbeats within the lease. Its listener session gone (killed process, dropped
         // connection) ends that early, but only once two heartbeats are also missed: a database restart drops every
@@ -268,6 +255,28 @@ internal sealed class ClusterSql
             """;
     }
 
+    /// <summary>The cluster's nodes that are live or left within the hour, by name. With <paramref name="withLoad"/>, each
+    /// with its queued and leased tasks: the load-aware strategies need them, and reading them costs a count of the
+    /// node's queue and a look-up of every leased task. Without it, those two columns are 0 and the statement reads the
+    /// membership table alone (the health check).</summary>
+    private static string NodesSql(string s, bool withLoad) => $"""
+            {(withLoad ? $"""
+            WITH lease AS MATERIALIZED (SELECT l.token, l.node, l.ids FROM {s}.leases l WHERE l.cluster = $1),
+            leased AS MATERIALIZED (
+                SELECT l.node, count(*)::int AS tasks FROM {s}.tasks t JOIN lease l ON l.token = t.lease_token
+                WHERE t.cluster = $1 AND t.id = ANY(ARRAY(SELECT unnest(ids) FROM lease)) AND t.state = 2
+                GROUP BY l.node)
+            """ : "")}
+            SELECT n.name, n.member, n.host, n.pid, n.slots, n.weight, n.tags, n.resources, n.heartbeat_at,
+                   n.alive AND n.heartbeat_at > now() - $2
+                       AND (n.heartbeat_at > now() - $3
+                            OR EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.application_name = 'taskdispatch:' || n.member)) AS live,
+                   {(withLoad ? $"(SELECT count(*) FROM {s}.ready r WHERE r.cluster = n.cluster AND r.node = n.name)::int" : "0")} AS waiting,
+                   {(withLoad ? "coalesce((SELECT d.tasks FROM leased d WHERE d.node = n.name), 0)" : "0")} AS leased
+            FROM {s}.nodes n WHERE n.cluster = $1 AND (n.alive OR n.left_at > now() - interval '1 hour')
+            ORDER BY n.name
+            """;
+
     /// <summary>The submission: the task rows, their queue rows and one notification per node. With
     /// <paramref name="idsGiven"/>, an id already taken is skipped (<c>ON CONFLICT DO NOTHING</c>: the caller waits for
     /// that task instead) and the ids written come back; without it, for ids this member made up, a taken id fails the
@@ -415,6 +424,8 @@ internal sealed class ClusterSql
     internal string Leave { get; }
 
     internal string Nodes { get; }
+
+    internal string NodesLiveness { get; }
 
     internal string DeclareDead { get; }
 

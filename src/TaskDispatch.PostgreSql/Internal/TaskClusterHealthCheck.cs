@@ -30,7 +30,7 @@ internal sealed class TaskClusterHealthCheck(string clusterName, Func<TaskCluste
         IReadOnlyList<ClusterNodeInfo> nodes;
         try
         {
-            nodes = await cluster.GetNodesAsync(cancellationToken).ConfigureAwait(false);
+            nodes = await cluster.ReadNodesAsync(withLoad: false, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
@@ -53,7 +53,7 @@ internal sealed class TaskClusterHealthCheck(string clusterName, Func<TaskCluste
             var mine = node.Member == memberId && ownNodes.Contains(node.Name, StringComparer.Ordinal);
             live += node.IsAlive ? 1 : 0;
             ownLive += mine && node.IsAlive ? 1 : 0;
-            data[$"node:{node.Name}"] = $"{(node.IsAlive ? "live" : "not live")}{(mine ? ", this member" : "")}, {node.Load} placed, {node.Leased}/{node.Slots} leased";
+            data[$"node:{node.Name}"] = $"{(node.IsAlive ? "live" : "not live")}{(mine ? ", this member" : "")}, {node.Slots} slots, member {node.Member} on {node.Host}";
         }
 
         if (ownLive < ownNodes.Count)
