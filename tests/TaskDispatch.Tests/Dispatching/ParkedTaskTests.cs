@@ -4,11 +4,11 @@ using TaskDispatch.Tests.Support;
 
 namespace TaskDispatch.Tests.Dispatching;
 
-/// <summary>Tasks that wait for the one node that may run them (<see cref="TaskOptions.RequiredNode"/>) while another node
-/// has free slots: the scheduler keeps them per node and looks at them only while their node offers a slot. These tests
-/// pin down what that must not change: their order, that each runs once, that one cancelled or left without a node is
-/// taken out, that one that does not fit yet lets smaller ones behind it start and keeps its place, and that a deadline
-/// is still checked while the node stays busy.</summary>
+/// <summary>Tasks that wait for the nodes that may run them (a required node, tags, resources) while another node has free
+/// slots: the scheduler groups them by those nodes and looks at a group only while one of its nodes offers a slot. These
+/// tests pin down what that must not change: their order, that each runs once, that one cancelled or left without a node
+/// is taken out, that one that does not fit yet lets smaller ones behind it start and keeps its place, that a node joining
+/// takes the work it can run, and that a deadline is still checked while the nodes stay busy.</summary>
 [TestFixture]
 [CancelAfter(120_000)]
 public sealed class ParkedTaskTests
@@ -182,6 +182,60 @@ public sealed class ParkedTaskTests
         {
             work.Release("blocker");
         }
+    }
+
+    [Test]
+    public async Task NeedingATagOnlyABusyNodeHas_StartInOrderThereWhileTheOtherNodeIdles()
+    {
+        await using var dispatcher = new TaskDispatcherBuilder()
+            .AddNode("gpu", static node => node.WithConcurrency(1).WithTags("gpu"))
+            .AddNode("cpu", static node => node.WithConcurrency(1))
+            .Build();
+        var blocker = await SlotBlocker.OccupyAsync(dispatcher, new TaskOptions { RequiredTags = ["gpu"] });
+        var runs = new ConcurrentQueue<(int Index, string Node)>();
+        var tagged = new List<TaskHandle>();
+        for (var i = 0; i < 300; i++)
+        {
+            var index = i;
+            tagged.Add(await dispatcher.SubmitAsync(context =>
+            {
+                runs.Enqueue((index, context.NodeName));
+                return ValueTask.CompletedTask;
+            }, new TaskOptions { RequiredTags = ["gpu"] }));
+        }
+
+        Assert.That(await (await dispatcher.SubmitAsync(static context => ValueTask.FromResult(context.NodeName))), Is.EqualTo("cpu"));
+        await blocker.ReleaseAndWaitAsync();
+        await Task.WhenAll(tagged.Select(static handle => handle.Completion)).WaitAsync(TestTimeouts.Generous);
+
+        Assert.That(runs.Select(static run => run.Index), Is.EqualTo(Enumerable.Range(0, 300)));
+        Assert.That(runs.Select(static run => run.Node), Is.All.EqualTo("gpu"));
+    }
+
+    [Test]
+    public async Task ANodeThatJoinsWhileTheyWait_TakesTheWorkItCanRun()
+    {
+        await using var dispatcher = new TaskDispatcherBuilder()
+            .AddNode("gpu-1", static node => node.WithConcurrency(1).WithTags("gpu"))
+            .AddNode("cpu", static node => node.WithConcurrency(1))
+            .Build();
+        var blocker = await SlotBlocker.OccupyAsync(dispatcher, new TaskOptions { RequiredTags = ["gpu"] });
+        var waiting = new List<TaskHandle<string>>();
+        for (var i = 0; i < 20; i++)
+        {
+            waiting.Add(await dispatcher.SubmitAsync(static context => ValueTask.FromResult(context.NodeName), new TaskOptions { RequiredTags = ["gpu"] }));
+        }
+
+        // gpu-1 stays busy: only the node that joins can run them.
+        dispatcher.AddNode("gpu-2", static node => node.WithConcurrency(2).WithTags("gpu"));
+        var nodes = new List<string>();
+        foreach (var handle in waiting)
+        {
+            nodes.Add(await handle.Completion.WaitAsync(TestTimeouts.Generous));
+        }
+
+        Assert.That(nodes, Is.All.EqualTo("gpu-2"));
+        await blocker.ReleaseAndWaitAsync();
     }
 
     private static TaskDispatcher TwoNodes(int slotsOnA) => new TaskDispatcherBuilder()
