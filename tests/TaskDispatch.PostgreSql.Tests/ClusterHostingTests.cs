@@ -8,16 +8,8 @@ namespace TaskDispatch.PostgreSql.Tests;
 /// <summary>A cluster member inside the generic host: <c>AddTaskCluster</c> and its health check.</summary>
 [TestFixture]
 [CancelAfter(120_000)]
-public sealed class ClusterHostingTests
+public sealed class ClusterHostingTests : SchemaPerTest
 {
-    private string _schema = null!;
-
-    [SetUp]
-    public void NewSchema() => _schema = PostgresServer.NewSchema();
-
-    [TearDown]
-    public async Task DropSchema() => await ClusterTestKit.DropAsync(_schema);
-
     [Test]
     public async Task A_member_joins_when_the_host_starts_runs_handlers_from_the_container_and_leaves_when_it_stops()
     {
@@ -31,7 +23,7 @@ public sealed class ClusterHostingTests
         Assert.That(await handle.Completion.WaitAsync(TestTimeouts.Generous), Is.EqualTo(1_002), "the handler got its dependency from the container");
 
         await host.StopAsync();
-        Assert.That(await PostgresServer.ScalarAsync<bool>($"SELECT alive FROM {_schema}.nodes WHERE name = 'worker-1'"), Is.False, "the member left with the host");
+        Assert.That(await PostgresServer.ScalarAsync<bool>($"SELECT alive FROM {Schema}.nodes WHERE name = 'worker-1'"), Is.False, "the member left with the host");
     }
 
     [Test]
@@ -46,13 +38,13 @@ public sealed class ClusterHostingTests
     [Test]
     public async Task A_join_that_fails_part_way_marks_the_nodes_it_registered_left_and_closes_its_session()
     {
-        await using var holder = await ClusterTestKit.Member("half", _schema).AddNode("taken").BuildAsync();
+        await using var holder = await ClusterTestKit.Member("half", Schema).AddNode("taken").BuildAsync();
         var sessions = $"SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'taskdispatch:%'";
         var before = await PostgresServer.ScalarAsync<long>(sessions);
 
-        var failure = await Assert.ThrowsAsync<InvalidOperationException>(async () => await ClusterTestKit.Member("half", _schema).AddNode("first").AddNode("taken").BuildAsync());
+        var failure = await Assert.ThrowsAsync<InvalidOperationException>(async () => await ClusterTestKit.Member("half", Schema).AddNode("first").AddNode("taken").BuildAsync());
         Assert.That(failure!.Message, Does.Contain("'taken'"));
-        Assert.That(await PostgresServer.ScalarAsync<bool>($"SELECT alive FROM {_schema}.nodes WHERE name = 'first'"), Is.False, "no task is placed on the node registered before the failure");
+        Assert.That(await PostgresServer.ScalarAsync<bool>($"SELECT alive FROM {Schema}.nodes WHERE name = 'first'"), Is.False, "no task is placed on the node registered before the failure");
         await ClusterTestKit.WaitUntilAsync(async () => await PostgresServer.ScalarAsync<long>(sessions) == before, "the failed member's listener session closed");
     }
 
@@ -136,7 +128,7 @@ public sealed class ClusterHostingTests
         {
             member.UsePostgreSqlStore(PostgresServer.ConnectionString, options =>
             {
-                options.Schema = _schema;
+                options.Schema = Schema;
                 options.LeaseDuration = TimeSpan.FromSeconds(2);
                 options.IdleSweepInterval = TimeSpan.FromSeconds(1);
                 configure?.Invoke(options);

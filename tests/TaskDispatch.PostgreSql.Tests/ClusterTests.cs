@@ -4,21 +4,13 @@ namespace TaskDispatch.PostgreSql.Tests;
 
 [TestFixture]
 [CancelAfter(120_000)]
-public sealed class ClusterTests
+public sealed class ClusterTests : SchemaPerTest
 {
-    private string _schema = null!;
-
-    [SetUp]
-    public void NewSchema() => _schema = PostgresServer.NewSchema();
-
-    [TearDown]
-    public async Task DropSchema() => await ClusterTestKit.DropAsync(_schema);
-
     [Test]
     public async Task A_task_submitted_by_one_member_runs_on_another_and_its_result_reaches_the_submitter()
     {
-        await using var worker = await ClusterTestKit.Member("basic", _schema).AddNode("worker-1", node => node.WithConcurrency(2)).BuildAsync();
-        await using var submitter = await ClusterTestKit.Member("basic", _schema).BuildAsync();
+        await using var worker = await ClusterTestKit.Member("basic", Schema).AddNode("worker-1", node => node.WithConcurrency(2)).BuildAsync();
+        await using var submitter = await ClusterTestKit.Member("basic", Schema).BuildAsync();
 
         var handle = await submitter.SubmitAsync<Square, int, long>(12);
         Assert.That(await handle, Is.EqualTo(144));
@@ -37,8 +29,8 @@ public sealed class ClusterTests
         // The sweep that reads every awaited result is an hour away: only the notifications can end these handles.
         // Small outcomes travel in the notification; large ones travel as an id the submitter reads back.
         var sweep = TimeSpan.FromHours(1);
-        await using var worker = await ClusterTestKit.Member("results", _schema, idleSweep: sweep).AddNode("worker-1", node => node.WithConcurrency(4)).BuildAsync();
-        await using var submitter = await ClusterTestKit.Member("results", _schema, idleSweep: sweep).BuildAsync();
+        await using var worker = await ClusterTestKit.Member("results", Schema, idleSweep: sweep).AddNode("worker-1", node => node.WithConcurrency(4)).BuildAsync();
+        await using var submitter = await ClusterTestKit.Member("results", Schema, idleSweep: sweep).BuildAsync();
 
         // The first three and the ten of 1,000 characters fit in a notification (their entries, id, quotes and error type
         // included, stay under MaxCarriedBytes); the last three do not. Twenty entries of about 1,100 bytes cannot share one
@@ -72,10 +64,10 @@ public sealed class ClusterTests
     {
         // No member runs a node, so nothing leases the task; it is ended behind the cluster's back, as a lost notification
         // would leave it. Only the sweep of ids awaited for a whole interval can complete the handle.
-        await using var submitter = await ClusterTestKit.Member("lost", _schema, idleSweep: TimeSpan.FromMilliseconds(200)).BuildAsync();
+        await using var submitter = await ClusterTestKit.Member("lost", Schema, idleSweep: TimeSpan.FromMilliseconds(200)).BuildAsync();
         var lost = await submitter.SubmitAsync<Square, int, long>(7);
         var waiting = await submitter.SubmitAsync<Square, int, long>(8);
-        await PostgresServer.ExecuteAsync($"UPDATE {_schema}.tasks SET state = 4, result = '49', ended_at = now() WHERE id = '{lost.Id}'");
+        await PostgresServer.ExecuteAsync($"UPDATE {Schema}.tasks SET state = 4, result = '49', ended_at = now() WHERE id = '{lost.Id}'");
 
         Assert.That(await lost.Completion.WaitAsync(TimeSpan.FromSeconds(30)), Is.EqualTo(49));
         Assert.That(submitter.OutcomesReadBack, Is.EqualTo(1), "only the ended task was read back");
@@ -139,8 +131,8 @@ public sealed class ClusterTests
     [Test]
     public async Task A_waiting_task_cancelled_by_id_from_another_member_ends_cancelled_and_its_handle_hears_it()
     {
-        await using var submitter = await ClusterTestKit.Member("cancel", _schema).BuildAsync();
-        await using var other = await ClusterTestKit.Member("cancel", _schema).BuildAsync();
+        await using var submitter = await ClusterTestKit.Member("cancel", Schema).BuildAsync();
+        await using var other = await ClusterTestKit.Member("cancel", Schema).BuildAsync();
 
         // No node anywhere: the task waits unplaced until cancelled.
         var handle = await submitter.SubmitAsync<Square, int, long>(3, new TaskOptions { Id = "job-42" });
@@ -154,21 +146,21 @@ public sealed class ClusterTests
     [Test]
     public async Task A_second_submission_with_the_same_id_waits_for_the_first_task_instead_of_running_again()
     {
-        await using var worker = await ClusterTestKit.Member("idempotent", _schema).AddNode("worker-1").BuildAsync();
-        await using var submitter = await ClusterTestKit.Member("idempotent", _schema).BuildAsync();
+        await using var worker = await ClusterTestKit.Member("idempotent", Schema).AddNode("worker-1").BuildAsync();
+        await using var submitter = await ClusterTestKit.Member("idempotent", Schema).BuildAsync();
 
         var first = await submitter.SubmitAsync<Square, int, long>(5, new TaskOptions { Id = "order-7" });
         var second = await worker.SubmitAsync<Square, int, long>(6, new TaskOptions { Id = "order-7" });
         Assert.That(await first, Is.EqualTo(25));
         Assert.That(await second, Is.EqualTo(25), "the second submission got the first task's outcome");
-        Assert.That(await PostgresServer.ScalarAsync<long>($"SELECT count(*) FROM {_schema}.tasks"), Is.EqualTo(1));
+        Assert.That(await PostgresServer.ScalarAsync<long>($"SELECT count(*) FROM {Schema}.tasks"), Is.EqualTo(1));
     }
 
     [Test]
     public async Task A_made_up_id_that_a_caller_took_already_waits_for_that_task_like_a_given_one()
     {
-        await using var worker = await ClusterTestKit.Member("made-up", _schema).AddNode("worker-1").BuildAsync();
-        await using var submitter = await ClusterTestKit.Member("made-up", _schema).BuildAsync();
+        await using var worker = await ClusterTestKit.Member("made-up", Schema).AddNode("worker-1").BuildAsync();
+        await using var submitter = await ClusterTestKit.Member("made-up", Schema).BuildAsync();
         var first = await submitter.SubmitAsync<Square, int, long>(5, new TaskOptions { Id = "taken" });
         Assert.That(await first, Is.EqualTo(25));
 
@@ -180,17 +172,17 @@ public sealed class ClusterTests
         Assert.That(handles.Select(handle => handle.Id), Is.EqualTo(new[] { "taken", "fresh" }));
         Assert.That(await handles[0], Is.EqualTo(25), "the submission got the first task's outcome");
         Assert.That(await handles[1], Is.EqualTo(49));
-        Assert.That(await PostgresServer.ScalarAsync<long>($"SELECT count(*) FROM {_schema}.tasks"), Is.EqualTo(2));
+        Assert.That(await PostgresServer.ScalarAsync<long>($"SELECT count(*) FROM {Schema}.tasks"), Is.EqualTo(2));
     }
 
     [Test]
     public async Task A_submission_that_fails_part_way_leaves_the_batches_handed_to_the_writer_to_be_written_and_run()
     {
-        await using var worker = await ClusterTestKit.Member("part-way", _schema).AddNode("worker-1", node => node.WithConcurrency(4)).BuildAsync();
+        await using var worker = await ClusterTestKit.Member("part-way", Schema).AddNode("worker-1", node => node.WithConcurrency(4)).BuildAsync();
         await using var submitter = await new TaskClusterBuilder("part-way")
             .UsePostgreSqlStore(PostgresServer.ConnectionString, options =>
             {
-                options.Schema = _schema;
+                options.Schema = Schema;
                 options.WriteBatchSize = 2;
             })
             .AddHandler<Square, int, long>("square")
@@ -204,9 +196,9 @@ public sealed class ClusterTests
         Assert.That(failure!.Message, Does.Contain("fifth"));
 
         await ClusterTestKit.WaitUntilAsync(
-            () => PostgresServer.ScalarAsync<long>($"SELECT count(*) FROM {_schema}.tasks WHERE state = 4").GetAwaiter().GetResult() == 4,
+            () => PostgresServer.ScalarAsync<long>($"SELECT count(*) FROM {Schema}.tasks WHERE state = 4").GetAwaiter().GetResult() == 4,
             "the four tasks handed to the writer completed");
-        Assert.That(await PostgresServer.ScalarAsync<long>($"SELECT count(*) FROM {_schema}.tasks"), Is.EqualTo(4), "nothing of the task that failed to prepare");
+        Assert.That(await PostgresServer.ScalarAsync<long>($"SELECT count(*) FROM {Schema}.tasks"), Is.EqualTo(4), "nothing of the task that failed to prepare");
         Assert.That((await submitter.FindAsync("part-4"))!.State, Is.EqualTo(TaskState.Completed));
     }
 
@@ -214,7 +206,7 @@ public sealed class ClusterTests
     public async Task A_lease_whose_reply_was_lost_after_its_commit_is_handed_back_before_the_node_leases_again()
     {
         // A lease far longer than the wait below: the task must not wait for the reaper.
-        await using var worker = await ClusterTestKit.Member("in-doubt", _schema, lease: TimeSpan.FromMinutes(2)).AddNode("worker-1").BuildAsync();
+        await using var worker = await ClusterTestKit.Member("in-doubt", Schema, lease: TimeSpan.FromMinutes(2)).AddNode("worker-1").BuildAsync();
         var lose = 1;
         worker.LoseLeaseReply = () => Interlocked.Exchange(ref lose, 0) == 1;
 
@@ -224,7 +216,7 @@ public sealed class ClusterTests
         var found = await worker.FindAsync(handle.Id);
         Assert.That(found!.Deliveries, Is.EqualTo(1), "the lease handed back was no delivery");
         Assert.That(found.Recoveries, Is.Zero, "the reaper took nothing back");
-        Assert.That(await PostgresServer.ScalarAsync<long>($"SELECT count(*) FROM {_schema}.leases"), Is.Zero);
+        Assert.That(await PostgresServer.ScalarAsync<long>($"SELECT count(*) FROM {Schema}.leases"), Is.Zero);
     }
 
     [Test]
@@ -233,14 +225,14 @@ public sealed class ClusterTests
         // The database takes the end late, three leases after the task ran (a backlog of acknowledgements, a slow server).
         // The lease is renewed meanwhile, so the reaper leaves the task alone and its one delivery is the one that counts.
         var lease = TimeSpan.FromSeconds(3);
-        await using var worker = await ClusterTestKit.Member("slow-ends", _schema, lease: lease).AddNode("worker-1").BuildAsync();
+        await using var worker = await ClusterTestKit.Member("slow-ends", Schema, lease: lease).AddNode("worker-1").BuildAsync();
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         worker.BeforeAcknowledgement = _ => release.Task;
 
         var handle = await worker.SubmitAsync<Square, int, long>(9);
         await ClusterTestKit.WaitUntilAsync(
             async () => await PostgresServer.ScalarAsync<bool>(
-                $"SELECT coalesce(bool_and(started_at < now() - interval '9 seconds'), false) FROM {_schema}.tasks WHERE id = '{handle.Id}'"),
+                $"SELECT coalesce(bool_and(started_at < now() - interval '9 seconds'), false) FROM {Schema}.tasks WHERE id = '{handle.Id}'"),
             "three leases have passed since the task first started");
         release.SetResult();
 
@@ -248,7 +240,7 @@ public sealed class ClusterTests
         var found = await worker.FindAsync(handle.Id);
         Assert.That((found!.Deliveries, found.Recoveries), Is.EqualTo((1, 0)), "the lease was renewed while the end waited");
         Assert.That(worker.RefusedWrites, Is.Zero);
-        Assert.That(await PostgresServer.ScalarAsync<long>($"SELECT count(*) FROM {_schema}.refused_acks"), Is.Zero);
+        Assert.That(await PostgresServer.ScalarAsync<long>($"SELECT count(*) FROM {Schema}.refused_acks"), Is.Zero);
     }
 
     [Test]
@@ -257,7 +249,7 @@ public sealed class ClusterTests
         // Ends the database does not take pile up; a member that kept leasing would start tasks whose ends only join the
         // queue, until they come too late. It stops at two acknowledgements' worth (8 here) and resumes once they drain.
         const int Tasks = 60;
-        await using var worker = await ClusterTestKit.Member("ends-behind", _schema, lease: TimeSpan.FromMinutes(2), configure: options =>
+        await using var worker = await ClusterTestKit.Member("ends-behind", Schema, lease: TimeSpan.FromMinutes(2), configure: options =>
             {
                 options.WriteBatchSize = 4;
                 options.Prefetch = 0;
@@ -267,7 +259,7 @@ public sealed class ClusterTests
         worker.BeforeAcknowledgement = _ => release.Task;
 
         var handles = await worker.SubmitManyAsync<Square, int, long>(Enumerable.Range(1, Tasks));
-        var leased = $"SELECT count(*) FROM {_schema}.tasks WHERE state = {ClusterSchema.Leased}";
+        var leased = $"SELECT count(*) FROM {Schema}.tasks WHERE state = {ClusterSchema.Leased}";
         await ClusterTestKit.WaitUntilAsync(async () => await PostgresServer.ScalarAsync<long>(leased) >= 8, "the held-back ends reached the limit");
 
         // Leasing stops once 8 ends are unwritten (the batch being written counts); the node's last lease may have taken
@@ -286,13 +278,13 @@ public sealed class ClusterTests
             await handle.Completion.WaitAsync(TimeSpan.FromSeconds(60));
         }
 
-        Assert.That(await PostgresServer.ScalarAsync<long>($"SELECT count(*) FROM {_schema}.tasks WHERE state = {ClusterSchema.Completed} AND attempts = 1"), Is.EqualTo(Tasks));
+        Assert.That(await PostgresServer.ScalarAsync<long>($"SELECT count(*) FROM {Schema}.tasks WHERE state = {ClusterSchema.Completed} AND attempts = 1"), Is.EqualTo(Tasks));
     }
 
     [Test]
     public async Task An_error_text_with_a_nul_is_stored_with_a_replacement_character()
     {
-        await using var worker = await ClusterTestKit.Member("nul-error", _schema).AddNode("worker-1").BuildAsync();
+        await using var worker = await ClusterTestKit.Member("nul-error", Schema).AddNode("worker-1").BuildAsync();
 
         var handle = await worker.SubmitAsync<Echo, string, string>("fail:before\0after");
         var error = await Assert.ThrowsAsync<RecordedTaskException>(async () => await handle.Completion.WaitAsync(TimeSpan.FromSeconds(60)));
@@ -309,7 +301,7 @@ public sealed class ClusterTests
         // up (its lease runs out and the task is dead-lettered after its deliveries), and nothing is left holding a lease
         // or the lease loop back.
         const string Unsendable = "unsendable-end";
-        await using var worker = await ClusterTestKit.Member("unsendable", _schema, configure: options => options.MaxDeliveries = 2)
+        await using var worker = await ClusterTestKit.Member("unsendable", Schema, configure: options => options.MaxDeliveries = 2)
             .AddNode("worker-1", node => node.WithConcurrency(8)).BuildAsync();
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var splits = 0;
@@ -328,7 +320,7 @@ public sealed class ClusterTests
         };
 
         // The first end is held in its statement; the six after it queue behind it, so that they make one batch.
-        var leased = $"SELECT count(*) FROM {_schema}.tasks WHERE state = {ClusterSchema.Leased}";
+        var leased = $"SELECT count(*) FROM {Schema}.tasks WHERE state = {ClusterSchema.Leased}";
         var first = await worker.SubmitAsync<Echo, string, string>("first");
         await ClusterTestKit.WaitUntilAsync(async () => await PostgresServer.ScalarAsync<long>(leased) == 1, "the first task is leased");
         var unsendable = await worker.SubmitAsync<Echo, string, string>("zero", new TaskOptions { Id = Unsendable });
@@ -358,8 +350,8 @@ public sealed class ClusterTests
     [Test]
     public async Task Handing_back_a_lease_in_doubt_leaves_the_nodes_running_leases_alone()
     {
-        var gate = "running-" + _schema;
-        await using var worker = await ClusterTestKit.Member("in-doubt-running", _schema, lease: TimeSpan.FromMinutes(2))
+        var gate = "running-" + Schema;
+        await using var worker = await ClusterTestKit.Member("in-doubt-running", Schema, lease: TimeSpan.FromMinutes(2))
             .AddNode("worker-1", node => node.WithConcurrency(2)).BuildAsync();
         var running = await worker.SubmitAsync<Gated, string, string>(gate);
         await Gated.StartedSignal(gate).Task.WaitAsync(TimeSpan.FromMinutes(1));
@@ -375,14 +367,14 @@ public sealed class ClusterTests
         Assert.That(await running, Is.EqualTo($"{gate} on worker-1"));
         var found = await worker.FindAsync(running.Id);
         Assert.That((found!.Deliveries, found.Recoveries), Is.EqualTo((1, 0)), "the running task kept its one lease");
-        Assert.That(await PostgresServer.ScalarAsync<long>($"SELECT count(*) FROM {_schema}.refused_acks"), Is.Zero, "no end was refused");
+        Assert.That(await PostgresServer.ScalarAsync<long>($"SELECT count(*) FROM {Schema}.refused_acks"), Is.Zero, "no end was refused");
         Assert.That(worker.RefusedWrites, Is.Zero);
     }
 
     [Test]
     public async Task A_failing_handler_ends_failed_with_its_error_recorded_for_any_member()
     {
-        await using var worker = await ClusterTestKit.Member("failing", _schema)
+        await using var worker = await ClusterTestKit.Member("failing", Schema)
             .UseRecovery(RecoveryPolicy.Retry(retry => retry.MaxRetryAttempts = 0))
             .AddNode("worker-1").BuildAsync();
 
@@ -397,9 +389,9 @@ public sealed class ClusterTests
     [Test]
     public async Task The_whole_cluster_is_visible_from_a_member_without_nodes()
     {
-        await using var a = await ClusterTestKit.Member("view", _schema).AddNode("a", node => node.WithConcurrency(3).WithWeight(2).WithTags("ssd").WithResource("gpu", 1)).BuildAsync();
-        await using var b = await ClusterTestKit.Member("view", _schema).AddNode("b").BuildAsync();
-        await using var observer = await ClusterTestKit.Member("view", _schema).BuildAsync();
+        await using var a = await ClusterTestKit.Member("view", Schema).AddNode("a", node => node.WithConcurrency(3).WithWeight(2).WithTags("ssd").WithResource("gpu", 1)).BuildAsync();
+        await using var b = await ClusterTestKit.Member("view", Schema).AddNode("b").BuildAsync();
+        await using var observer = await ClusterTestKit.Member("view", Schema).BuildAsync();
 
         var nodes = await observer.GetNodesAsync();
         Assert.That(nodes.Select(node => node.Name), Is.EqualTo(new[] { "a", "b" }));
@@ -418,20 +410,20 @@ public sealed class ClusterTests
     [Test]
     public async Task A_node_name_taken_by_a_live_member_is_refused()
     {
-        await using var first = await ClusterTestKit.Member("names", _schema).AddNode("same").BuildAsync();
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(async () => await ClusterTestKit.Member("names", _schema).AddNode("same").BuildAsync());
+        await using var first = await ClusterTestKit.Member("names", Schema).AddNode("same").BuildAsync();
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(async () => await ClusterTestKit.Member("names", Schema).AddNode("same").BuildAsync());
         Assert.That(error!.Message, Does.Contain("'same'"));
     }
 
     [Test]
     public async Task A_schema_newer_than_this_build_is_refused_with_a_clear_error()
     {
-        await using (await ClusterTestKit.Member("versions", _schema).BuildAsync())
+        await using (await ClusterTestKit.Member("versions", Schema).BuildAsync())
         {
         }
 
-        await PostgresServer.ExecuteAsync($"UPDATE {_schema}.meta SET value = '99' WHERE key = 'schema_version'");
-        var error = await Assert.ThrowsAsync<TaskStoreException>(async () => await ClusterTestKit.Member("versions", _schema).BuildAsync());
+        await PostgresServer.ExecuteAsync($"UPDATE {Schema}.meta SET value = '99' WHERE key = 'schema_version'");
+        var error = await Assert.ThrowsAsync<TaskStoreException>(async () => await ClusterTestKit.Member("versions", Schema).BuildAsync());
         Assert.That(error!.Message, Does.Contain("version 99"));
     }
 
@@ -442,7 +434,7 @@ public sealed class ClusterTests
         // (2,000 characters; 1,400 Cyrillic ones, escaped to six bytes each) go in no notification, and their
         // submitters read them back. Before, the second made pg_notify fail, the acknowledgement was retried forever,
         // and no end of that member was written again.
-        await using var worker = await ClusterTestKit.Member("long-ids", _schema, idleSweep: TimeSpan.FromMilliseconds(200)).AddNode("worker-1").BuildAsync();
+        await using var worker = await ClusterTestKit.Member("long-ids", Schema, idleSweep: TimeSpan.FromMilliseconds(200)).AddNode("worker-1").BuildAsync();
         var longIds = new[] { new string('x', 2_000), new string('я', 1_400) };
         var handles = new List<ClusterTaskHandle<long>>();
         for (var i = 0; i < longIds.Length; i++)
@@ -467,7 +459,7 @@ public sealed class ClusterTests
         await using var worker = await new TaskClusterBuilder("renewals")
             .UsePostgreSqlStore(PostgresServer.ConnectionString, options =>
             {
-                options.Schema = _schema;
+                options.Schema = Schema;
                 options.LeaseDuration = TimeSpan.FromSeconds(2);
                 options.HeartbeatInterval = TimeSpan.FromMilliseconds(10);
                 options.LeaseBatchSize = 16;
@@ -492,15 +484,15 @@ public sealed class ClusterTests
         }));
 
         Assert.That(ended.Count(end => end == "completed"), Is.EqualTo(Total), string.Join(", ", ended.GroupBy(end => end).Select(group => $"{group.Key} {group.Count()}")));
-        Assert.That(await PostgresServer.ScalarAsync<long>($"SELECT count(*) FROM {_schema}.tasks WHERE state = 4"), Is.EqualTo(Total));
-        Assert.That(await PostgresServer.ScalarAsync<long>($"SELECT count(*) FROM {_schema}.ready"), Is.Zero);
+        Assert.That(await PostgresServer.ScalarAsync<long>($"SELECT count(*) FROM {Schema}.tasks WHERE state = 4"), Is.EqualTo(Total));
+        Assert.That(await PostgresServer.ScalarAsync<long>($"SELECT count(*) FROM {Schema}.ready"), Is.Zero);
     }
 
     /// <summary>Creates this test's schema at an older <paramref name="version"/>, for a member of this build to migrate.</summary>
     private async Task BuildOlderSchemaAsync(int version)
     {
         await using var dataSource = Npgsql.NpgsqlDataSource.Create(PostgresServer.ConnectionString);
-        await ClusterSchema.MigrateAsync(dataSource, _schema, targetVersion: version, CancellationToken.None);
+        await ClusterSchema.MigrateAsync(dataSource, Schema, targetVersion: version, CancellationToken.None);
     }
 
     [Test]
@@ -512,26 +504,26 @@ public sealed class ClusterTests
         await using var member = new Npgsql.NpgsqlConnection(PostgresServer.ConnectionString);
         await member.OpenAsync();
         await using var statement = await member.BeginTransactionAsync();
-        await using (var holdTasks = new Npgsql.NpgsqlCommand($"LOCK TABLE {_schema}.tasks IN ROW EXCLUSIVE MODE", member, statement))
+        await using (var holdTasks = new Npgsql.NpgsqlCommand($"LOCK TABLE {Schema}.tasks IN ROW EXCLUSIVE MODE", member, statement))
         {
             await holdTasks.ExecuteNonQueryAsync();
         }
 
         await using var dataSource = Npgsql.NpgsqlDataSource.Create(PostgresServer.ConnectionString);
-        var migration = ClusterSchema.MigrateAsync(dataSource, _schema, CancellationToken.None);
+        var migration = ClusterSchema.MigrateAsync(dataSource, Schema, CancellationToken.None);
         await ClusterTestKit.WaitUntilAsync(
-            async () => await PostgresServer.ScalarAsync<long>($"SELECT count(*) FROM pg_locks WHERE relation = '{_schema}.tasks'::regclass AND NOT granted") == 1,
+            async () => await PostgresServer.ScalarAsync<long>($"SELECT count(*) FROM pg_locks WHERE relation = '{Schema}.tasks'::regclass AND NOT granted") == 1,
             "the migration waits for the task table");
 
         // Granted once the migration has rolled back as the victim.
-        await using (var wantReady = new Npgsql.NpgsqlCommand($"LOCK TABLE {_schema}.ready IN ROW EXCLUSIVE MODE", member, statement))
+        await using (var wantReady = new Npgsql.NpgsqlCommand($"LOCK TABLE {Schema}.ready IN ROW EXCLUSIVE MODE", member, statement))
         {
             await wantReady.ExecuteNonQueryAsync().WaitAsync(TimeSpan.FromSeconds(30));
         }
 
         await statement.CommitAsync();
         await migration.WaitAsync(TimeSpan.FromSeconds(30));
-        Assert.That(await PostgresServer.ScalarAsync<string>($"SELECT value FROM {_schema}.meta WHERE key = 'schema_version'"), Is.EqualTo(ClusterSchema.CurrentVersion.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        Assert.That(await PostgresServer.ScalarAsync<string>($"SELECT value FROM {Schema}.meta WHERE key = 'schema_version'"), Is.EqualTo(ClusterSchema.CurrentVersion.ToString(System.Globalization.CultureInfo.InvariantCulture)));
     }
 
     [Test]
@@ -541,23 +533,23 @@ public sealed class ClusterTests
         await BuildOlderSchemaAsync(version: 2);
 
         await PostgresServer.ExecuteAsync(
-            $"INSERT INTO {_schema}.tasks (cluster, id, handler, input, options, sort_key, state, node, submitted_at, ready_at) " +
+            $"INSERT INTO {Schema}.tasks (cluster, id, handler, input, options, sort_key, state, node, submitted_at, ready_at) " +
             $"VALUES ('upgrade', 'waiting', 'square', '6', '{{}}', 0, 0, 'worker-1', now(), now()); " +
-            $"INSERT INTO {_schema}.ready (cluster, node, sort_key, seq, ready_at, id) " +
-            $"SELECT cluster, node, sort_key, seq, ready_at, id FROM {_schema}.tasks WHERE id = 'waiting'");
+            $"INSERT INTO {Schema}.ready (cluster, node, sort_key, seq, ready_at, id) " +
+            $"SELECT cluster, node, sort_key, seq, ready_at, id FROM {Schema}.tasks WHERE id = 'waiting'");
 
-        await using var worker = await ClusterTestKit.Member("upgrade", _schema).AddNode("worker-1").BuildAsync();
+        await using var worker = await ClusterTestKit.Member("upgrade", Schema).AddNode("worker-1").BuildAsync();
 
-        Assert.That(await PostgresServer.ScalarAsync<string>($"SELECT value FROM {_schema}.meta WHERE key = 'schema_version'"), Is.EqualTo(ClusterSchema.CurrentVersion.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        Assert.That(await PostgresServer.ScalarAsync<string>($"SELECT value FROM {Schema}.meta WHERE key = 'schema_version'"), Is.EqualTo(ClusterSchema.CurrentVersion.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         var keys = await PostgresServer.ScalarAsync<string>(
             $"SELECT string_agg(table_name || '.' || column_name || '=' || coalesce(collation_name, 'default'), ', ' ORDER BY table_name, column_name) " +
-            $"FROM information_schema.columns WHERE table_schema = '{_schema}' AND (table_name, column_name) IN " +
+            $"FROM information_schema.columns WHERE table_schema = '{Schema}' AND (table_name, column_name) IN " +
             "(('tasks', 'cluster'), ('tasks', 'id'), ('tasks', 'node'), ('ready', 'cluster'), ('ready', 'node'), ('ready', 'id'), " +
             "('leases', 'cluster'), ('leases', 'node'), ('nodes', 'cluster'), ('nodes', 'name'), ('fair_keys', 'cluster'), ('fair_keys', 'key'))");
         Assert.That(keys!.Split(", "), Has.Length.EqualTo(12).And.All.EndsWith("=C"), keys);
-        Assert.That(await PostgresServer.ScalarAsync<string>($"SELECT to_regclass('{_schema}.tasks_submitted')::text"), Is.Not.Null, "version 4 indexes the submission time");
-        await ClusterTestKit.WaitUntilAsync(async () => await PostgresServer.ScalarAsync<long>($"SELECT count(*) FROM {_schema}.tasks WHERE state = 4") == 1, "the waiting task completed");
-        Assert.That(await PostgresServer.ScalarAsync<string>($"SELECT result FROM {_schema}.tasks WHERE id = 'waiting'"), Is.EqualTo("36"));
+        Assert.That(await PostgresServer.ScalarAsync<string>($"SELECT to_regclass('{Schema}.tasks_submitted')::text"), Is.Not.Null, "version 4 indexes the submission time");
+        await ClusterTestKit.WaitUntilAsync(async () => await PostgresServer.ScalarAsync<long>($"SELECT count(*) FROM {Schema}.tasks WHERE state = 4") == 1, "the waiting task completed");
+        Assert.That(await PostgresServer.ScalarAsync<string>($"SELECT result FROM {Schema}.tasks WHERE id = 'waiting'"), Is.EqualTo("36"));
     }
 
     [Test]
@@ -568,26 +560,26 @@ public sealed class ClusterTests
         await BuildOlderSchemaAsync(version: 1);
 
         await PostgresServer.ExecuteAsync(
-            $"INSERT INTO {_schema}.nodes (cluster, name, member, host, pid, slots, weight, tags, resources, joined_at, heartbeat_at, alive) " +
+            $"INSERT INTO {Schema}.nodes (cluster, name, member, host, pid, slots, weight, tags, resources, joined_at, heartbeat_at, alive) " +
             $"VALUES ('upgrade', 'old-node', 'gone', 'h', 1, 1, 1, '{{}}', '{{}}', now() - interval '1 hour', now() - interval '1 hour', false); " +
-            $"INSERT INTO {_schema}.tasks (cluster, id, handler, input, options, sort_key, state, node, submitted_at, ready_at) " +
+            $"INSERT INTO {Schema}.tasks (cluster, id, handler, input, options, sort_key, state, node, submitted_at, ready_at) " +
             $"VALUES ('upgrade', 'waiting', 'square', '6', '{{}}', 0, 0, 'worker-1', now(), now()); " +
-            $"INSERT INTO {_schema}.tasks (cluster, id, handler, input, options, sort_key, state, node, submitted_at, ready_at, lease_token, lease_expires, leased_by, attempts) " +
-            $"VALUES ('upgrade', 'leased', 'square', '7', '{{}}', 0, 2, 'old-node', now(), now(), nextval('{_schema}.lease_seq'), now() - interval '1 minute', 'gone', 1)");
+            $"INSERT INTO {Schema}.tasks (cluster, id, handler, input, options, sort_key, state, node, submitted_at, ready_at, lease_token, lease_expires, leased_by, attempts) " +
+            $"VALUES ('upgrade', 'leased', 'square', '7', '{{}}', 0, 2, 'old-node', now(), now(), nextval('{Schema}.lease_seq'), now() - interval '1 minute', 'gone', 1)");
 
         // A version 1 member still running (a node heartbeating) holds the migration back, named.
         await PostgresServer.ExecuteAsync(
-            $"INSERT INTO {_schema}.nodes (cluster, name, member, host, pid, slots, weight, tags, resources, joined_at, heartbeat_at, alive) " +
+            $"INSERT INTO {Schema}.nodes (cluster, name, member, host, pid, slots, weight, tags, resources, joined_at, heartbeat_at, alive) " +
             $"VALUES ('upgrade', 'running-node', 'still-running', 'h', 2, 1, 1, '{{}}', '{{}}', now(), now(), true)");
-        var refused = await Assert.ThrowsAsync<TaskStoreException>(async () => await ClusterTestKit.Member("upgrade", _schema).AddNode("worker-1").BuildAsync());
+        var refused = await Assert.ThrowsAsync<TaskStoreException>(async () => await ClusterTestKit.Member("upgrade", Schema).AddNode("worker-1").BuildAsync());
         Assert.That(refused!.Message, Does.Contain("still-running"));
-        await PostgresServer.ExecuteAsync($"UPDATE {_schema}.nodes SET alive = false WHERE name = 'running-node'");
+        await PostgresServer.ExecuteAsync($"UPDATE {Schema}.nodes SET alive = false WHERE name = 'running-node'");
 
-        await using var worker = await ClusterTestKit.Member("upgrade", _schema).AddNode("worker-1").BuildAsync();
-        Assert.That(await PostgresServer.ScalarAsync<string>($"SELECT value FROM {_schema}.meta WHERE key = 'schema_version'"), Is.EqualTo(ClusterSchema.CurrentVersion.ToString(System.Globalization.CultureInfo.InvariantCulture)));
-        await ClusterTestKit.WaitUntilAsync(async () => await PostgresServer.ScalarAsync<long>($"SELECT count(*) FROM {_schema}.tasks WHERE state = 4") == 2, "both tasks completed");
-        Assert.That(await PostgresServer.ScalarAsync<string>($"SELECT string_agg(id || '=' || result, ',' ORDER BY id) FROM {_schema}.tasks"), Is.EqualTo("leased=49,waiting=36"));
-        Assert.That(await PostgresServer.ScalarAsync<long>($"SELECT count(*) FROM {_schema}.ready"), Is.Zero, "the queue is empty once both ran");
+        await using var worker = await ClusterTestKit.Member("upgrade", Schema).AddNode("worker-1").BuildAsync();
+        Assert.That(await PostgresServer.ScalarAsync<string>($"SELECT value FROM {Schema}.meta WHERE key = 'schema_version'"), Is.EqualTo(ClusterSchema.CurrentVersion.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        await ClusterTestKit.WaitUntilAsync(async () => await PostgresServer.ScalarAsync<long>($"SELECT count(*) FROM {Schema}.tasks WHERE state = 4") == 2, "both tasks completed");
+        Assert.That(await PostgresServer.ScalarAsync<string>($"SELECT string_agg(id || '=' || result, ',' ORDER BY id) FROM {Schema}.tasks"), Is.EqualTo("leased=49,waiting=36"));
+        Assert.That(await PostgresServer.ScalarAsync<long>($"SELECT count(*) FROM {Schema}.ready"), Is.Zero, "the queue is empty once both ran");
     }
 
     [Test]
@@ -595,19 +587,19 @@ public sealed class ClusterTests
     {
         Assert.That(() => new TaskClusterBuilder(" "), Throws.ArgumentException);
         Assert.That(async () => await new TaskClusterBuilder("x").BuildAsync(), Throws.InvalidOperationException.With.Message.Contains("UsePostgreSqlStore"));
-        Assert.That(async () => await ClusterTestKit.Member("x", _schema, TimeSpan.FromMilliseconds(10)).BuildAsync(),
+        Assert.That(async () => await ClusterTestKit.Member("x", Schema, TimeSpan.FromMilliseconds(10)).BuildAsync(),
             Throws.InstanceOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("LeaseDuration"));
         Assert.That(async () => await new TaskClusterBuilder("x").UsePostgreSqlStore(PostgresServer.ConnectionString, options => options.Schema = "Bad-Name").BuildAsync(),
             Throws.ArgumentException.With.Property("ParamName").EqualTo("Schema"));
-        Assert.That(async () => await ClusterTestKit.Member("x", _schema).UsePostgreSqlStore(PostgresServer.ConnectionString, options => options.QueueRescanInterval = TimeSpan.FromMilliseconds(-1)).BuildAsync(),
+        Assert.That(async () => await ClusterTestKit.Member("x", Schema).UsePostgreSqlStore(PostgresServer.ConnectionString, options => options.QueueRescanInterval = TimeSpan.FromMilliseconds(-1)).BuildAsync(),
             Throws.InstanceOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("QueueRescanInterval"));
-        Assert.That(() => ClusterTestKit.Member("x", _schema).AddNode("n").AddNode("n"), Throws.ArgumentException.With.Message.Contains("'n'"));
+        Assert.That(() => ClusterTestKit.Member("x", Schema).AddNode("n").AddNode("n"), Throws.ArgumentException.With.Message.Contains("'n'"));
     }
 
     [Test]
     public async Task Submissions_that_cannot_be_honoured_across_processes_are_refused()
     {
-        await using var member = await ClusterTestKit.Member("refusals", _schema).BuildAsync();
+        await using var member = await ClusterTestKit.Member("refusals", Schema).BuildAsync();
         using var source = new CancellationTokenSource();
         Assert.That(async () => await member.SubmitAsync<Square, int, long>(1, new TaskOptions { CancellationToken = source.Token }),
             Throws.ArgumentException.With.Message.Contains("CancelAsync"));
@@ -624,7 +616,7 @@ public sealed class ClusterTests
     public async Task The_table_is_leased_in_the_priority_policys_order()
     {
         Recorded.Starts.Clear();
-        await using var submitter = await ClusterTestKit.Member("priority", _schema).UseScheduling(SchedulingPolicy.Priority()).BuildAsync();
+        await using var submitter = await ClusterTestKit.Member("priority", Schema).UseScheduling(SchedulingPolicy.Priority()).BuildAsync();
         var priorities = new[] { 1, 5, 3, 9, 2 };
         var handles = new List<ClusterTaskHandle<int>>();
         foreach (var priority in priorities)
@@ -637,7 +629,7 @@ public sealed class ClusterTests
         await using var worker = await new TaskClusterBuilder("priority")
             .UsePostgreSqlStore(PostgresServer.ConnectionString, options =>
             {
-                options.Schema = _schema;
+                options.Schema = Schema;
                 options.LeaseDuration = TimeSpan.FromSeconds(2);
                 options.Prefetch = 0;
                 options.LeaseBatchSize = 1;
@@ -690,10 +682,10 @@ public sealed class ClusterTests
     public async Task Leases_start_after_the_last_full_batch_unless_work_lands_before_it(int rescanMilliseconds, bool unannounced, int[] expectedStarts)
     {
         Recorded.Starts.Clear();
-        var gate = "behind-" + _schema;
+        var gate = "behind-" + Schema;
 
         // One slot, nothing prefetched, one task per lease: every lease is a full batch, so each leaves a scan position.
-        await using var worker = await ClusterTestKit.Member("rescan", _schema)
+        await using var worker = await ClusterTestKit.Member("rescan", Schema)
             .UsePostgreSqlStore(PostgresServer.ConnectionString, options =>
             {
                 options.Prefetch = 0;
@@ -714,7 +706,7 @@ public sealed class ClusterTests
         var higher = await worker.SubmitAsync<Recorded, int, int>(9, new TaskOptions { Priority = unannounced ? 1 : 9 });
         if (unannounced)
         {
-            await PostgresServer.ExecuteAsync($"UPDATE {_schema}.ready SET sort_key = -9 WHERE id = '{higher.Id}'; UPDATE {_schema}.tasks SET sort_key = -9 WHERE id = '{higher.Id}'");
+            await PostgresServer.ExecuteAsync($"UPDATE {Schema}.ready SET sort_key = -9 WHERE id = '{higher.Id}'; UPDATE {Schema}.tasks SET sort_key = -9 WHERE id = '{higher.Id}'");
         }
 
         // The notifications travel apart from the inserts' replies: the slot frees only once both were noted.
@@ -731,15 +723,15 @@ public sealed class ClusterTests
     [Test]
     public async Task A_task_whose_node_keeps_losing_it_is_dead_lettered_and_the_late_acknowledgement_refused()
     {
-        await using var worker = await ClusterTestKit.Member("poison", _schema)
+        await using var worker = await ClusterTestKit.Member("poison", Schema)
             .UsePostgreSqlStore(PostgresServer.ConnectionString, options => options.MaxDeliveries = 2)
             .AddNode("worker-1").BuildAsync();
-        var handle = await worker.SubmitAsync<Gated, string, string>("poison-" + _schema);
-        await Gated.StartedSignal("poison-" + _schema).Task.WaitAsync(TimeSpan.FromMinutes(1));
+        var handle = await worker.SubmitAsync<Gated, string, string>("poison-" + Schema);
+        await Gated.StartedSignal("poison-" + Schema).Task.WaitAsync(TimeSpan.FromMinutes(1));
 
         // As if its node had lost it for the second time: the lease ran out and moved on, and that was the last delivery allowed.
-        await PostgresServer.ExecuteAsync($"UPDATE {_schema}.tasks SET lease_expires = now() - interval '1 second', attempts = 2, lease_token = lease_token + 1000000; " +
-            $"UPDATE {_schema}.leases SET expires = now() - interval '1 second', token = token + 1000000");
+        await PostgresServer.ExecuteAsync($"UPDATE {Schema}.tasks SET lease_expires = now() - interval '1 second', attempts = 2, lease_token = lease_token + 1000000; " +
+            $"UPDATE {Schema}.leases SET expires = now() - interval '1 second', token = token + 1000000");
         var error = await Assert.ThrowsAsync<RecordedTaskException>(async () => await handle);
         Assert.That(error!.Message, Does.Contain("Dead-lettered"));
         var found = await worker.FindAsync(handle.Id);
@@ -747,9 +739,9 @@ public sealed class ClusterTests
         Assert.That(found.State, Is.EqualTo(TaskState.Failed));
 
         // The node still running it finishes late: its acknowledgement is refused, recorded and counted.
-        Gated.Gate("poison-" + _schema).TrySetResult();
+        Gated.Gate("poison-" + Schema).TrySetResult();
         await ClusterTestKit.WaitUntilAsync(() => worker.RefusedWrites > 0, "the late acknowledgement is refused");
-        Assert.That(await PostgresServer.ScalarAsync<long>($"SELECT count(*) FROM {_schema}.refused_acks"), Is.EqualTo(1));
+        Assert.That(await PostgresServer.ScalarAsync<long>($"SELECT count(*) FROM {Schema}.refused_acks"), Is.EqualTo(1));
         Assert.That((await worker.FindAsync(handle.Id))!.State, Is.EqualTo(TaskState.Failed), "the refused end changed nothing");
     }
 
@@ -757,11 +749,11 @@ public sealed class ClusterTests
     public async Task A_member_cut_off_from_the_database_for_a_lease_stops_its_attempts_and_another_node_finishes_them()
     {
         await using var proxy = new CutOffProxy(PostgresServer.ConnectionString);
-        var name = "cut-" + _schema;
+        var name = "cut-" + Schema;
         await using var cutOff = await new TaskClusterBuilder("cutoff")
             .UsePostgreSqlStore(proxy.ConnectionString(PostgresServer.ConnectionString), options =>
             {
-                options.Schema = _schema;
+                options.Schema = Schema;
                 options.LeaseDuration = TimeSpan.FromSeconds(2);
             })
             .AddHandler<Gated, string, string>("gated")
@@ -771,7 +763,7 @@ public sealed class ClusterTests
         Assert.That(await Gated.StartedSignal(name).Task.WaitAsync(TimeSpan.FromMinutes(1)), Is.EqualTo("cut-off"));
 
         proxy.Cut();
-        await using var other = await ClusterTestKit.Member("cutoff", _schema).AddNode("other").BuildAsync();
+        await using var other = await ClusterTestKit.Member("cutoff", Schema).AddNode("other").BuildAsync();
 
         // The cut-off member cancels its attempt once a lease has passed without a renewal: the gate's wait is cancelled.
         await ClusterTestKit.WaitUntilAsync(() => Gated.CancelledOn.TryGetValue(name, out var node) && node == "cut-off", "the cut-off member cancelled its attempt");
@@ -782,6 +774,6 @@ public sealed class ClusterTests
         var found = await other.FindAsync(handle.Id);
         Assert.That(found!.Node, Is.EqualTo("other"));
         Assert.That(found.ResultJson, Does.Contain("on other"));
-        Assert.That(await PostgresServer.ScalarAsync<int>($"SELECT completions FROM {_schema}.tasks"), Is.EqualTo(1));
+        Assert.That(await PostgresServer.ScalarAsync<int>($"SELECT completions FROM {Schema}.tasks"), Is.EqualTo(1));
     }
 }

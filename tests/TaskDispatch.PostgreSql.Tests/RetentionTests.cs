@@ -6,24 +6,16 @@ namespace TaskDispatch.PostgreSql.Tests;
 /// has run out; tasks that have not ended stay however old they are.</summary>
 [TestFixture]
 [CancelAfter(120_000)]
-public sealed class RetentionTests
+public sealed class RetentionTests : SchemaPerTest
 {
     // At least twice the sweep (200 ms) plus the heartbeat (a third of the test kit's 2 s lease).
     private static readonly TimeSpan Retention = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan Sweep = TimeSpan.FromMilliseconds(200);
 
-    private string _schema = null!;
-
-    [SetUp]
-    public void NewSchema() => _schema = PostgresServer.NewSchema();
-
-    [TearDown]
-    public async Task DropSchema() => await ClusterTestKit.DropAsync(_schema);
-
     [Test]
     public async Task Ended_tasks_are_pruned_after_the_retention_while_a_running_one_stays_and_a_pruned_id_runs_again()
     {
-        await using var member = await ClusterTestKit.Member("prune", _schema, idleSweep: Sweep, configure: options => options.OutcomeRetention = Retention)
+        await using var member = await ClusterTestKit.Member("prune", Schema, idleSweep: Sweep, configure: options => options.OutcomeRetention = Retention)
             .AddNode("worker-1", node => node.WithConcurrency(4))
             .BuildAsync();
 
@@ -40,11 +32,11 @@ public sealed class RetentionTests
 
             // Faults recorded an hour ago, and one that is not old.
             await PostgresServer.ExecuteAsync(
-                $"INSERT INTO {_schema}.refused_acks (cluster, task_id, node, lease_token, state, at) VALUES ('prune', 'old', 'n', 1, 4, now() - interval '1 hour'), ('prune', 'new', 'n', 2, 4, now() + interval '1 hour'); " +
-                $"INSERT INTO {_schema}.recoveries (cluster, task_id, from_node, reason, last_renewed_at, recovered_at) VALUES ('prune', 'old', 'n', 'dead', now(), now() - interval '1 hour')");
+                $"INSERT INTO {Schema}.refused_acks (cluster, task_id, node, lease_token, state, at) VALUES ('prune', 'old', 'n', 1, 4, now() - interval '1 hour'), ('prune', 'new', 'n', 2, 4, now() + interval '1 hour'); " +
+                $"INSERT INTO {Schema}.recoveries (cluster, task_id, from_node, reason, last_renewed_at, recovered_at) VALUES ('prune', 'old', 'n', 'dead', now(), now() - interval '1 hour')");
 
             await ClusterTestKit.WaitUntilAsync(
-                async () => await PostgresServer.ScalarAsync<long>($"SELECT count(*) FROM {_schema}.tasks WHERE state = 4") == 0,
+                async () => await PostgresServer.ScalarAsync<long>($"SELECT count(*) FROM {Schema}.tasks WHERE state = 4") == 0,
                 "the ended tasks were pruned");
             await ClusterTestKit.WaitUntilAsync(() => member.PrunedTasks == 50, "the member counted the 50 it pruned");
             Assert.That(await member.FindAsync(ended[0].Id), Is.Null);
@@ -53,9 +45,9 @@ public sealed class RetentionTests
             var stillRunning = await member.FindAsync(running.Id);
             Assert.That(stillRunning?.State, Is.EqualTo(TaskState.Running));
             await ClusterTestKit.WaitUntilAsync(
-                async () => await PostgresServer.ScalarAsync<long>($"SELECT count(*) FROM {_schema}.recoveries") == 0,
+                async () => await PostgresServer.ScalarAsync<long>($"SELECT count(*) FROM {Schema}.recoveries") == 0,
                 "the old fault records were pruned");
-            Assert.That(await PostgresServer.ScalarAsync<string>($"SELECT string_agg(task_id, ',') FROM {_schema}.refused_acks"), Is.EqualTo("new"));
+            Assert.That(await PostgresServer.ScalarAsync<string>($"SELECT string_agg(task_id, ',') FROM {Schema}.refused_acks"), Is.EqualTo("new"));
         }
         finally
         {
@@ -79,10 +71,10 @@ public sealed class RetentionTests
     {
         // No member runs a node: the task waits. Its rows are then removed behind the member's back, as the pruner would
         // remove an ended task whose notification was lost; the sweep finds no row and fails the handle, naming why.
-        await using var submitter = await ClusterTestKit.Member("gone", _schema, idleSweep: Sweep, configure: options => options.OutcomeRetention = Retention).BuildAsync();
+        await using var submitter = await ClusterTestKit.Member("gone", Schema, idleSweep: Sweep, configure: options => options.OutcomeRetention = Retention).BuildAsync();
         var gone = await submitter.SubmitAsync<Square, int, long>(7, new TaskOptions { Id = "gone" });
         var kept = await submitter.SubmitAsync<Square, int, long>(8);
-        await PostgresServer.ExecuteAsync($"DELETE FROM {_schema}.ready WHERE id = 'gone'; DELETE FROM {_schema}.tasks WHERE id = 'gone'");
+        await PostgresServer.ExecuteAsync($"DELETE FROM {Schema}.ready WHERE id = 'gone'; DELETE FROM {Schema}.tasks WHERE id = 'gone'");
 
         var failure = await Assert.ThrowsAsync<TaskStoreException>(async () => await gone.Completion.WaitAsync(TestTimeouts.Generous));
         Assert.That(failure!.Message, Does.Contain("'gone'").And.Contain("no longer in the store").And.Contain("OutcomeRetention"));
@@ -94,7 +86,7 @@ public sealed class RetentionTests
     {
         // Sweep 1 s and heartbeat 1 s (a third of a 3 s lease): the shortest retention is 4 s.
         TaskClusterBuilder Member(TimeSpan? retention) => ClusterTestKit.Member(
-            "x", _schema, lease: TimeSpan.FromSeconds(3), idleSweep: TimeSpan.FromSeconds(1), configure: options => options.OutcomeRetention = retention);
+            "x", Schema, lease: TimeSpan.FromSeconds(3), idleSweep: TimeSpan.FromSeconds(1), configure: options => options.OutcomeRetention = retention);
 
         Assert.That(
             async () => await Member(TimeSpan.FromSeconds(4) - TimeSpan.FromMilliseconds(1)).BuildAsync(),
@@ -105,7 +97,7 @@ public sealed class RetentionTests
         }
 
         Assert.That(
-            async () => await ClusterTestKit.Member("x", _schema, configure: options => (options.IdleSweepInterval, options.OutcomeRetention) = (TimeSpan.MaxValue, TimeSpan.FromDays(1))).BuildAsync(),
+            async () => await ClusterTestKit.Member("x", Schema, configure: options => (options.IdleSweepInterval, options.OutcomeRetention) = (TimeSpan.MaxValue, TimeSpan.FromDays(1))).BuildAsync(),
             Throws.InstanceOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("OutcomeRetention"),
             "a sum past TimeSpan's range is refused, not an overflow");
 
@@ -121,7 +113,7 @@ public sealed class RetentionTests
     [Test]
     public async Task A_handle_whose_row_is_not_written_yet_is_left_waiting_by_the_sweep_and_completes()
     {
-        await using var member = await ClusterTestKit.Member("slow-insert", _schema, idleSweep: Sweep, configure: options => options.OutcomeRetention = Retention)
+        await using var member = await ClusterTestKit.Member("slow-insert", Schema, idleSweep: Sweep, configure: options => options.OutcomeRetention = Retention)
             .AddNode("worker-1")
             .BuildAsync();
 
@@ -150,7 +142,7 @@ public sealed class RetentionTests
     {
         // The insert is held back until a sweep has read the id and found no row; then it commits (and its handle is
         // marked stored) before the sweep decides. Only rows committed before the read may be missing because pruned.
-        await using var member = await ClusterTestKit.Member("racing", _schema, idleSweep: Sweep, configure: options => options.OutcomeRetention = Retention)
+        await using var member = await ClusterTestKit.Member("racing", Schema, idleSweep: Sweep, configure: options => options.OutcomeRetention = Retention)
             .AddNode("worker-1")
             .BuildAsync();
         await using var holder = await HoldTaskTableAsync();
@@ -177,7 +169,7 @@ public sealed class RetentionTests
     [Test]
     public async Task A_second_submission_of_an_id_completes_though_the_first_gave_up_waiting_for_its_commit()
     {
-        await using var member = await ClusterTestKit.Member("gave-up", _schema).AddNode("worker-1").BuildAsync();
+        await using var member = await ClusterTestKit.Member("gave-up", Schema).AddNode("worker-1").BuildAsync();
         await using var holder = await HoldTaskTableAsync();
         var hold = holder.Transaction;
 
@@ -196,8 +188,8 @@ public sealed class RetentionTests
     [Test]
     public async Task Two_submissions_of_one_id_by_one_member_both_complete_with_the_one_task()
     {
-        await using var worker = await ClusterTestKit.Member("same-id", _schema).AddNode("worker-1", node => node.WithConcurrency(2)).BuildAsync();
-        await using var submitter = await ClusterTestKit.Member("same-id", _schema).BuildAsync();
+        await using var worker = await ClusterTestKit.Member("same-id", Schema).AddNode("worker-1", node => node.WithConcurrency(2)).BuildAsync();
+        await using var submitter = await ClusterTestKit.Member("same-id", Schema).BuildAsync();
 
         // Handed to the writer together: the second follows the first, which it must not replace.
         var together = await Task.WhenAll(
@@ -222,7 +214,7 @@ public sealed class RetentionTests
             gate.TrySetResult();
         }
 
-        Assert.That(await PostgresServer.ScalarAsync<long>($"SELECT count(*) FROM {_schema}.tasks"), Is.EqualTo(2));
+        Assert.That(await PostgresServer.ScalarAsync<long>($"SELECT count(*) FROM {Schema}.tasks"), Is.EqualTo(2));
     }
 
     /// <summary>Holds the task table (<c>EXCLUSIVE</c>) in a transaction, so that inserts, leases and pruning wait while
@@ -232,7 +224,7 @@ public sealed class RetentionTests
         var connection = new Npgsql.NpgsqlConnection(PostgresServer.ConnectionString);
         await connection.OpenAsync();
         var transaction = await connection.BeginTransactionAsync();
-        await using (var lockTasks = new Npgsql.NpgsqlCommand($"LOCK TABLE {_schema}.tasks IN EXCLUSIVE MODE", connection, transaction))
+        await using (var lockTasks = new Npgsql.NpgsqlCommand($"LOCK TABLE {Schema}.tasks IN EXCLUSIVE MODE", connection, transaction))
         {
             await lockTasks.ExecuteNonQueryAsync();
         }
