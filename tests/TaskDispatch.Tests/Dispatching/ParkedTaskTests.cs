@@ -14,34 +14,12 @@ namespace TaskDispatch.Tests.Dispatching;
 public sealed class ParkedTaskTests
 {
     [Test]
-    public async Task PinnedToABusyNodeWhileAnotherIdles_StartInOrderOnThatNodeAndEachRunsOnce()
-    {
-        await using var dispatcher = TwoNodes(slotsOnA: 1);
-        var blocker = await SlotBlocker.OccupyAsync(dispatcher, new TaskOptions { RequiredNode = "a" });
-        var runs = new ConcurrentQueue<(int Index, string Node)>();
-        var pinned = new List<TaskHandle>();
-        for (var i = 0; i < 500; i++)
-        {
-            var index = i;
-            pinned.Add(await dispatcher.SubmitAsync(context =>
-            {
-                runs.Enqueue((index, context.NodeName));
-                return ValueTask.CompletedTask;
-            }, new TaskOptions { RequiredNode = "a" }));
-        }
+    public Task PinnedToABusyNodeWhileAnotherIdles_StartInOrderOnThatNodeAndEachRunsOnce() =>
+        AssertABacklogForTheBusyNodeStartsInOrderThereAsync(new TaskOptions { RequiredNode = "a" });
 
-        // The other node keeps taking work meanwhile: the pinned tasks hold nothing up.
-        var elsewhere = await dispatcher.SubmitAsync(static context => ValueTask.FromResult(context.NodeName));
-        Assert.That(await elsewhere, Is.EqualTo("b"));
-        Assert.That(runs, Is.Empty);
-
-        await blocker.ReleaseAndWaitAsync();
-        await Task.WhenAll(pinned.Select(static handle => handle.Completion)).WaitAsync(TestTimeouts.Generous);
-
-        Assert.That(runs.Select(static run => run.Index), Is.EqualTo(Enumerable.Range(0, 500)));
-        Assert.That(runs.Select(static run => run.Node), Is.All.EqualTo("a"));
-        Assert.That(pinned.Select(static handle => handle.State), Is.All.EqualTo(TaskState.Completed));
-    }
+    [Test]
+    public Task NeedingATagOnlyABusyNodeHas_StartInOrderThereWhileTheOtherNodeIdles() =>
+        AssertABacklogForTheBusyNodeStartsInOrderThereAsync(new TaskOptions { RequiredTags = ["gpu"] });
 
     [Test]
     public async Task CancelledWhileWaitingForItsNode_IsTakenOutAndTheOthersRunInOrder()
@@ -185,34 +163,6 @@ public sealed class ParkedTaskTests
     }
 
     [Test]
-    public async Task NeedingATagOnlyABusyNodeHas_StartInOrderThereWhileTheOtherNodeIdles()
-    {
-        await using var dispatcher = new TaskDispatcherBuilder()
-            .AddNode("gpu", static node => node.WithConcurrency(1).WithTags("gpu"))
-            .AddNode("cpu", static node => node.WithConcurrency(1))
-            .Build();
-        var blocker = await SlotBlocker.OccupyAsync(dispatcher, new TaskOptions { RequiredTags = ["gpu"] });
-        var runs = new ConcurrentQueue<(int Index, string Node)>();
-        var tagged = new List<TaskHandle>();
-        for (var i = 0; i < 300; i++)
-        {
-            var index = i;
-            tagged.Add(await dispatcher.SubmitAsync(context =>
-            {
-                runs.Enqueue((index, context.NodeName));
-                return ValueTask.CompletedTask;
-            }, new TaskOptions { RequiredTags = ["gpu"] }));
-        }
-
-        Assert.That(await (await dispatcher.SubmitAsync(static context => ValueTask.FromResult(context.NodeName))), Is.EqualTo("cpu"));
-        await blocker.ReleaseAndWaitAsync();
-        await Task.WhenAll(tagged.Select(static handle => handle.Completion)).WaitAsync(TestTimeouts.Generous);
-
-        Assert.That(runs.Select(static run => run.Index), Is.EqualTo(Enumerable.Range(0, 300)));
-        Assert.That(runs.Select(static run => run.Node), Is.All.EqualTo("gpu"));
-    }
-
-    [Test]
     public async Task ANodeThatJoinsWhileTheyWait_TakesTheWorkItCanRun()
     {
         await using var dispatcher = new TaskDispatcherBuilder()
@@ -238,8 +188,39 @@ public sealed class ParkedTaskTests
         await blocker.ReleaseAndWaitAsync();
     }
 
+    /// <summary>Node a (tag "gpu", 1 slot) is busy and node b idles; 500 tasks that only a may run wait, b goes on taking
+    /// other work, and once a frees its slot they start there in the order they came, each once.</summary>
+    private static async Task AssertABacklogForTheBusyNodeStartsInOrderThereAsync(TaskOptions onlyNodeA)
+    {
+        await using var dispatcher = TwoNodes(slotsOnA: 1);
+        var blocker = await SlotBlocker.OccupyAsync(dispatcher, onlyNodeA);
+        var runs = new ConcurrentQueue<(int Index, string Node)>();
+        var waiting = new List<TaskHandle>();
+        for (var i = 0; i < 500; i++)
+        {
+            var index = i;
+            waiting.Add(await dispatcher.SubmitAsync(context =>
+            {
+                runs.Enqueue((index, context.NodeName));
+                return ValueTask.CompletedTask;
+            }, onlyNodeA));
+        }
+
+        // The other node keeps taking work meanwhile: the waiting tasks hold nothing up.
+        var elsewhere = await dispatcher.SubmitAsync(static context => ValueTask.FromResult(context.NodeName));
+        Assert.That(await elsewhere, Is.EqualTo("b"));
+        Assert.That(runs, Is.Empty);
+
+        await blocker.ReleaseAndWaitAsync();
+        await Task.WhenAll(waiting.Select(static handle => handle.Completion)).WaitAsync(TestTimeouts.Generous);
+
+        Assert.That(runs.Select(static run => run.Index), Is.EqualTo(Enumerable.Range(0, 500)));
+        Assert.That(runs.Select(static run => run.Node), Is.All.EqualTo("a"));
+        Assert.That(waiting.Select(static handle => handle.State), Is.All.EqualTo(TaskState.Completed));
+    }
+
     private static TaskDispatcher TwoNodes(int slotsOnA) => new TaskDispatcherBuilder()
-        .AddNode("a", node => node.WithConcurrency(slotsOnA))
+        .AddNode("a", node => node.WithConcurrency(slotsOnA).WithTags("gpu"))
         .AddNode("b", static node => node.WithConcurrency(1))
         .Build();
 }
