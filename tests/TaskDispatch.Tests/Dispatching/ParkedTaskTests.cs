@@ -188,6 +188,55 @@ public sealed class ParkedTaskTests
         await blocker.ReleaseAndWaitAsync();
     }
 
+    [Test]
+    public async Task WaitingForDifferentSetsOfNodes_StartInTheOrderTheyWereDequeued()
+    {
+        // x0 makes a group for node a first and is cancelled; then y1 (any gpu node) and x1 (node a) wait, in that order.
+        await using var dispatcher = new TaskDispatcherBuilder()
+            .AddNode("a", static node => node.WithConcurrency(1).WithTags("gpu"))
+            .AddNode("c", static node => node.WithConcurrency(1).WithTags("gpu"))
+            .AddNode("b", static node => node.WithConcurrency(1))
+            .Build();
+        var work = new StepwiseWork();
+        var onA = await SlotBlocker.OccupyAsync(dispatcher, new TaskOptions { RequiredNode = "a" });
+        var onC = await SlotBlocker.OccupyAsync(dispatcher, new TaskOptions { RequiredNode = "c" });
+        using var cancel = new CancellationTokenSource();
+        var x0 = await dispatcher.SubmitAsync(work.For("x0"), new TaskOptions { RequiredNode = "a", CancellationToken = cancel.Token });
+        await cancel.CancelAsync();
+        var y1 = await dispatcher.SubmitAsync(work.For("y1"), new TaskOptions { RequiredTags = ["gpu"] });
+        var x1 = await dispatcher.SubmitAsync(work.For("x1"), new TaskOptions { RequiredNode = "a" });
+
+        await onA.ReleaseAndWaitAsync();
+        Assert.That((await work.WaitForStartAsync(0)).Name, Is.EqualTo("y1"), "the first dequeued of the two takes node a's slot");
+        work.Release("y1");
+        Assert.That((await work.WaitForStartAsync(1)).Name, Is.EqualTo("x1"));
+        work.Release("x1");
+        await Task.WhenAll(y1.Completion, x1.Completion).WaitAsync(TestTimeouts.Generous);
+        await onC.ReleaseAndWaitAsync();
+        Assert.That(x0.State, Is.EqualTo(TaskState.Cancelled));
+    }
+
+    [Test]
+    public async Task OneWithADeadlineAndOneWithout_ForTheSameNode_StartInTheOrderTheyWereDequeued()
+    {
+        await using var dispatcher = new TaskDispatcherBuilder()
+            .Configure(static options => options.FailExpiredDeadlines = true)
+            .AddNode("a", static node => node.WithConcurrency(1))
+            .AddNode("b", static node => node.WithConcurrency(1))
+            .Build();
+        var work = new StepwiseWork();
+        var blocker = await SlotBlocker.OccupyAsync(dispatcher, new TaskOptions { RequiredNode = "a" });
+        var first = await dispatcher.SubmitAsync(work.For("no-deadline"), new TaskOptions { RequiredNode = "a" });
+        var second = await dispatcher.SubmitAsync(work.For("deadline"), new TaskOptions { RequiredNode = "a", Deadline = DateTimeOffset.UtcNow.AddHours(1) });
+
+        await blocker.ReleaseAndWaitAsync();
+        Assert.That((await work.WaitForStartAsync(0)).Name, Is.EqualTo("no-deadline"));
+        work.Release("no-deadline");
+        work.Release("deadline");
+        await Task.WhenAll(first.Completion, second.Completion).WaitAsync(TestTimeouts.Generous);
+        Assert.That(work.Starts.Select(static start => start.Name), Is.EqualTo(new[] { "no-deadline", "deadline" }));
+    }
+
     /// <summary>Node a (tag "gpu", 1 slot) is busy and node b idles; 500 tasks that only a may run wait, b goes on taking
     /// other work, and once a frees its slot they start there in the order they came, each once.</summary>
     private static async Task AssertABacklogForTheBusyNodeStartsInOrderThereAsync(TaskOptions onlyNodeA)

@@ -8,7 +8,7 @@ namespace TaskDispatch;
 /// tasks parked for want of a fitting node, and the free-slot count. Steps never overlap, so the scheduling policy and
 /// the allocation strategy are called one decision at a time and need no locks. When and on which thread a step runs is
 /// the <see cref="SchedulerGate"/>'s business; what a step does is this class's.</summary>
-internal sealed class Scheduler : ISchedulerStep
+internal sealed class Scheduler : ISchedulerStep, IParkedTaskPlacement
 {
     private readonly string _dispatcherName;
     private readonly ISchedulingPolicy _policy;
@@ -34,6 +34,7 @@ internal sealed class Scheduler : ISchedulerStep
         _logger = logger;
         _failExpiredDeadlines = failExpiredDeadlines;
         _slots = new SlotLedger(freeSlots);
+        _parked = new ParkedTasks(nodes, failExpiredDeadlines);
         _gate = new SchedulerGate(this, _slots);
     }
 
@@ -86,24 +87,8 @@ internal sealed class Scheduler : ISchedulerStep
     /// <summary>Events handled before a step dispatches again, so a flood of submissions cannot delay starts for long.</summary>
     private const int EventBatchSize = 256;
 
-    /// <summary>Dequeued tasks that no node can take now (constraints or a strategy that declined), in policy order;
-    /// those that only some nodes could ever run are in <see cref="_parkedByNodes"/> instead.</summary>
-    private readonly List<TaskHandle> _parked = [];
-
-    /// <summary>Parked tasks with placement constraints (a required node, tags, resources), by the set of nodes that
-    /// could ever run them (bit i: node i of <see cref="_parkingNodes"/>), each list in policy order. A scan passes over a
-    /// list without looking at its tasks while none of its nodes offers a slot: none of them could start. With one list,
-    /// each freed slot looked at every parked task, so tasks that only a busy node could run, while another node idled,
-    /// cost time in proportion to how many waited (80-220 µs a task instead of 1-5 µs, measured). Tasks whose deadline a
-    /// scan must check, and every task while the dispatcher has more than 64 nodes, stay in <see cref="_parked"/>, which
-    /// every scan walks.</summary>
-    private readonly Dictionary<ulong, NodeParking> _parkedByNodes = [];
-
-    /// <summary>The nodes the sets of <see cref="_parkedByNodes"/> number: the node array as of the last regrouping.</summary>
-    private NodeRuntime[] _parkingNodes = [];
-
-    /// <summary>How many tasks <see cref="_parkedByNodes"/> holds in all.</summary>
-    private int _parkedOnNodes;
+    /// <summary>Dequeued tasks that no node can take now (constraints or a strategy that declined).</summary>
+    private readonly ParkedTasks _parked;
 
     /// <summary>The books on node slots; written only by steps.</summary>
     private readonly SlotLedger _slots;
@@ -228,7 +213,7 @@ internal sealed class Scheduler : ISchedulerStep
                 }
                 else if (task.Location == TaskLocation.Parked)
                 {
-                    Unpark(task);
+                    _parked.Remove(task);
                 }
 
                 task.Location = TaskLocation.None;
@@ -284,49 +269,7 @@ internal sealed class Scheduler : ISchedulerStep
         var nodes = _nodes.Runtimes;
         _slots.Recount(nodes);
         _placer.EnsureCapacity(nodes.Length);
-        for (var i = _parked.Count - 1; i >= 0; i--)
-        {
-            if (FailIfNoNodeCanEverRun(_parked[i]))
-            {
-                _parked[i].Location = TaskLocation.None;
-                _parked.RemoveAt(i);
-            }
-        }
-
-        RegroupParked();
-    }
-
-    /// <summary>Groups the tasks of <see cref="_parkedByNodes"/> again by the current nodes (the sets number nodes by
-    /// their place in the node array, which changes when one is added or removed), failing those no node left could
-    /// run. A group's tasks keep their order; groups that merge follow one another.</summary>
-    private void RegroupParked()
-    {
-        var nodes = _nodes.Runtimes;
-        if (ReferenceEquals(nodes, _parkingNodes))
-        {
-            // No node came or went (a health change): the groups stand, and every node that could run a task still can.
-            return;
-        }
-
-        var parked = new List<TaskHandle>(_parkedOnNodes);
-        foreach (var parking in _parkedByNodes.Values)
-        {
-            parked.AddRange(parking.Tasks.Skip(parking.Head));
-        }
-
-        _parkedByNodes.Clear();
-        _parkedOnNodes = 0;
-        _parkingNodes = nodes;
-        foreach (var task in parked)
-        {
-            if (FailIfNoNodeCanEverRun(task))
-            {
-                task.Location = TaskLocation.None;
-                continue;
-            }
-
-            Park(task);
-        }
+        _parked.OnNodesChanged(this);
     }
 
     /// <summary>Fails a task that no node left could run even when idle (its node or tags were removed).</summary>
@@ -354,9 +297,9 @@ internal sealed class Scheduler : ISchedulerStep
     /// <summary>Hands waiting tasks to nodes while any node has a free slot.</summary>
     private void Dispatch()
     {
-        if ((_parked.Count > 0 || _parkedOnNodes > 0) && _slots.HasFreeSlots)
+        if (_parked.Count > 0 && _slots.HasFreeSlots)
         {
-            DispatchParked();
+            _parked.Dispatch(this);
         }
 
         while (_slots.HasFreeSlots && _policy.TryDequeue(out var task))
@@ -369,198 +312,19 @@ internal sealed class Scheduler : ISchedulerStep
 
             if (!TryPlace(task) && !FailIfNoNodeCanEverRun(task))
             {
-                Park(task);
+                _parked.Add(task, this);
             }
         }
     }
 
-    private void Park(TaskHandle task)
-    {
-        task.Location = TaskLocation.Parked;
-        if (!ReferenceEquals(_nodes.Runtimes, _parkingNodes))
-        {
-            // A node came or went and its event is still on its way: the sets must number the nodes as they are now.
-            RegroupParked();
-        }
+    /// <inheritdoc />
+    bool IParkedTaskPlacement.HasFreeSlots => _slots.HasFreeSlots;
 
-        if (NodesThatCouldRun(task) is { } nodes)
-        {
-            if (!_parkedByNodes.TryGetValue(nodes, out var parking))
-            {
-                _parkedByNodes[nodes] = parking = new NodeParking(nodes);
-            }
+    /// <inheritdoc />
+    bool IParkedTaskPlacement.TryTakeParked(TaskHandle task) => task.IsFinished || FailIfDeadlinePassed(task) || (_slots.HasFreeSlots && TryPlace(task));
 
-            parking.Tasks.Add(task);
-            _parkedOnNodes++;
-        }
-        else
-        {
-            _parked.Add(task);
-        }
-    }
-
-    private void Unpark(TaskHandle task)
-    {
-        if (NodesThatCouldRun(task) is { } nodes && _parkedByNodes.TryGetValue(nodes, out var parking) && parking.Tasks.IndexOf(task, parking.Head) is >= 0 and var index)
-        {
-            parking.Tasks.RemoveAt(index);
-            _parkedOnNodes--;
-        }
-        else
-        {
-            // Kept in the list every scan walks (or there since the node count passed 64): found there, or dropped by the
-            // next scan as ended.
-            _parked.Remove(task);
-        }
-    }
-
-    /// <summary>The set of nodes of <see cref="_parkingNodes"/> that could ever run a task, which names its group in
-    /// <see cref="_parkedByNodes"/>; <see langword="null"/> when it is kept in <see cref="_parked"/> (no constraint, a
-    /// deadline a scan must check, or more than 64 nodes). Nodes never change what they could ever run, so the set is
-    /// the same at parking and at unparking while the node array is.</summary>
-    private ulong? NodesThatCouldRun(TaskHandle task)
-    {
-        var nodes = _parkingNodes;
-        if (!task.HasPlacementConstraints || nodes.Length > 64 || (_failExpiredDeadlines && task.Options.Deadline is not null))
-        {
-            return null;
-        }
-
-        var set = 0UL;
-        for (var i = 0; i < nodes.Length; i++)
-        {
-            if (nodes[i].State.CanEverRun(task.Options))
-            {
-                set |= 1UL << i;
-            }
-        }
-
-        return set;
-    }
-
-    private void DispatchParked()
-    {
-        PlaceParked(_parked);
-        if (_parkedOnNodes == 0)
-        {
-            return;
-        }
-
-        if (!ReferenceEquals(_nodes.Runtimes, _parkingNodes))
-        {
-            RegroupParked();
-        }
-
-        foreach (var parking in _parkedByNodes.Values)
-        {
-            if (!_slots.HasFreeSlots)
-            {
-                return;
-            }
-
-            _parkedOnNodes -= PlaceParked(parking);
-        }
-    }
-
-    /// <summary>Whether one of the nodes of <paramref name="set"/> offers a slot now.</summary>
-    private bool AnyOffersASlot(ulong set)
-    {
-        var nodes = _parkingNodes;
-        for (var remaining = set; remaining != 0; remaining &= remaining - 1)
-        {
-            if (nodes[System.Numerics.BitOperations.TrailingZeroCount(remaining)].State.OfferedSlots > 0)
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
-
-    /// <summary>Places what it can of a group of parked tasks, in order, for as long as one of its nodes offers a slot:
-    /// once none does, no task of the group can start, and the rest is not looked at. Returns how many it took out (placed,
-    /// or ended meanwhile). What it took out of the front costs no move: the front just advances.</summary>
-    private int PlaceParked(NodeParking parking)
-    {
-        var tasks = parking.Tasks;
-        var head = parking.Head;
-        var kept = 0;
-        var end = head;
-        for (; end < tasks.Count && _slots.HasFreeSlots && AnyOffersASlot(parking.Nodes); end++)
-        {
-            var task = tasks[end];
-            if (task.IsFinished || TryPlace(task))
-            {
-                task.Location = TaskLocation.None;
-                continue;
-            }
-
-            tasks[head + kept++] = task;
-        }
-
-        // The kept tasks sit at the front of what was walked, in order; they move to its back, and the front advances
-        // past the rest, so that the tasks behind what was walked stay where they are.
-        var taken = end - head - kept;
-        for (var i = kept - 1; i >= 0 && taken > 0; i--)
-        {
-            tasks[head + taken + i] = tasks[head + i];
-        }
-
-        for (var i = head; i < head + taken; i++)
-        {
-            tasks[i] = null!;
-        }
-
-        parking.Head = head + taken;
-        if (parking.Head == tasks.Count)
-        {
-            tasks.Clear();
-            parking.Head = 0;
-        }
-        else if (parking.Head > 64 && parking.Head > tasks.Count / 2)
-        {
-            tasks.RemoveRange(0, parking.Head);
-            parking.Head = 0;
-        }
-
-        return taken;
-    }
-
-    /// <summary>Places what it can of <paramref name="parked"/>, in order, and takes out what was placed or has ended.</summary>
-    private void PlaceParked(List<TaskHandle> parked)
-    {
-        var kept = 0;
-        for (var i = 0; i < parked.Count; i++)
-        {
-            var task = parked[i];
-            if (task.IsFinished || FailIfDeadlinePassed(task) || (_slots.HasFreeSlots && TryPlace(task)))
-            {
-                task.Location = TaskLocation.None;
-                continue;
-            }
-
-            // Written only once the kept tasks have moved: a scan that takes nothing out writes nothing.
-            if (kept != i)
-            {
-                parked[kept] = task;
-            }
-
-            kept++;
-        }
-
-        parked.RemoveRange(kept, parked.Count - kept);
-    }
-
-    /// <summary>The parked tasks that the same nodes could ever run, in policy order from <see cref="Head"/> on (the
-    /// entries before it were taken out), and that set of nodes.</summary>
-    private sealed class NodeParking(ulong nodes)
-    {
-        internal ulong Nodes { get; } = nodes;
-
-        internal List<TaskHandle> Tasks { get; } = [];
-
-        internal int Head { get; set; }
-    }
+    /// <inheritdoc />
+    bool IParkedTaskPlacement.FailIfNoNodeCanEverRun(TaskHandle task) => FailIfNoNodeCanEverRun(task);
 
     /// <summary>Ends a task whose deadline passed while it waited, when the dispatcher is set to.</summary>
     private bool FailIfDeadlinePassed(TaskHandle task)
