@@ -478,7 +478,7 @@ public sealed partial class TaskCluster
         if (dead.Count > 0)
         {
             // Place nothing more on the dead.
-            _placer.Refresh((await GetNodesAsync(cancellationToken).ConfigureAwait(false)).Where(node => node.IsAlive && !dead.Contains(node.Name)).Select(node => (node.Name, ToOptions(node), node.Load)));
+            _placer.Remove(dead);
         }
 
         // Most of the time there is nothing to take back: a check of the narrow tables says so (deleting, in passing, the

@@ -43,6 +43,17 @@ internal sealed class ClusterPlacer(IAllocationStrategy strategy)
         }
     }
 
+    /// <summary>Takes nodes just declared dead out of the view, keeping the others' loads until the next refresh: the
+    /// reaper places their tasks right after, and reading the whole cluster's load first (a count of each node's queue, a
+    /// look-up of every leased task) would hold the recovery up by as long as that read takes on a busy server.</summary>
+    internal void Remove(IReadOnlyCollection<string> dead)
+    {
+        lock (_gate)
+        {
+            _nodes = Array.FindAll(_nodes, node => !dead.Contains(node.Name));
+        }
+    }
+
     /// <summary>Chooses a node for <paramref name="task"/>, or <see langword="null"/> when no live node can take it (it
     /// waits unplaced until one can). <paramref name="excluded"/> is a node that just failed it.</summary>
     internal string? Place(TaskHandle task, string? excluded = null)
