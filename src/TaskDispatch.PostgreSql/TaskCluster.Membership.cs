@@ -156,6 +156,9 @@ public sealed partial class TaskCluster
         }
     }
 
+    /// <summary>How long the listener waits for a notification before it looks whether the member is stopping.</summary>
+    private static readonly TimeSpan ListenPollInterval = TimeSpan.FromMilliseconds(250);
+
     private async Task ListenLoopAsync()
     {
         var token = _stopping.Token;
@@ -166,7 +169,10 @@ public sealed partial class TaskCluster
                 _listener ??= await OpenListenerAsync(token).ConfigureAwait(false);
                 while (!token.IsCancellationRequested)
                 {
-                    await _listener.WaitAsync(token).ConfigureAwait(false);
+                    // A timeout, not the stop's token: a wait cancelled through its token can deadlock inside Npgsql
+                    // (npgsql/npgsql#5975). Seen here once in CI: a member built and disposed at once never finished
+                    // leaving, its listener idle on LISTEN. The loop sees the stop within a poll instead.
+                    await _listener.WaitAsync(ListenPollInterval).ConfigureAwait(false);
                 }
             }
             catch (OperationCanceledException) when (token.IsCancellationRequested)
