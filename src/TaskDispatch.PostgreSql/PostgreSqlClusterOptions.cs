@@ -57,6 +57,17 @@ public sealed partial class PostgreSqlClusterOptions
     /// <value>The default value is 1,000.</value>
     public int WriteBatchSize { get; set; } = 1_000;
 
+    /// <summary>Gets or sets how long, when the member stops, the tasks running on its nodes may take to finish; what they
+    /// do not finish in time is handed back to the cluster (another node runs it), not cancelled. The member's last
+    /// writes (the ends of what finished) may take as long again; then it hands back what it leased and did not start,
+    /// and leaves. <see cref="TaskCluster.StopAsync"/> without a timeout uses it, and so do <see cref="TaskCluster.DisposeAsync"/>
+    /// and the member the generic host stops (<c>AddTaskCluster</c>), where the host's shutdown token cuts both waits
+    /// short when it fires first.</summary>
+    /// <value>The default value is 10 seconds: twice that, and the leaving, fit the generic host's default shutdown
+    /// timeout of 30 seconds. Must not be negative; <see cref="TimeSpan.Zero"/> hands running tasks back at once;
+    /// <see cref="Timeout.InfiniteTimeSpan"/> waits for them however long they run.</value>
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Gets or sets how long an ended task stays in the store after its end, for <see cref="TaskCluster.FindAsync"/>
     /// and for submitters that read its outcome late; then it goes, with its result, and so do the records of refused
     /// writes and of recoveries as old. Every member with a retention prunes the whole cluster, passes at most a minute
@@ -125,6 +136,11 @@ public sealed partial class PostgreSqlClusterOptions
         if (QueueRescanInterval < TimeSpan.Zero)
         {
             throw new ArgumentOutOfRangeException(nameof(QueueRescanInterval), QueueRescanInterval, $"{nameof(QueueRescanInterval)} must not be negative, was {QueueRescanInterval}.");
+        }
+
+        if (ShutdownTimeout < TimeSpan.Zero && ShutdownTimeout != Timeout.InfiniteTimeSpan)
+        {
+            throw new ArgumentOutOfRangeException(nameof(ShutdownTimeout), ShutdownTimeout, $"{nameof(ShutdownTimeout)} must not be negative (Timeout.InfiniteTimeSpan waits for ever), was {ShutdownTimeout}.");
         }
 
         if (WriteBatchSize < 1)

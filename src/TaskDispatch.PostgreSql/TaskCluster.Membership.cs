@@ -772,15 +772,15 @@ public sealed partial class TaskCluster
         }
     }
 
-    private async Task StopCoreAsync(TimeSpan timeout)
+    private async Task StopCoreAsync(TimeSpan timeout, CancellationToken hurry)
     {
-        // Stop taking work; let what runs here finish (what the deadline cuts is handed back, not cancelled). Leases are
-        // still renewed meanwhile, so a long drain does not lose them.
+        // Stop taking work; let what runs here finish (what the deadline or the hurry cuts is handed back, not cancelled).
+        // Leases are still renewed meanwhile, so a long drain does not lose them.
         await _leasing.CancelAsync().ConfigureAwait(false);
-        await Local.StopAsync(ShutdownMode.Drain, timeout).ConfigureAwait(false);
+        await Local.StopAsync(ShutdownMode.Drain, timeout, hurry).ConfigureAwait(false);
         while (Volatile.Read(ref _leasedRunning) > 0)
         {
-            await Task.Delay(TimeSpan.FromMilliseconds(5), _timeProvider).ConfigureAwait(false);
+            await Task.Delay(TimeSpan.FromMilliseconds(5), _timeProvider, CancellationToken.None).ConfigureAwait(false);
         }
 
         _inserts.Writer.TryComplete();
@@ -789,11 +789,12 @@ public sealed partial class TaskCluster
         {
             // Ends still unwritten when the database stays away are given up: their leases run out and the tasks run
             // again elsewhere (at least once), rather than the stop hanging.
-            await Task.WhenAll(_writers).WaitAsync(timeout, _timeProvider).ConfigureAwait(false);
+            await Task.WhenAll(_writers).WaitAsync(timeout, _timeProvider, hurry).ConfigureAwait(false);
         }
-        catch (TimeoutException)
+        catch (Exception exception) when (exception is TimeoutException || (exception is OperationCanceledException && hurry.IsCancellationRequested))
         {
-            ClusterLog.LoopFailed(_logger, Name, "writing the last acknowledgements before leaving", new TimeoutException($"The database did not take this member's last writes within {timeout}."));
+            var why = exception is TimeoutException ? $"within {timeout}" : "before the stop was cut short";
+            ClusterLog.LoopFailed(_logger, Name, "writing the last acknowledgements before leaving", new TimeoutException($"The database did not take this member's last writes {why}."));
         }
 
         await _stopping.CancelAsync().ConfigureAwait(false);

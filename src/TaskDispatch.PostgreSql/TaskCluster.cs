@@ -326,13 +326,24 @@ public sealed partial class TaskCluster : IAsyncDisposable
     /// does not finish is handed back to the cluster, not cancelled), hands back what was leased and not started, and
     /// marks this member's nodes as gone. Handles of tasks this member submitted that have not ended fail with
     /// <see cref="ObjectDisposedException"/>; the tasks themselves go on in the cluster (look them up by id).</summary>
-    /// <param name="timeout">How long running tasks may take to finish; <see langword="null"/> for 30 seconds.</param>
+    /// <param name="timeout">How long running tasks may take to finish, and the last writes after them;
+    /// <see langword="null"/> for <see cref="PostgreSqlClusterOptions.ShutdownTimeout"/>. Not negative, or
+    /// <see cref="Timeout.InfiniteTimeSpan"/>.</param>
+    /// <param name="cancellationToken">Cuts both waits short, as if the timeout had passed (a host's shutdown token):
+    /// running tasks are handed back at once. Only the first call's timeout and token count: later calls return the same
+    /// stop.</param>
     /// <returns>A task that completes when the member has left.</returns>
-    public Task StopAsync(TimeSpan? timeout = null)
+    /// <exception cref="ArgumentOutOfRangeException">Thrown when <paramref name="timeout"/> is negative and not infinite.</exception>
+    public Task StopAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
+        if (timeout is { } given && given < TimeSpan.Zero && given != Timeout.InfiniteTimeSpan)
+        {
+            throw new ArgumentOutOfRangeException(nameof(timeout), given, $"The timeout must not be negative (Timeout.InfiniteTimeSpan waits for ever), was {given}.");
+        }
+
         lock (_stopGate)
         {
-            return _stop ??= StopCoreAsync(timeout ?? TimeSpan.FromSeconds(30));
+            return _stop ??= StopCoreAsync(timeout ?? _options.ShutdownTimeout, cancellationToken);
         }
     }
 
@@ -348,7 +359,8 @@ public sealed partial class TaskCluster : IAsyncDisposable
         }
     }
 
-    /// <summary>Leaves the cluster as <see cref="StopAsync"/> does, with its default timeout, and releases the connections.</summary>
+    /// <summary>Leaves the cluster as <see cref="StopAsync"/> does, within <see cref="PostgreSqlClusterOptions.ShutdownTimeout"/>,
+    /// and releases the connections.</summary>
     /// <returns>A task that completes when the member has left.</returns>
     public async ValueTask DisposeAsync()
     {

@@ -49,6 +49,43 @@ public sealed class ClusterHostingTests : SchemaPerTest
     }
 
     [Test]
+    public async Task The_hosts_shutdown_token_hands_a_running_task_back_at_once_whatever_the_members_shutdown_timeout()
+    {
+        var gate = "hurried-" + Schema;
+        using var host = Host("hurried", node: "worker-1", configure: options => options.ShutdownTimeout = TimeSpan.FromMinutes(10));
+        await host.StartAsync();
+        var handle = await host.Services.GetRequiredService<TaskCluster>().SubmitAsync<Gated, string, string>(gate);
+        Assert.That(await Gated.StartedSignal(gate).Task.WaitAsync(TestTimeouts.Generous), Is.EqualTo("worker-1"));
+
+        // The host allows a second; the member would wait ten minutes for a task that never ends by itself.
+        using var hurry = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+        await host.StopAsync(hurry.Token).WaitAsync(TestTimeouts.Generous);
+        Assert.That(Gated.CancelledOn.TryGetValue(gate, out var cutOn) ? cutOn : null, Is.EqualTo("worker-1"), "the running attempt was cut");
+        Assert.That(async () => await handle.Completion, Throws.InstanceOf<ObjectDisposedException>(), "the submitter left with the host");
+        Assert.That(await PostgresServer.ScalarAsync<bool>($"SELECT alive FROM {Schema}.nodes WHERE name = 'worker-1'"), Is.False, "the member left");
+        Assert.That(await PostgresServer.ScalarAsync<long>($"SELECT count(*) FROM {Schema}.leases"), Is.Zero, "the task was handed back, not left to its lease");
+
+        // Handed back, not cancelled: another member runs it.
+        Gated.Gate(gate).TrySetResult();
+        await using var other = await ClusterTestKit.Member("hurried", Schema).AddNode("worker-2").BuildAsync();
+        await ClusterTestKit.WaitUntilAsync(async () => (await other.FindAsync(handle.Id))?.State == TaskState.Completed, "another member ran the task handed back");
+        var found = await other.FindAsync(handle.Id);
+        Assert.That((found!.Node, found.ResultJson), Is.EqualTo(("worker-2", $"\"{gate} on worker-2\"")));
+        Assert.That(found.Recoveries, Is.Zero, "no reaper had to take it back from a lease");
+    }
+
+    [Test]
+    public async Task A_negative_shutdown_timeout_is_refused_naming_it()
+    {
+        var failure = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(async () =>
+            await ClusterTestKit.Member("negative", Schema, configure: options => options.ShutdownTimeout = TimeSpan.FromSeconds(-1)).BuildAsync());
+        Assert.That(failure!.ParamName, Is.EqualTo("ShutdownTimeout"));
+
+        await using var member = await ClusterTestKit.Member("negative", Schema).BuildAsync();
+        Assert.That(() => member.StopAsync(TimeSpan.FromSeconds(-2)), Throws.InstanceOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("timeout"));
+    }
+
+    [Test]
     public void One_member_per_cluster_and_process()
     {
         var services = new ServiceCollection().AddTaskCluster("twice", cluster => { });
@@ -132,7 +169,7 @@ public sealed class ClusterHostingTests : SchemaPerTest
                 options.LeaseDuration = TimeSpan.FromSeconds(2);
                 options.IdleSweepInterval = TimeSpan.FromSeconds(1);
                 configure?.Invoke(options);
-            }).AddHandler<Offset, int, int>("offset");
+            }).AddHandler<Offset, int, int>("offset").AddHandler<Gated, string, string>("gated");
             if (node is not null)
             {
                 member.AddNode(node);

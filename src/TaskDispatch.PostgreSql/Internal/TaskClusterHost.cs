@@ -9,11 +9,6 @@ namespace TaskDispatch;
 /// disposed with the container (asynchronously: the member's leaving talks to the database).</summary>
 internal sealed class TaskClusterHost(string name, Action<TaskClusterBuilder> configure, IServiceProvider services) : IHostedService, IAsyncDisposable
 {
-    /// <summary>How long what runs here may take to finish at the host's stop; the last writes may take as long again,
-    /// then the member hands back what it holds and leaves. A third of the generic host's default shutdown timeout (30 s)
-    /// each, so that the leaving fits in the last third.</summary>
-    internal static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(10);
-
     private TaskCluster? _cluster;
 
     /// <summary>Gets the member; throws until the host has started it.</summary>
@@ -53,14 +48,11 @@ internal sealed class TaskClusterHost(string name, Action<TaskClusterBuilder> co
             return;
         }
 
-        var stop = cluster.StopAsync(StopTimeout);
-        try
+        // Within the member's ShutdownTimeout; the host's token, when it fires first, hands what still runs back to the
+        // cluster at once, and the member leaves without waiting longer for its last writes.
+        await cluster.StopAsync(timeout: null, cancellationToken).ConfigureAwait(false);
+        if (cancellationToken.IsCancellationRequested)
         {
-            await stop.WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            // The host gave up waiting; the member goes on leaving, and the container's disposal waits for it.
             var logger = services.GetService<ILoggerFactory>()?.CreateLogger("TaskDispatch.PostgreSql.TaskCluster") ?? NullLogger.Instance;
             ClusterLog.StopCutByHost(logger, name, cluster.MemberId);
         }
