@@ -5,7 +5,7 @@ using Npgsql;
 namespace TaskDispatch.Cluster.Benchmarks;
 
 /// <summary>The lease path alone: a table already holding <see cref="Tasks"/> waiting tasks is drained by the same member
-/// as in <see cref="ClusterThroughputBenchmark"/> (two nodes of 32 slots, Prefetch 128), in batched leases, each task
+/// as in <see cref="ClusterThroughputBenchmark"/> (two nodes of 32 slots, <see cref="BatchedLeases"/>), in batched leases, each task
 /// run and its end acknowledged, with a submitting member awaiting the done notifications as it would. The operation
 /// starts with the work notification a submission sends and ends when the last acknowledgement has committed. The
 /// tasks are written in the iteration's setup, unmeasured, by one INSERT that copies a task submitted through the API
@@ -34,7 +34,7 @@ public class ClusterDrainBenchmark
     public void Setup()
     {
         _schema = ClusterServer.CreateSchema("td_drain");
-        _workers = Member(prefetch: 128).AddNode("node-1", node => node.WithConcurrency(32)).AddNode("node-2", node => node.WithConcurrency(32)).BuildAsync().GetAwaiter().GetResult();
+        _workers = Member(batchedLeases: true).AddNode("node-1", node => node.WithConcurrency(32)).AddNode("node-2", node => node.WithConcurrency(32)).BuildAsync().GetAwaiter().GetResult();
         _submitter = Member().BuildAsync().GetAwaiter().GetResult();
 
         // Counts the ends the workers' member wrote and the store accepted.
@@ -115,11 +115,15 @@ public class ClusterDrainBenchmark
         await _drained!.Task.WaitAsync(TimeSpan.FromMinutes(2));
     }
 
-    private TaskClusterBuilder Member(int? prefetch = null) => new TaskClusterBuilder(ClusterName)
+    private TaskClusterBuilder Member(bool batchedLeases = false) => new TaskClusterBuilder(ClusterName)
         .UsePostgreSqlStore(ClusterServer.ConnectionString, options =>
         {
             options.Schema = _schema!;
-            options.Prefetch = prefetch;
+            if (batchedLeases)
+            {
+                BatchedLeases.Apply(options);
+            }
+
             options.IdleSweepInterval = TimeSpan.FromMinutes(1);
         })
         .AddHandler<NoOpHandler, int, int>("no-op");

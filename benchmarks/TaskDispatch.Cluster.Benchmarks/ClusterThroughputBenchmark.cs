@@ -4,7 +4,7 @@ namespace TaskDispatch.Cluster.Benchmarks;
 
 /// <summary>TaskDispatch.PostgreSql doing what <see cref="HangfireBenchmark"/> does: no-op jobs submitted and run to
 /// completion on the same server, every handle awaited (results come back through LISTEN/NOTIFY). One member runs two
-/// nodes of 32 slots, each holding up to 128 more leased tasks (Prefetch), so that leases come in batches of about 100;
+/// nodes of 32 slots, each leasing in batches of up to 1,000 tasks (<see cref="BatchedLeases"/>);
 /// another member (same process, its own connections) submits.</summary>
 [ClusterJob(warmupCount: 5)]
 [MedianColumn]
@@ -22,7 +22,7 @@ public class ClusterThroughputBenchmark
     public void Setup()
     {
         _schema = ClusterServer.CreateSchema("td_bench");
-        _workers = Member(prefetch: 128).AddNode("node-1", node => node.WithConcurrency(32)).AddNode("node-2", node => node.WithConcurrency(32)).BuildAsync().GetAwaiter().GetResult();
+        _workers = Member(batchedLeases: true).AddNode("node-1", node => node.WithConcurrency(32)).AddNode("node-2", node => node.WithConcurrency(32)).BuildAsync().GetAwaiter().GetResult();
         _submitter = Member().BuildAsync().GetAwaiter().GetResult();
     }
 
@@ -47,11 +47,14 @@ public class ClusterThroughputBenchmark
         }
     }
 
-    internal TaskClusterBuilder Member(int? prefetch = null) => new TaskClusterBuilder("bench")
+    internal TaskClusterBuilder Member(bool batchedLeases = false) => new TaskClusterBuilder("bench")
         .UsePostgreSqlStore(ClusterServer.ConnectionString, options =>
         {
             options.Schema = _schema!;
-            options.Prefetch = prefetch;
+            if (batchedLeases)
+            {
+                BatchedLeases.Apply(options);
+            }
         })
         .AddHandler<NoOpHandler, int, int>("no-op")
         .AddHandler<StartSignalHandler, long, long>("start-signal");
