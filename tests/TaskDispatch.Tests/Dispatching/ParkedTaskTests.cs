@@ -64,6 +64,14 @@ public sealed class ParkedTaskTests
     }
 
     [Test]
+    public Task ManyCancelledWhileWaitingForTheirNode_NeverRunAndTheOthersRunInOrderOnce() =>
+        AssertManyCancelledWhileWaitingAsync(failExpiredDeadlines: false, deadline: null);
+
+    [Test]
+    public Task ManyWithDeadlinesCancelledWhileWaitingForTheirNode_NeverRunAndTheOthersRunInOrderOnce() =>
+        AssertManyCancelledWhileWaitingAsync(failExpiredDeadlines: true, deadline: DateTimeOffset.UtcNow + TimeSpan.FromDays(1));
+
+    [Test]
     public async Task ItsNodeRemovedWhileItWaits_FailsNamingWhyAndTheOtherNodeRunsOn()
     {
         await using var dispatcher = TwoNodes(slotsOnA: 1);
@@ -235,6 +243,58 @@ public sealed class ParkedTaskTests
         work.Release("deadline");
         await Task.WhenAll(first.Completion, second.Completion).WaitAsync(TestTimeouts.Generous);
         Assert.That(work.Starts.Select(static start => start.Name), Is.EqualTo(new[] { "no-deadline", "deadline" }));
+    }
+
+    /// <summary>Node a is busy and node b idles; 600 tasks pinned to a wait (grouped by their node, or, with a deadline the
+    /// dispatcher checks, in the list every scan walks), then three in four are cancelled, in waves between which node b
+    /// frees slots (scans that meet ended tasks), enough for their list to be rid of them in passes several times. Once a
+    /// frees its slot, the others start there in the order they came, each once, and no cancelled one starts.</summary>
+    private static async Task AssertManyCancelledWhileWaitingAsync(bool failExpiredDeadlines, DateTimeOffset? deadline)
+    {
+        await using var dispatcher = new TaskDispatcherBuilder()
+            .Configure(options => options.FailExpiredDeadlines = failExpiredDeadlines)
+            .AddNode("a", static node => node.WithConcurrency(1))
+            .AddNode("b", static node => node.WithConcurrency(1))
+            .Build();
+        var onlyNodeA = new TaskOptions { RequiredNode = "a", Deadline = deadline };
+        var blocker = await SlotBlocker.OccupyAsync(dispatcher, onlyNodeA);
+        var runs = new ConcurrentQueue<int>();
+        var waiting = new List<TaskHandle>();
+        for (var i = 0; i < 600; i++)
+        {
+            var index = i;
+            waiting.Add(await dispatcher.SubmitAsync(context =>
+            {
+                runs.Enqueue(index);
+                return ValueTask.CompletedTask;
+            }, onlyNodeA));
+        }
+
+        for (var wave = 0; wave < 3; wave++)
+        {
+            // First in, first out: once a task on b ran, every task before it was taken out of the queue and waits for a.
+            Assert.That(await await dispatcher.SubmitAsync(static context => ValueTask.FromResult(context.NodeName), new TaskOptions { RequiredNode = "b" }), Is.EqualTo("b"));
+            for (var i = wave + 1; i < waiting.Count; i += 4)
+            {
+                Assert.That(waiting[i].Cancel(), Is.True, $"task {i} was still waiting");
+            }
+        }
+
+        Assert.That(runs, Is.Empty, "node a stayed busy");
+        await blocker.ReleaseAndWaitAsync();
+        foreach (var handle in waiting)
+        {
+            try
+            {
+                await handle.Completion.WaitAsync(TestTimeouts.Generous);
+            }
+            catch (OperationCanceledException) when (handle.State == TaskState.Cancelled)
+            {
+            }
+        }
+
+        Assert.That(runs, Is.EqualTo(Enumerable.Range(0, 150).Select(static i => i * 4)));
+        Assert.That(waiting.Select(static handle => handle.State), Is.EqualTo(Enumerable.Range(0, 600).Select(static i => i % 4 == 0 ? TaskState.Completed : TaskState.Cancelled)));
     }
 
     /// <summary>Node a (tag "gpu", 1 slot) is busy and node b idles; 500 tasks that only a may run wait, b goes on taking

@@ -60,34 +60,56 @@ internal sealed class ParkedTasks(NodeSet nodes, bool failExpiredDeadlines)
         Add(new Entry(++_sequence, task));
     }
 
-    /// <summary>Takes out a task that ended while parked.</summary>
+    /// <summary>Tasks that ended in the walked list and are still in it (a hint: see <see cref="Remove"/>).</summary>
+    private int _walkedEnded;
+
+    /// <summary>Notes that a parked task ended. It stays where it is: a scan drops an ended task, and a list is rid of its
+    /// ended tasks in one pass once they are more than half of it. Taking each one out at once cost a search and a shift
+    /// of its list per task: cancelling 80,000 tasks that waited for a busy node took 9x as long as 20,000.</summary>
     internal void Remove(TaskHandle task)
     {
-        if (NodesThatCouldRun(task) is { } set && _groups.TryGetValue(set, out var group) && group.IndexOf(task) is >= 0 and var index)
+        // A task in neither (it moved between the lists when the node count crossed 64) only makes a pass come early.
+        if (NodesThatCouldRun(task) is { } set && _groups.TryGetValue(set, out var group))
         {
-            group.Entries.RemoveAt(index);
-            _grouped--;
+            if (++group.Ended > MinEndedToDrop && group.Ended * 2 > group.Entries.Count - group.Head)
+            {
+                _grouped -= group.DropEnded();
+                if (group.Entries.Count == 0)
+                {
+                    _groups.Remove(set);
+                }
+            }
         }
-        else if (_walked.FindIndex(entry => ReferenceEquals(entry.Task, task)) is >= 0 and var walkedIndex)
+        else if (++_walkedEnded > MinEndedToDrop && _walkedEnded * 2 > _walked.Count)
         {
-            _walked.RemoveAt(walkedIndex);
+            _walked.RemoveAll(static entry => entry.Task.IsFinished);
+            _walkedEnded = 0;
         }
-
-        // Otherwise it moved between the lists when the node count crossed 64: a scan drops it as ended.
     }
+
+    /// <summary>Below this many ended tasks a list is left to the scans.</summary>
+    private const int MinEndedToDrop = 64;
 
     /// <summary>After nodes came, went or changed health: fails the tasks no node left could run, and groups the others
     /// by the current nodes.</summary>
     internal void OnNodesChanged(IParkedTaskPlacement placement)
     {
-        for (var i = _walked.Count - 1; i >= 0; i--)
+        // One pass that keeps the others in order: a removal each would shift the list each time.
+        var kept = 0;
+        for (var i = 0; i < _walked.Count; i++)
         {
-            if (placement.FailIfNoNodeCanEverRun(_walked[i].Task))
+            var entry = _walked[i];
+            if (entry.Task.IsFinished || placement.FailIfNoNodeCanEverRun(entry.Task))
             {
-                _walked[i].Task.Location = TaskLocation.None;
-                _walked.RemoveAt(i);
+                entry.Task.Location = TaskLocation.None;
+                continue;
             }
+
+            _walked[kept++] = entry;
         }
+
+        _walked.RemoveRange(kept, _walked.Count - kept);
+        _walkedEnded = 0;
 
         Regroup(placement);
     }
@@ -177,6 +199,10 @@ internal sealed class ParkedTasks(NodeSet nodes, bool failExpiredDeadlines)
         foreach (var group in _scanning)
         {
             _grouped -= group.EndScan();
+            if (group.Entries.Count == 0)
+            {
+                _groups.Remove(group.Nodes);
+            }
         }
     }
 
@@ -229,7 +255,7 @@ internal sealed class ParkedTasks(NodeSet nodes, bool failExpiredDeadlines)
         _numbering = current;
         foreach (var entry in entries)
         {
-            if (placement.FailIfNoNodeCanEverRun(entry.Task))
+            if (entry.Task.IsFinished || placement.FailIfNoNodeCanEverRun(entry.Task))
             {
                 entry.Task.Location = TaskLocation.None;
                 continue;
@@ -299,17 +325,27 @@ internal sealed class ParkedTasks(NodeSet nodes, bool failExpiredDeadlines)
 
         private int _kept;
 
-        internal int IndexOf(TaskHandle task)
+        /// <summary>Gets or sets how many of its tasks ended since its last pass over them; a hint, since a scan drops ended
+        /// tasks without counting them here.</summary>
+        internal int Ended { get; set; }
+
+        /// <summary>Takes out every ended task, keeping the others in order; returns how many went.</summary>
+        internal int DropEnded()
         {
+            var kept = 0;
             for (var i = Head; i < Entries.Count; i++)
             {
-                if (ReferenceEquals(Entries[i].Task, task))
+                if (!Entries[i].Task.IsFinished)
                 {
-                    return i;
+                    Entries[kept++] = Entries[i];
                 }
             }
 
-            return -1;
+            var dropped = Entries.Count - Head - kept;
+            Entries.RemoveRange(kept, Entries.Count - kept);
+            Head = 0;
+            Ended = 0;
+            return dropped;
         }
 
         internal void BeginScan()
