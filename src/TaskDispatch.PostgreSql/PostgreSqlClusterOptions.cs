@@ -61,8 +61,8 @@ public sealed partial class PostgreSqlClusterOptions
     /// do not finish in time is handed back to the cluster (another node runs it), not cancelled. The member's last
     /// writes (the ends of what finished) may take as long again; then it hands back what it leased and did not start,
     /// and leaves. <see cref="TaskCluster.StopAsync"/> without a timeout uses it, and so do <see cref="TaskCluster.DisposeAsync"/>
-    /// and the member the generic host stops (<c>AddTaskCluster</c>), where the host's shutdown token cuts both waits
-    /// short when it fires first.</summary>
+    /// and the member the generic host stops (<c>AddTaskCluster</c>), where the host's shutdown token, when it fires
+    /// first, hands running tasks back at once and leaves the last writes a second at most.</summary>
     /// <value>The default value is 10 seconds: twice that, and the leaving, fit the generic host's default shutdown
     /// timeout of 30 seconds. Must not be negative; <see cref="TimeSpan.Zero"/> hands running tasks back at once;
     /// <see cref="Timeout.InfiniteTimeSpan"/> waits for them however long they run.</value>

@@ -329,9 +329,9 @@ public sealed partial class TaskCluster : IAsyncDisposable
     /// <param name="timeout">How long running tasks may take to finish, and the last writes after them;
     /// <see langword="null"/> for <see cref="PostgreSqlClusterOptions.ShutdownTimeout"/>. Not negative, or
     /// <see cref="Timeout.InfiniteTimeSpan"/>.</param>
-    /// <param name="cancellationToken">Cuts both waits short, as if the timeout had passed (a host's shutdown token):
-    /// running tasks are handed back at once. Only the first call's timeout and token count: later calls return the same
-    /// stop.</param>
+    /// <param name="cancellationToken">Cuts the wait for running tasks short, as if the timeout had passed (a host's
+    /// shutdown token): they are handed back at once, and the last writes get at most a second more. Only the first
+    /// call's timeout and token count: later calls return the same stop.</param>
     /// <returns>A task that completes when the member has left.</returns>
     /// <exception cref="ArgumentOutOfRangeException">Thrown when <paramref name="timeout"/> is negative and not infinite.</exception>
     public Task StopAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default)
