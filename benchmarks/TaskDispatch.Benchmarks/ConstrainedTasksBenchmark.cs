@@ -2,7 +2,8 @@ using BenchmarkDotNet.Attributes;
 
 namespace TaskDispatch.Benchmarks;
 
-/// <summary>Tasks that only some nodes may run: 20,000 no-op tasks on two nodes of 4 slots, all pinned to one node
+/// <summary>Tasks that only some nodes may run: 20,000 no-op tasks on two nodes of 4 slots (and, with <see cref="Nodes"/>
+/// at 100, 98 more nodes of one slot that the pinned tasks may not use), all pinned to one node
 /// (<see cref="TaskOptions.RequiredNode"/>, as a cluster member's leased tasks are) while the other idles, needing a tag
 /// only one node has, pinned to each node in turn, or free to run anywhere (the baseline). A task that finds the nodes
 /// it may run on full waits in the scheduler while the other node has free slots.</summary>
@@ -22,14 +23,23 @@ public class ConstrainedTasksBenchmark
     [Params("one node", "a tag one node has", "each node in turn", "anywhere")]
     public string RunOn { get; set; } = "one node";
 
+    /// <summary>How many nodes the dispatcher has: "a" and "b", and as many more idle ones of one slot as it takes.</summary>
+    [Params(2, 100)]
+    public int Nodes { get; set; } = 2;
+
     [GlobalSetup]
     public void Setup()
     {
-        _dispatcher = new TaskDispatcherBuilder()
+        var builder = new TaskDispatcherBuilder()
             .Configure(static options => options.MaxPendingTasks = Tasks)
             .AddNode("a", static node => node.WithConcurrency(4).WithTags("gpu"))
-            .AddNode("b", static node => node.WithConcurrency(4))
-            .Build();
+            .AddNode("b", static node => node.WithConcurrency(4));
+        for (var i = 2; i < Nodes; i++)
+        {
+            builder.AddNode($"idle-{i}", static node => node.WithConcurrency(1));
+        }
+
+        _dispatcher = builder.Build();
         _handles = new TaskHandle<int>[Tasks];
         _options = RunOn switch
         {

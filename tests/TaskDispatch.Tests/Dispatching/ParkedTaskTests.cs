@@ -64,6 +64,41 @@ public sealed class ParkedTaskTests
     }
 
     [Test]
+    public async Task PinnedToABusyNodeAmongMoreThan64_StartInOrderThereAndEachRunsOnceThoughANodeLeavesMeanwhile([Values(3, 69)] int busy)
+    {
+        // Node sets of more than 64 nodes take more than one word; removing n0 renumbers every node after it.
+        var builder = new TaskDispatcherBuilder();
+        for (var i = 0; i < 70; i++)
+        {
+            builder.AddNode($"n{i}", static node => node.WithConcurrency(1));
+        }
+
+        await using var dispatcher = builder.Build();
+        var onlyTheBusyNode = new TaskOptions { RequiredNode = $"n{busy}" };
+        var blocker = await SlotBlocker.OccupyAsync(dispatcher, onlyTheBusyNode);
+        var runs = new ConcurrentQueue<(int Index, string Node)>();
+        var waiting = new List<TaskHandle>();
+        for (var i = 0; i < 300; i++)
+        {
+            var index = i;
+            waiting.Add(await dispatcher.SubmitAsync(context =>
+            {
+                runs.Enqueue((index, context.NodeName));
+                return ValueTask.CompletedTask;
+            }, onlyTheBusyNode));
+        }
+
+        Assert.That(await await dispatcher.SubmitAsync(static context => ValueTask.FromResult(context.NodeName), new TaskOptions { RequiredNode = "n65" }), Is.EqualTo("n65"));
+        await dispatcher.RemoveNodeAsync("n0").WaitAsync(TestTimeouts.Generous);
+        Assert.That(runs, Is.Empty, $"n{busy} stayed busy");
+
+        await blocker.ReleaseAndWaitAsync();
+        await Task.WhenAll(waiting.Select(static handle => handle.Completion)).WaitAsync(TestTimeouts.Generous);
+        Assert.That(runs.Select(static run => run.Index), Is.EqualTo(Enumerable.Range(0, 300)));
+        Assert.That(runs.Select(static run => run.Node), Is.All.EqualTo($"n{busy}"));
+    }
+
+    [Test]
     public Task ManyCancelledWhileWaitingForTheirNode_NeverRunAndTheOthersRunInOrderOnce() =>
         AssertManyCancelledWhileWaitingAsync(failExpiredDeadlines: false, deadline: null);
 

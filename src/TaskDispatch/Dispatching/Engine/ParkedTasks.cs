@@ -1,5 +1,3 @@
-using System.Numerics;
-
 namespace TaskDispatch;
 
 /// <summary>What the parked tasks need of the scheduler that owns them.</summary>
@@ -21,8 +19,8 @@ internal interface IParkedTaskPlacement
 /// resources) are grouped by that set of nodes, and a group is looked at only while one of its nodes offers a slot: none
 /// of its tasks could start otherwise. With one list, every freed slot looked at every parked task, so tasks that only a
 /// busy node could run, while another node idled, cost time in proportion to how many waited (80-220 µs a task instead
-/// of 1-5 µs, measured). The other tasks (no constraint, a deadline each scan must check, or any task while the
-/// dispatcher has more than 64 nodes) are in one list that every scan walks. A scan merges the lists it walks by the
+/// of 1-5 µs, measured). The other tasks (no constraint, or a deadline each scan must check) are in one list that
+/// every scan walks. A scan merges the lists it walks by the
 /// order the tasks were dequeued in. Only scheduler steps use it, one at a time.</summary>
 internal sealed class ParkedTasks(NodeSet nodes, bool failExpiredDeadlines)
 {
@@ -30,7 +28,7 @@ internal sealed class ParkedTasks(NodeSet nodes, bool failExpiredDeadlines)
     private readonly List<Entry> _walked = [];
 
     /// <summary>The groups, by the set of nodes that could run their tasks (bit i: node i of <see cref="_numbering"/>).</summary>
-    private readonly Dictionary<ulong, Group> _groups = [];
+    private readonly Dictionary<NodeMask, Group> _groups = [];
 
     /// <summary>The groups a scan walks; reused.</summary>
     private readonly List<Group> _scanning = [];
@@ -68,7 +66,7 @@ internal sealed class ParkedTasks(NodeSet nodes, bool failExpiredDeadlines)
     /// of its list per task: cancelling 80,000 tasks that waited for a busy node took 9x as long as 20,000.</summary>
     internal void Remove(TaskHandle task)
     {
-        // A task in neither (it moved between the lists when the node count crossed 64) only makes a pass come early.
+        // A task in neither (an odd case a scan still drops as ended) only makes a pass come early.
         if (NodesThatCouldRun(task) is { } set && _groups.TryGetValue(set, out var group))
         {
             if (++group.Ended > MinEndedToDrop && group.Ended * 2 > group.Entries.Count - group.Head)
@@ -266,52 +264,31 @@ internal sealed class ParkedTasks(NodeSet nodes, bool failExpiredDeadlines)
     }
 
     /// <summary>The set of nodes of <see cref="_numbering"/> that could ever run a task, which names its group;
-    /// <see langword="null"/> when it is kept in the walked list: no constraint, a deadline each scan must check, more
-    /// than 64 nodes, or no node at all (the walked list is where a node's removal fails it). Nodes never change what they
-    /// could ever run, so the set is the same at parking and at removal while the node array is.</summary>
-    private ulong? NodesThatCouldRun(TaskHandle task)
+    /// <see langword="null"/> when it is kept in the walked list: no constraint, a deadline each scan must check, or no
+    /// node at all (the walked list is where a node's removal fails it). Nodes never change what they could ever run, so
+    /// the set is the same at parking and at removal while the node array is.</summary>
+    private NodeMask? NodesThatCouldRun(TaskHandle task)
     {
-        var numbering = _numbering;
-        if (!task.HasPlacementConstraints || numbering.Length > 64 || (failExpiredDeadlines && task.Options.Deadline is not null))
+        if (!task.HasPlacementConstraints || (failExpiredDeadlines && task.Options.Deadline is not null))
         {
             return null;
         }
 
-        var set = 0UL;
-        for (var i = 0; i < numbering.Length; i++)
-        {
-            if (numbering[i].State.CanEverRun(task.Options))
-            {
-                set |= 1UL << i;
-            }
-        }
-
-        return set == 0 ? null : set;
+        var set = NodeMask.Of(_numbering, task.Options, static (node, options) => node.State.CanEverRun(options));
+        return set.IsEmpty ? null : set;
     }
 
     /// <summary>Whether one of the nodes of <paramref name="set"/> offers a slot now.</summary>
-    private bool AnyOffersASlot(ulong set)
-    {
-        var numbering = _numbering;
-        for (var remaining = set; remaining != 0; remaining &= remaining - 1)
-        {
-            if (numbering[BitOperations.TrailingZeroCount(remaining)].State.OfferedSlots > 0)
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
+    private bool AnyOffersASlot(NodeMask set) => set.Any(_numbering, static node => node.State.OfferedSlots > 0);
 
     /// <summary>A parked task and its place in dequeue order.</summary>
     private readonly record struct Entry(long Sequence, TaskHandle Task);
 
     /// <summary>The parked tasks the same nodes could ever run, in dequeue order from <see cref="Head"/> on (the entries
     /// before it were taken out), and the state of the scan that walks it.</summary>
-    private sealed class Group(ulong nodes)
+    private sealed class Group(NodeMask nodes)
     {
-        internal ulong Nodes { get; } = nodes;
+        internal NodeMask Nodes { get; } = nodes;
 
         internal List<Entry> Entries { get; } = [];
 
