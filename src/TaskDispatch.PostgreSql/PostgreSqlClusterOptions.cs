@@ -64,8 +64,9 @@ public sealed partial class PostgreSqlClusterOptions
     /// and the member the generic host stops (<c>AddTaskCluster</c>), where the host's shutdown token, when it fires
     /// first, hands running tasks back at once and leaves the last writes a second at most.</summary>
     /// <value>The default value is 10 seconds: twice that, and the leaving, fit the generic host's default shutdown
-    /// timeout of 30 seconds. Must not be negative; <see cref="TimeSpan.Zero"/> hands running tasks back at once;
-    /// <see cref="Timeout.InfiniteTimeSpan"/> waits for them however long they run.</value>
+    /// timeout of 30 seconds. Must not be negative nor longer than about 49.7 days; <see cref="TimeSpan.Zero"/> hands
+    /// running tasks back at once (the last writes still get a second); <see cref="Timeout.InfiniteTimeSpan"/> waits for
+    /// them however long they run.</value>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Gets or sets how long an ended task stays in the store after its end, for <see cref="TaskCluster.FindAsync"/>
@@ -138,10 +139,7 @@ public sealed partial class PostgreSqlClusterOptions
             throw new ArgumentOutOfRangeException(nameof(QueueRescanInterval), QueueRescanInterval, $"{nameof(QueueRescanInterval)} must not be negative, was {QueueRescanInterval}.");
         }
 
-        if (ShutdownTimeout < TimeSpan.Zero && ShutdownTimeout != Timeout.InfiniteTimeSpan)
-        {
-            throw new ArgumentOutOfRangeException(nameof(ShutdownTimeout), ShutdownTimeout, $"{nameof(ShutdownTimeout)} must not be negative (Timeout.InfiniteTimeSpan waits for ever), was {ShutdownTimeout}.");
-        }
+        StopTimeouts.Validate(ShutdownTimeout, nameof(ShutdownTimeout));
 
         if (WriteBatchSize < 1)
         {

@@ -772,7 +772,8 @@ public sealed partial class TaskCluster
         }
     }
 
-    /// <summary>How long a stop cut short (<see cref="StopAsync"/>'s token) still waits for the last writes.</summary>
+    /// <summary>How long a stop cut short (<see cref="StopAsync"/>'s token), or given less than this, still waits for the
+    /// last writes.</summary>
     private static readonly TimeSpan HurriedWriteGrace = TimeSpan.FromSeconds(1);
 
     private async Task StopCoreAsync(TimeSpan timeout, CancellationToken hurry)
@@ -792,16 +793,16 @@ public sealed partial class TaskCluster
         // elsewhere (at least once), rather than the stop hanging. A hurried stop still gives them a moment: they usually
         // take milliseconds, and each one spares a task that finished here from running again.
         var writes = Task.WhenAll(_writers);
-        var budget = timeout;
+        var budget = timeout != Timeout.InfiniteTimeSpan && timeout < HurriedWriteGrace ? HurriedWriteGrace : timeout;
         try
         {
             try
             {
-                await writes.WaitAsync(timeout, _timeProvider, hurry).ConfigureAwait(false);
+                await writes.WaitAsync(budget, _timeProvider, hurry).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (hurry.IsCancellationRequested)
             {
-                budget = timeout != Timeout.InfiniteTimeSpan && timeout < HurriedWriteGrace ? timeout : HurriedWriteGrace;
+                budget = HurriedWriteGrace;
                 await writes.WaitAsync(budget, _timeProvider, CancellationToken.None).ConfigureAwait(false);
             }
         }

@@ -58,6 +58,10 @@ public sealed partial class TaskCluster : IAsyncDisposable
     private readonly CancellationTokenSource _leasing = new();
     private readonly List<Task> _loops = [];
     private readonly List<Task> _writers = [];
+
+    /// <summary>Cut short by the first token of any stop call that is cancelled. Never disposed: a caller's token may
+    /// still cancel it after the stop ended, and it holds nothing else.</summary>
+    private readonly CancellationTokenSource _hurry = new();
     private readonly Lock _stopGate = new();
     private Task? _stop;
     private int _leasedRunning;
@@ -330,21 +334,31 @@ public sealed partial class TaskCluster : IAsyncDisposable
     /// <see langword="null"/> for <see cref="PostgreSqlClusterOptions.ShutdownTimeout"/>. Not negative, or
     /// <see cref="Timeout.InfiniteTimeSpan"/>.</param>
     /// <param name="cancellationToken">Cuts the wait for running tasks short, as if the timeout had passed (a host's
-    /// shutdown token): they are handed back at once, and the last writes get at most a second more. Only the first
-    /// call's timeout and token count: later calls return the same stop.</param>
+    /// shutdown token): they are handed back at once, and the last writes get a second at most. The first call's timeout
+    /// counts; the token of any call, even one made once the stop is under way, hurries it.</param>
     /// <returns>A task that completes when the member has left.</returns>
-    /// <exception cref="ArgumentOutOfRangeException">Thrown when <paramref name="timeout"/> is negative and not infinite.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">Thrown when <paramref name="timeout"/> is negative (and not
+    /// <see cref="Timeout.InfiniteTimeSpan"/>) or longer than about 49.7 days.</exception>
     public Task StopAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
-        if (timeout is { } given && given < TimeSpan.Zero && given != Timeout.InfiniteTimeSpan)
+        if (timeout is { } given)
         {
-            throw new ArgumentOutOfRangeException(nameof(timeout), given, $"The timeout must not be negative (Timeout.InfiniteTimeSpan waits for ever), was {given}.");
+            StopTimeouts.Validate(given, nameof(timeout));
         }
 
+        Task stop;
         lock (_stopGate)
         {
-            return _stop ??= StopCoreAsync(timeout ?? _options.ShutdownTimeout, cancellationToken);
+            stop = _stop ??= StopCoreAsync(timeout ?? _options.ShutdownTimeout, _hurry.Token);
         }
+
+        return !cancellationToken.CanBeCanceled || stop.IsCompleted ? stop : HurryWhenCancelledAsync(stop, cancellationToken);
+    }
+
+    private async Task HurryWhenCancelledAsync(Task stop, CancellationToken cancellationToken)
+    {
+        using var registration = cancellationToken.Register(static hurry => ((CancellationTokenSource)hurry!).Cancel(), _hurry);
+        await stop.ConfigureAwait(false);
     }
 
     /// <summary>Gets whether <see cref="StopAsync"/> or <see cref="DisposeAsync"/> has been called.</summary>

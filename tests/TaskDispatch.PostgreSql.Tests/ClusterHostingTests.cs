@@ -97,14 +97,41 @@ public sealed class ClusterHostingTests : SchemaPerTest
     }
 
     [Test]
-    public async Task A_negative_shutdown_timeout_is_refused_naming_it()
+    public async Task A_stop_under_way_is_hurried_by_a_later_calls_token()
+    {
+        var gate = "later-token-" + Schema;
+        await using var worker = await ClusterTestKit.Member("later-token", Schema, configure: options => options.ShutdownTimeout = TimeSpan.FromMinutes(10))
+            .AddNode("worker-1").BuildAsync();
+        await worker.SubmitAsync<Gated, string, string>(gate);
+        await Gated.StartedSignal(gate).Task.WaitAsync(TestTimeouts.Generous);
+
+        // Started without a token (as DisposeAsync or a user's stop would), it would wait ten minutes for the task.
+        var first = worker.StopAsync();
+        using var hurry = new CancellationTokenSource();
+        await hurry.CancelAsync();
+        await worker.StopAsync(timeout: null, hurry.Token).WaitAsync(TestTimeouts.Generous);
+        await first.WaitAsync(TestTimeouts.Generous);
+
+        Assert.That(Gated.CancelledOn.TryGetValue(gate, out var cutOn) ? cutOn : null, Is.EqualTo("worker-1"), "the running attempt was cut");
+        Assert.That(await PostgresServer.ScalarAsync<long>($"SELECT count(*) FROM {Schema}.leases"), Is.Zero, "its lease was handed back");
+        Assert.That(await PostgresServer.ScalarAsync<bool>($"SELECT alive FROM {Schema}.nodes WHERE name = 'worker-1'"), Is.False);
+        Gated.Gate(gate).TrySetResult();
+    }
+
+    [Test]
+    public async Task A_negative_or_too_long_shutdown_timeout_is_refused_naming_it()
     {
         var failure = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(async () =>
             await ClusterTestKit.Member("negative", Schema, configure: options => options.ShutdownTimeout = TimeSpan.FromSeconds(-1)).BuildAsync());
         Assert.That(failure!.ParamName, Is.EqualTo("ShutdownTimeout"));
 
+        var tooLong = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(async () =>
+            await ClusterTestKit.Member("negative", Schema, configure: options => options.ShutdownTimeout = TimeSpan.FromDays(60)).BuildAsync());
+        Assert.That(tooLong!.ParamName, Is.EqualTo("ShutdownTimeout"));
+
         await using var member = await ClusterTestKit.Member("negative", Schema).BuildAsync();
         Assert.That(() => member.StopAsync(TimeSpan.FromSeconds(-2)), Throws.InstanceOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("timeout"));
+        Assert.That(() => member.StopAsync(TimeSpan.MaxValue), Throws.InstanceOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("timeout"));
     }
 
     [Test]

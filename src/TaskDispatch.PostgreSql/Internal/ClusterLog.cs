@@ -38,6 +38,6 @@ internal static partial class ClusterLog
     [LoggerMessage(EventId = 3010, Level = LogLevel.Debug, Message = "Cluster '{Cluster}': pruned {Tasks} ended task(s) and {Records} fault record(s) older than {Retention}")]
     internal static partial void Pruned(ILogger logger, string cluster, long tasks, int records, TimeSpan retention);
 
-    [LoggerMessage(EventId = 3011, Level = LogLevel.Warning, Message = "Cluster '{Cluster}': the host's shutdown token fired before member {Member} had left: the tasks still running on its nodes were handed back to the cluster")]
+    [LoggerMessage(EventId = 3011, Level = LogLevel.Warning, Message = "Cluster '{Cluster}': member {Member} had not left 5 s after the host's shutdown token fired (the tasks still running were handed back); it goes on leaving while the container is disposed")]
     internal static partial void StopCutByHost(ILogger logger, string cluster, string member);
 }

@@ -9,6 +9,10 @@ namespace TaskDispatch;
 /// disposed with the container (asynchronously: the member's leaving talks to the database).</summary>
 internal sealed class TaskClusterHost(string name, Action<TaskClusterBuilder> configure, IServiceProvider services) : IHostedService, IAsyncDisposable
 {
+    /// <summary>How long the host's stop still waits for the member to leave once the host's token fired: the last writes'
+    /// second, and the leaving.</summary>
+    internal static readonly TimeSpan HurriedLeaveGrace = TimeSpan.FromSeconds(5);
+
     private TaskCluster? _cluster;
 
     /// <summary>Gets the member; throws until the host has started it.</summary>
@@ -49,9 +53,24 @@ internal sealed class TaskClusterHost(string name, Action<TaskClusterBuilder> co
         }
 
         // Within the member's ShutdownTimeout; the host's token, when it fires first, hands what still runs back to the
-        // cluster at once, and the member leaves without waiting longer for its last writes.
-        await cluster.StopAsync(timeout: null, cancellationToken).ConfigureAwait(false);
-        if (cancellationToken.IsCancellationRequested)
+        // cluster at once and leaves the last writes a second.
+        var stop = cluster.StopAsync(timeout: null, cancellationToken);
+        try
+        {
+            await stop.WaitAsync(cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+
+        // The leaving after that (handing leases back, marking the nodes gone) takes a moment; a database out of reach
+        // could hold it for its connection timeouts, so the host is not kept past a few seconds more.
+        try
+        {
+            await stop.WaitAsync(HurriedLeaveGrace, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
         {
             var logger = services.GetService<ILoggerFactory>()?.CreateLogger("TaskDispatch.PostgreSql.TaskCluster") ?? NullLogger.Instance;
             ClusterLog.StopCutByHost(logger, name, cluster.MemberId);

@@ -18,7 +18,7 @@ public sealed class TaskDispatcherOptions
     public ShutdownMode ShutdownMode { get; set; } = ShutdownMode.Drain;
 
     /// <summary>Gets or sets how long <c>DisposeAsync</c> waits for work before it forces every live task to <see cref="TaskState.Cancelled"/>.</summary>
-    /// <value>The default value is <see cref="TaskDispatcherDefaults.ShutdownTimeout"/>. Must not be negative; <see cref="Timeout.InfiniteTimeSpan"/> waits forever.</value>
+    /// <value>The default value is <see cref="TaskDispatcherDefaults.ShutdownTimeout"/>. Must not be negative nor longer than about 49.7 days (4,294,967,294 ms); <see cref="Timeout.InfiniteTimeSpan"/> waits forever.</value>
     public TimeSpan ShutdownTimeout { get; set; } = TaskDispatcherDefaults.ShutdownTimeout;
 
     /// <summary>Gets or sets whether a task whose <see cref="TaskOptions.Deadline"/> passed while it waited fails with
@@ -96,9 +96,6 @@ public sealed class TaskDispatcherOptions
             throw new ArgumentOutOfRangeException(nameof(DeadLetterCapacity), DeadLetterCapacity, $"{nameof(DeadLetterCapacity)} must not be negative, was {DeadLetterCapacity}.");
         }
 
-        if (ShutdownTimeout < TimeSpan.Zero && ShutdownTimeout != Timeout.InfiniteTimeSpan)
-        {
-            throw new ArgumentOutOfRangeException(nameof(ShutdownTimeout), ShutdownTimeout, $"{nameof(ShutdownTimeout)} must not be negative, was {ShutdownTimeout}.");
-        }
+        StopTimeouts.Validate(ShutdownTimeout, nameof(ShutdownTimeout));
     }
 }

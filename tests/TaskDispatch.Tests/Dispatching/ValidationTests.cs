@@ -648,6 +648,31 @@ public sealed class ValidationTests
     }
 
     [Test]
+    public void Build_ShutdownTimeoutLongerThanATimedWait_ThrowsArgumentOutOfRangeException()
+    {
+        // A stop given one would fail half done: Task.WaitAsync refuses it.
+        var timeout = TimeSpan.FromDays(60);
+        var builder = new TaskDispatcherBuilder().Configure(options => options.ShutdownTimeout = timeout);
+
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => builder.Build().Dispose());
+
+        Assert.That(ex?.ParamName, Is.EqualTo(nameof(TaskDispatcherOptions.ShutdownTimeout)));
+        Assert.That(ex?.Message, Does.Contain("49.7 days"));
+    }
+
+    [Test]
+    public async Task StopAsync_TimeoutLongerThanATimedWait_ThrowsAtTheCallSiteAndAStopAfterItWorks()
+    {
+        await using var dispatcher = new TaskDispatcherBuilder().AddNode("a", static node => node.WithConcurrency(1)).Build();
+        await await dispatcher.SubmitAsync(s_noop);
+
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => dispatcher.StopAsync(ShutdownMode.Drain, TimeSpan.MaxValue));
+
+        Assert.That(ex?.ParamName, Is.EqualTo("timeout"));
+        await dispatcher.StopAsync(ShutdownMode.Drain, Timeout.InfiniteTimeSpan).WaitAsync(TestTimeouts.Generous);
+    }
+
+    [Test]
     public async Task Build_InfiniteOrZeroShutdownTimeout_IsAccepted()
     {
         await using var infinite = new TaskDispatcherBuilder().Configure(static options => options.ShutdownTimeout = Timeout.InfiniteTimeSpan).AddNode("a", static node => node.WithConcurrency(1)).Build();

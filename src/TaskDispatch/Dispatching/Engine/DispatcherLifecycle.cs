@@ -112,10 +112,7 @@ internal sealed class DispatcherLifecycle : IAsyncDisposable
         }
 
         var deadline = timeout ?? _shutdownTimeout;
-        if (deadline < TimeSpan.Zero && deadline != Timeout.InfiniteTimeSpan)
-        {
-            throw new ArgumentOutOfRangeException(nameof(timeout), deadline, $"{nameof(timeout)} must not be negative, was {deadline}.");
-        }
+        StopTimeouts.Validate(deadline, nameof(timeout));
 
         lock (_stopLock)
         {

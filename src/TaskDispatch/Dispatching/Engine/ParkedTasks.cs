@@ -80,9 +80,22 @@ internal sealed class ParkedTasks(NodeSet nodes, bool failExpiredDeadlines)
         }
         else if (++_walkedEnded > MinEndedToDrop && _walkedEnded * 2 > _walked.Count)
         {
-            _walked.RemoveAll(static entry => entry.Task.IsFinished);
+            _walked.RemoveAll(static entry => Dropped(entry.Task));
             _walkedEnded = 0;
         }
+    }
+
+    /// <summary>Whether a pass over a list drops the task: it ended. It is then no longer parked, so that its removal, if
+    /// still on its way, does nothing.</summary>
+    private static bool Dropped(TaskHandle task)
+    {
+        if (!task.IsFinished)
+        {
+            return false;
+        }
+
+        task.Location = TaskLocation.None;
+        return true;
     }
 
     /// <summary>Below this many ended tasks a list is left to the scans.</summary>
@@ -312,7 +325,7 @@ internal sealed class ParkedTasks(NodeSet nodes, bool failExpiredDeadlines)
             var kept = 0;
             for (var i = Head; i < Entries.Count; i++)
             {
-                if (!Entries[i].Task.IsFinished)
+                if (!Dropped(Entries[i].Task))
                 {
                     Entries[kept++] = Entries[i];
                 }
