@@ -44,16 +44,7 @@ public sealed class ParkedTaskTests
             work.Release(name);
         }
 
-        foreach (var handle in handles)
-        {
-            try
-            {
-                await handle.Completion.WaitAsync(TestTimeouts.Generous);
-            }
-            catch (OperationCanceledException) when (handle.State == TaskState.Cancelled)
-            {
-            }
-        }
+        await AwaitEndsAsync(handles);
 
         Assert.That(work.Starts.Select(static start => start.Name), Is.EqualTo(new[] { "t0", "t2", "t4" }));
         Assert.That(handles.Select(static handle => handle.State), Is.EqualTo(new[] { TaskState.Completed, TaskState.Cancelled, TaskState.Completed, TaskState.Cancelled, TaskState.Completed }));
@@ -77,16 +68,7 @@ public sealed class ParkedTaskTests
         var onlyTheBusyNode = new TaskOptions { RequiredNode = $"n{busy}" };
         var blocker = await SlotBlocker.OccupyAsync(dispatcher, onlyTheBusyNode);
         var runs = new ConcurrentQueue<(int Index, string Node)>();
-        var waiting = new List<TaskHandle>();
-        for (var i = 0; i < 300; i++)
-        {
-            var index = i;
-            waiting.Add(await dispatcher.SubmitAsync(context =>
-            {
-                runs.Enqueue((index, context.NodeName));
-                return ValueTask.CompletedTask;
-            }, onlyTheBusyNode));
-        }
+        var waiting = await SubmitRecordedAsync(dispatcher, 300, onlyTheBusyNode, runs);
 
         Assert.That(await await dispatcher.SubmitAsync(static context => ValueTask.FromResult(context.NodeName), new TaskOptions { RequiredNode = "n65" }), Is.EqualTo("n65"));
         await dispatcher.RemoveNodeAsync("n0").WaitAsync(TestTimeouts.Generous);
@@ -293,17 +275,8 @@ public sealed class ParkedTaskTests
             .Build();
         var onlyNodeA = new TaskOptions { RequiredNode = "a", Deadline = deadline };
         var blocker = await SlotBlocker.OccupyAsync(dispatcher, onlyNodeA);
-        var runs = new ConcurrentQueue<int>();
-        var waiting = new List<TaskHandle>();
-        for (var i = 0; i < 600; i++)
-        {
-            var index = i;
-            waiting.Add(await dispatcher.SubmitAsync(context =>
-            {
-                runs.Enqueue(index);
-                return ValueTask.CompletedTask;
-            }, onlyNodeA));
-        }
+        var runs = new ConcurrentQueue<(int Index, string Node)>();
+        var waiting = await SubmitRecordedAsync(dispatcher, 600, onlyNodeA, runs);
 
         for (var wave = 0; wave < 3; wave++)
         {
@@ -317,18 +290,9 @@ public sealed class ParkedTaskTests
 
         Assert.That(runs, Is.Empty, "node a stayed busy");
         await blocker.ReleaseAndWaitAsync();
-        foreach (var handle in waiting)
-        {
-            try
-            {
-                await handle.Completion.WaitAsync(TestTimeouts.Generous);
-            }
-            catch (OperationCanceledException) when (handle.State == TaskState.Cancelled)
-            {
-            }
-        }
+        await AwaitEndsAsync(waiting);
 
-        Assert.That(runs, Is.EqualTo(Enumerable.Range(0, 150).Select(static i => i * 4)));
+        Assert.That(runs.Select(static run => run.Index), Is.EqualTo(Enumerable.Range(0, 150).Select(static i => i * 4)));
         Assert.That(waiting.Select(static handle => handle.State), Is.EqualTo(Enumerable.Range(0, 600).Select(static i => i % 4 == 0 ? TaskState.Completed : TaskState.Cancelled)));
     }
 
@@ -339,16 +303,7 @@ public sealed class ParkedTaskTests
         await using var dispatcher = TwoNodes(slotsOnA: 1);
         var blocker = await SlotBlocker.OccupyAsync(dispatcher, onlyNodeA);
         var runs = new ConcurrentQueue<(int Index, string Node)>();
-        var waiting = new List<TaskHandle>();
-        for (var i = 0; i < 500; i++)
-        {
-            var index = i;
-            waiting.Add(await dispatcher.SubmitAsync(context =>
-            {
-                runs.Enqueue((index, context.NodeName));
-                return ValueTask.CompletedTask;
-            }, onlyNodeA));
-        }
+        var waiting = await SubmitRecordedAsync(dispatcher, 500, onlyNodeA, runs);
 
         // The other node keeps taking work meanwhile: the waiting tasks hold nothing up.
         var elsewhere = await dispatcher.SubmitAsync(static context => ValueTask.FromResult(context.NodeName));
@@ -361,6 +316,39 @@ public sealed class ParkedTaskTests
         Assert.That(runs.Select(static run => run.Index), Is.EqualTo(Enumerable.Range(0, 500)));
         Assert.That(runs.Select(static run => run.Node), Is.All.EqualTo("a"));
         Assert.That(waiting.Select(static handle => handle.State), Is.All.EqualTo(TaskState.Completed));
+    }
+
+    /// <summary>Submits <paramref name="count"/> tasks with <paramref name="options"/>, each recording its index and node
+    /// in <paramref name="runs"/> when it runs.</summary>
+    private static async Task<List<TaskHandle>> SubmitRecordedAsync(ITaskDispatcher dispatcher, int count, TaskOptions options, ConcurrentQueue<(int Index, string Node)> runs)
+    {
+        var handles = new List<TaskHandle>(count);
+        for (var i = 0; i < count; i++)
+        {
+            var index = i;
+            handles.Add(await dispatcher.SubmitAsync(context =>
+            {
+                runs.Enqueue((index, context.NodeName));
+                return ValueTask.CompletedTask;
+            }, options));
+        }
+
+        return handles;
+    }
+
+    /// <summary>Waits until every handle ended; a cancelled one is an end like the others.</summary>
+    private static async Task AwaitEndsAsync(IEnumerable<TaskHandle> handles)
+    {
+        foreach (var handle in handles)
+        {
+            try
+            {
+                await handle.Completion.WaitAsync(TestTimeouts.Generous);
+            }
+            catch (OperationCanceledException) when (handle.State == TaskState.Cancelled)
+            {
+            }
+        }
     }
 
     private static TaskDispatcher TwoNodes(int slotsOnA) => new TaskDispatcherBuilder()

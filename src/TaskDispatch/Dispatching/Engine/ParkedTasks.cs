@@ -58,31 +58,37 @@ internal sealed class ParkedTasks(NodeSet nodes, bool failExpiredDeadlines)
         Add(new Entry(++_sequence, task));
     }
 
-    /// <summary>Tasks that ended in the walked list and are still in it (a hint: see <see cref="Remove"/>).</summary>
-    private int _walkedEnded;
+    /// <summary>How many parked tasks ended since the last pass that dropped the ended ones; an upper bound of how many
+    /// are still here, since scans and regroupings drop ended tasks too.</summary>
+    private int _ended;
 
-    /// <summary>Notes that a parked task ended. It stays where it is: a scan drops an ended task, and a list is rid of its
-    /// ended tasks in one pass once they are more than half of it. Taking each one out at once cost a search and a shift
-    /// of its list per task: cancelling 80,000 tasks that waited for a busy node took 9x as long as 20,000.</summary>
+    /// <summary>Notes that a parked task ended. It stays where it is: a scan drops an ended task, and once the tasks that
+    /// ended could be more than half of those parked, one pass over every list drops them. Taking each one out at once
+    /// cost a search and a shift of its list per task: cancelling 80,000 tasks that waited for a busy node took 9x as
+    /// long as 20,000.</summary>
     internal void Remove(TaskHandle task)
     {
-        // A task in neither (an odd case a scan still drops as ended) only makes a pass come early.
-        if (NodesThatCouldRun(task) is { } set && _groups.TryGetValue(set, out var group))
+        if (++_ended > MinEndedToDrop && _ended * 2 > Count)
         {
-            if (++group.Ended > MinEndedToDrop && group.Ended * 2 > group.Entries.Count - group.Head)
+            DropEnded();
+        }
+    }
+
+    /// <summary>Takes every ended task out of every list, keeping the others in order, and the groups left empty.</summary>
+    private void DropEnded()
+    {
+        _walked.RemoveAll(static entry => Dropped(entry.Task));
+        foreach (var (set, group) in _groups)
+        {
+            _grouped -= group.DropEnded();
+            if (group.Entries.Count == 0)
             {
-                _grouped -= group.DropEnded();
-                if (group.Entries.Count == 0)
-                {
-                    _groups.Remove(set);
-                }
+                // Removing while enumerating a Dictionary is allowed: it does not invalidate the enumerator.
+                _groups.Remove(set);
             }
         }
-        else if (++_walkedEnded > MinEndedToDrop && _walkedEnded * 2 > _walked.Count)
-        {
-            _walked.RemoveAll(static entry => Dropped(entry.Task));
-            _walkedEnded = 0;
-        }
+
+        _ended = 0;
     }
 
     /// <summary>Whether a pass over a list drops the task: it ended. It is then no longer parked, so that its removal, if
@@ -120,7 +126,6 @@ internal sealed class ParkedTasks(NodeSet nodes, bool failExpiredDeadlines)
         }
 
         _walked.RemoveRange(kept, _walked.Count - kept);
-        _walkedEnded = 0;
 
         Regroup(placement);
     }
@@ -315,10 +320,6 @@ internal sealed class ParkedTasks(NodeSet nodes, bool failExpiredDeadlines)
 
         private int _kept;
 
-        /// <summary>Gets or sets how many of its tasks ended since its last pass over them; a hint, since a scan drops ended
-        /// tasks without counting them here.</summary>
-        internal int Ended { get; set; }
-
         /// <summary>Takes out every ended task, keeping the others in order; returns how many went.</summary>
         internal int DropEnded()
         {
@@ -334,7 +335,6 @@ internal sealed class ParkedTasks(NodeSet nodes, bool failExpiredDeadlines)
             var dropped = Entries.Count - Head - kept;
             Entries.RemoveRange(kept, Entries.Count - kept);
             Head = 0;
-            Ended = 0;
             return dropped;
         }
 

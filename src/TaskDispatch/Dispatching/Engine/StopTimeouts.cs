@@ -8,14 +8,10 @@ internal static class StopTimeouts
     /// <summary>The longest finite timeout: 4,294,967,294 ms, about 49.7 days.</summary>
     internal static readonly TimeSpan Longest = TimeSpan.FromMilliseconds(uint.MaxValue - 1);
 
-    /// <summary>Whether <paramref name="timeout"/> is one.</summary>
-    internal static bool IsValid(TimeSpan timeout) =>
-        timeout == Timeout.InfiniteTimeSpan || (timeout >= TimeSpan.Zero && timeout <= Longest);
-
     /// <summary>Throws naming <paramref name="name"/> unless <paramref name="timeout"/> is one.</summary>
     internal static void Validate(TimeSpan timeout, string name)
     {
-        if (!IsValid(timeout))
+        if (timeout != Timeout.InfiniteTimeSpan && (timeout < TimeSpan.Zero || timeout > Longest))
         {
             throw new ArgumentOutOfRangeException(name, timeout, $"{name} must not be negative nor longer than {Longest.TotalDays:F1} days (4,294,967,294 ms, the longest timed wait); Timeout.InfiniteTimeSpan waits for ever. Was {timeout}.");
         }
